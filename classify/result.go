@@ -1,0 +1,53 @@
+package classify
+
+import "github.com/treatywatch/treatywatch/fetch"
+
+// Stance is an item's own position toward the treaty.
+type Stance string
+
+// Stances. An irrelevant item has no stance.
+const (
+	StanceNone       Stance = ""
+	StanceSupportive Stance = "supportive"
+	StanceCritical   Stance = "critical"
+	StanceNeutral    Stance = "neutral"
+	StanceMixed      Stance = "mixed"
+)
+
+// Field names where evidence was found.
+const (
+	FieldTitle   = "title"
+	FieldSummary = "summary"
+	FieldContent = "content"
+	FieldSource  = "source"
+)
+
+// Match is one piece of evidence: which rule fired, on which words, in
+// which sentence of which field.
+type Match struct {
+	Rule     string   `json:"rule"`
+	Kind     string   `json:"kind"` // alias, gate, guard, topic, stance, actor
+	Label    string   `json:"label,omitempty"`
+	Words    []string `json:"words"`
+	Sentence string   `json:"sentence,omitempty"`
+	Field    string   `json:"field"`
+	Weight   float64  `json:"weight,omitempty"`
+}
+
+// Result is what the classifier says of one item.
+type Result struct {
+	Relevant bool     `json:"relevant"`
+	Score    float64  `json:"score"`
+	Topics   []string `json:"topics"`
+	Stance   Stance   `json:"stance"`
+	Actor    string   `json:"actor,omitempty"`
+	Evidence []Match  `json:"evidence"`
+	// Rules is the version of the rule pack that produced the result, so
+	// results are reproducible and reclassify can find stale ones.
+	Rules string `json:"rules"`
+}
+
+// Classifier labels items. It is pure: no I/O, safe for concurrent use.
+type Classifier interface {
+	Classify(it fetch.Item) Result
+}
