@@ -13,6 +13,11 @@ type Item struct {
 	// fetches, so it is what deduplication and event ids are built on.
 	Key      string `json:"key"`
 	SourceID string `json:"source_id"`
+	// SourceName is the source's display name ("EFF Deeplinks").
+	SourceName string `json:"source_name,omitempty"`
+	// SourceActor is who the source speaks for when it publishes its own
+	// statements ("Electronic Frontier Foundation"); empty for the press.
+	SourceActor string `json:"source_actor,omitempty"`
 	URL      string `json:"url,omitempty"`
 	Title    string `json:"title,omitempty"`
 	Summary  string `json:"summary,omitempty"`
