@@ -18,9 +18,9 @@ type Item struct {
 	// SourceActor is who the source speaks for when it publishes its own
 	// statements ("Electronic Frontier Foundation"); empty for the press.
 	SourceActor string `json:"source_actor,omitempty"`
-	URL      string `json:"url,omitempty"`
-	Title    string `json:"title,omitempty"`
-	Summary  string `json:"summary,omitempty"`
+	URL         string `json:"url,omitempty"`
+	Title       string `json:"title,omitempty"`
+	Summary     string `json:"summary,omitempty"`
 	// Content is the full text when the feed carries it or when it was
 	// extracted from the article page.
 	Content string `json:"content,omitempty"`
