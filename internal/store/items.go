@@ -1,0 +1,269 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/treatywatch/treatywatch/classify"
+	"github.com/treatywatch/treatywatch/fetch"
+	"github.com/treatywatch/treatywatch/sinks"
+)
+
+// Labeled is an item with the classifier's result.
+type Labeled struct {
+	Item   fetch.Item
+	Result classify.Result
+}
+
+// Commit is everything one successful source run writes, in one
+// transaction.
+type Commit struct {
+	SourceID   string
+	Validators fetch.Validators
+	At         time.Time
+	NextRun    time.Time
+	// Items are the unseen items of the run with their labels. All are
+	// stored and marked seen.
+	Items []Labeled
+	// Deliver queues relevant items for every sink in Sinks. It is false on
+	// a source's first run (unless the user asked to deliver existing
+	// items): nothing floods the receivers.
+	Deliver bool
+	Sinks   []string
+	// Redeliver re-queues items that were already delivered (backfill
+	// --redeliver); without it an item is queued for a sink at most once.
+	Redeliver bool
+	// Empty is true when the run found no item at all.
+	Empty bool
+	// KeepHealth leaves the source's health and schedule as they were
+	// (backfills write items without touching the daemon's view).
+	KeepHealth bool
+}
+
+// Unseen returns the subset of keys the store has not seen for source id.
+func (s *Store) Unseen(ctx context.Context, id string, keys []string) (map[string]bool, error) {
+	unseen := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		unseen[k] = true
+	}
+	const chunk = 500
+	for start := 0; start < len(keys); start += chunk {
+		end := min(start+chunk, len(keys))
+		part := keys[start:end]
+		args := make([]any, 0, len(part)+1)
+		args = append(args, id)
+		for _, k := range part {
+			args = append(args, k)
+		}
+		q := `SELECT key FROM items WHERE source_id = ? AND key IN (?` + strings.Repeat(",?", len(part)-1) + `)`
+		rows, err := s.db.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, fmt.Errorf("store: unseen keys of %s: %w", id, err)
+		}
+		for rows.Next() {
+			var k string
+			if err := rows.Scan(&k); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("store: unseen keys of %s: %w", id, err)
+			}
+			delete(unseen, k)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("store: unseen keys of %s: %w", id, err)
+		}
+	}
+	return unseen, nil
+}
+
+// Commit writes a successful run. It returns how many outbox rows it
+// queued.
+func (s *Store) Commit(ctx context.Context, c Commit) (queued int, err error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("store: commit %s: %w", c.SourceID, err)
+	}
+	defer tx.Rollback()
+	if err := ensureSource(ctx, tx, c.SourceID); err != nil {
+		return 0, fmt.Errorf("store: commit %s: %w", c.SourceID, err)
+	}
+	if !c.KeepHealth {
+		empty := `0`
+		if c.Empty {
+			empty = `empty_runs + 1`
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE sources SET etag = ?, last_modified = ?, initialised = 1,
+			failures = 0, error_kind = '', last_error = '', last_fetch = ?, last_success = ?, next_run = ?,
+			empty_runs = `+empty+` WHERE id = ?`,
+			c.Validators.ETag, c.Validators.LastModified, fmtTime(c.At), fmtTime(c.At), fmtTime(c.NextRun), c.SourceID)
+		if err != nil {
+			return 0, fmt.Errorf("store: commit %s: update source: %w", c.SourceID, err)
+		}
+	}
+	for _, l := range c.Items {
+		if err := upsertItem(ctx, tx, c.At, l); err != nil {
+			return 0, fmt.Errorf("store: commit %s: item %s: %w", c.SourceID, l.Item.Key, err)
+		}
+		if !c.Deliver || !l.Result.Relevant {
+			continue
+		}
+		for _, sink := range c.Sinks {
+			n, err := enqueue(ctx, tx, sink, l.Item, c.At, c.Redeliver)
+			if err != nil {
+				return 0, fmt.Errorf("store: commit %s: queue %s for %s: %w", c.SourceID, l.Item.Key, sink, err)
+			}
+			queued += n
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("store: commit %s: %w", c.SourceID, err)
+	}
+	return queued, nil
+}
+
+func upsertItem(ctx context.Context, tx *sql.Tx, at time.Time, l Labeled) error {
+	itemJSON, err := json.Marshal(l.Item)
+	if err != nil {
+		return err
+	}
+	resJSON, err := json.Marshal(l.Result)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO items (source_id, key, url, title, published, seen_at, relevant, rules, item_json, result_json)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (source_id, key) DO UPDATE SET url = excluded.url, title = excluded.title,
+			published = excluded.published, relevant = excluded.relevant, rules = excluded.rules,
+			item_json = excluded.item_json, result_json = excluded.result_json`,
+		l.Item.SourceID, l.Item.Key, l.Item.URL, l.Item.Title, fmtTime(l.Item.Published), fmtTime(at),
+		boolInt(l.Result.Relevant), l.Result.Rules, string(itemJSON), string(resJSON))
+	return err
+}
+
+func enqueue(ctx context.Context, tx *sql.Tx, sink string, it fetch.Item, at time.Time, redeliver bool) (int, error) {
+	id := sinks.EventID(it.SourceID, it.Key, sink)
+	conflict := `DO NOTHING`
+	if redeliver {
+		conflict = `DO UPDATE SET state = 'pending', attempts = 0, next_attempt = excluded.next_attempt,
+			last_error = '', created = excluded.created, delivered = ''`
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO outbox (sink, event_id, source_id, item_key, next_attempt, created)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (sink, event_id) `+conflict,
+		sink, id, it.SourceID, it.Key, fmtTime(at), fmtTime(at))
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// ItemFilter selects stored items.
+type ItemFilter struct {
+	SourceID     string
+	RelevantOnly bool
+	Since, Until time.Time // on the seen time
+}
+
+// Items calls fn for every stored item that matches f, oldest first.
+func (s *Store) Items(ctx context.Context, f ItemFilter, fn func(Labeled) error) error {
+	q := `SELECT item_json, result_json FROM items WHERE 1=1`
+	var args []any
+	if f.SourceID != "" {
+		q += ` AND source_id = ?`
+		args = append(args, f.SourceID)
+	}
+	if f.RelevantOnly {
+		q += ` AND relevant = 1`
+	}
+	if !f.Since.IsZero() {
+		q += ` AND seen_at >= ?`
+		args = append(args, fmtTime(f.Since))
+	}
+	if !f.Until.IsZero() {
+		q += ` AND seen_at < ?`
+		args = append(args, fmtTime(f.Until))
+	}
+	q += ` ORDER BY seen_at, source_id, key`
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("store: items: %w", err)
+	}
+	// Read everything first: fn may write to the store.
+	var all []Labeled
+	for rows.Next() {
+		var ij, rj string
+		if err := rows.Scan(&ij, &rj); err != nil {
+			rows.Close()
+			return fmt.Errorf("store: items: %w", err)
+		}
+		l, err := decodeLabeled(ij, rj)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		all = append(all, l)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: items: %w", err)
+	}
+	for _, l := range all {
+		if err := fn(l); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func decodeLabeled(itemJSON, resultJSON string) (Labeled, error) {
+	var l Labeled
+	if err := json.Unmarshal([]byte(itemJSON), &l.Item); err != nil {
+		return l, fmt.Errorf("store: decode item: %w", err)
+	}
+	if err := json.Unmarshal([]byte(resultJSON), &l.Result); err != nil {
+		return l, fmt.Errorf("store: decode labels: %w", err)
+	}
+	return l, nil
+}
+
+// UpdateResult replaces the labels of one stored item (reclassify). It
+// does not queue anything.
+func (s *Store) UpdateResult(ctx context.Context, sourceID, key string, r classify.Result) error {
+	resJSON, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("store: update labels of %s/%s: %w", sourceID, key, err)
+	}
+	_, err = s.db.ExecContext(ctx, `UPDATE items SET relevant = ?, rules = ?, result_json = ? WHERE source_id = ? AND key = ?`,
+		boolInt(r.Relevant), r.Rules, string(resJSON), sourceID, key)
+	if err != nil {
+		return fmt.Errorf("store: update labels of %s/%s: %w", sourceID, key, err)
+	}
+	return nil
+}
+
+// Forget removes the items of a source (or one item when key is set) so
+// they are seen as new again; outbox rows already queued stay.
+func (s *Store) Forget(ctx context.Context, sourceID, key string) (int, error) {
+	q, args := `DELETE FROM items WHERE source_id = ?`, []any{sourceID}
+	if key != "" {
+		q += ` AND key = ?`
+		args = append(args, key)
+	}
+	res, err := s.db.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, fmt.Errorf("store: forget %s: %w", sourceID, err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}

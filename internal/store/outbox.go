@@ -1,0 +1,130 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/treatywatch/treatywatch/sinks"
+)
+
+// Pending is one queued delivery.
+type Pending struct {
+	ID       int64
+	Sink     string
+	Record   sinks.Record
+	Attempts int
+	Created  time.Time
+}
+
+const pendingQuery = `SELECT o.id, o.sink, o.event_id, o.attempts, o.created, i.item_json, i.result_json
+	FROM outbox o JOIN items i ON i.source_id = o.source_id AND i.key = o.item_key
+	WHERE o.sink = ? AND o.state = 'pending' `
+
+func (s *Store) queryPending(ctx context.Context, q string, args ...any) ([]Pending, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: pending deliveries: %w", err)
+	}
+	defer rows.Close()
+	var out []Pending
+	for rows.Next() {
+		var p Pending
+		var created, ij, rj string
+		if err := rows.Scan(&p.ID, &p.Sink, &p.Record.EventID, &p.Attempts, &created, &ij, &rj); err != nil {
+			return nil, fmt.Errorf("store: pending deliveries: %w", err)
+		}
+		l, err := decodeLabeled(ij, rj)
+		if err != nil {
+			return nil, err
+		}
+		p.Record.Item, p.Record.Result = l.Item, l.Result
+		p.Created = parseTime(created)
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// Due returns up to limit pending deliveries for sink whose next attempt
+// is at or before now, oldest first.
+func (s *Store) Due(ctx context.Context, sink string, now time.Time, limit int) ([]Pending, error) {
+	return s.queryPending(ctx, pendingQuery+`AND o.next_attempt <= ? ORDER BY o.id LIMIT ?`, sink, fmtTime(now), limit)
+}
+
+// Window returns every pending delivery for sink queued at or before end,
+// whatever its next attempt time (scheduled sinks take them all at once).
+func (s *Store) Window(ctx context.Context, sink string, end time.Time) ([]Pending, error) {
+	return s.queryPending(ctx, pendingQuery+`AND o.created <= ? ORDER BY o.id`, sink, fmtTime(end))
+}
+
+// NextAttempt returns the earliest next attempt among pending deliveries
+// of sink; ok is false when nothing is pending.
+func (s *Store) NextAttempt(ctx context.Context, sink string) (t time.Time, ok bool, err error) {
+	var v *string
+	err = s.db.QueryRowContext(ctx, `SELECT MIN(next_attempt) FROM outbox WHERE sink = ? AND state = 'pending'`, sink).Scan(&v)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("store: next attempt for %s: %w", sink, err)
+	}
+	if v == nil {
+		return time.Time{}, false, nil
+	}
+	return parseTime(*v), true, nil
+}
+
+func idList(ids []int64) (string, []any) {
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	return "(?" + strings.Repeat(",?", len(ids)-1) + ")", args
+}
+
+// Ack marks deliveries done: the sink took them.
+func (s *Store) Ack(ctx context.Context, at time.Time, ids ...int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	in, args := idList(ids)
+	args = append([]any{fmtTime(at)}, args...)
+	_, err := s.db.ExecContext(ctx, `UPDATE outbox SET state = 'done', delivered = ?, attempts = attempts + 1, last_error = ''
+		WHERE id IN `+in, args...)
+	if err != nil {
+		return fmt.Errorf("store: ack deliveries: %w", err)
+	}
+	return nil
+}
+
+// Retry keeps deliveries queued and moves their next attempt to next.
+func (s *Store) Retry(ctx context.Context, next time.Time, errMsg string, ids ...int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	in, args := idList(ids)
+	args = append([]any{fmtTime(next), errMsg}, args...)
+	_, err := s.db.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, next_attempt = ?, last_error = ?
+		WHERE id IN `+in, args...)
+	if err != nil {
+		return fmt.Errorf("store: reschedule deliveries: %w", err)
+	}
+	return nil
+}
+
+// OutboxDepth returns how many deliveries are pending per sink.
+func (s *Store) OutboxDepth(ctx context.Context) (map[string]int, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT sink, COUNT(*) FROM outbox WHERE state = 'pending' GROUP BY sink`)
+	if err != nil {
+		return nil, fmt.Errorf("store: outbox depth: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var sink string
+		var n int
+		if err := rows.Scan(&sink, &n); err != nil {
+			return nil, fmt.Errorf("store: outbox depth: %w", err)
+		}
+		out[sink] = n
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,153 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/treatywatch/treatywatch/fetch"
+	"github.com/treatywatch/treatywatch/sinks"
+)
+
+// SourceState is what the store remembers of one source between runs.
+type SourceState struct {
+	ID         string
+	Validators fetch.Validators
+	// Initialised is set by the first successful fetch: until then the
+	// source's items are stored and marked seen but not delivered.
+	Initialised bool
+	// Failures counts failed runs in a row; a success resets it.
+	Failures    int
+	ErrorKind   string
+	LastError   string
+	LastFetch   time.Time
+	LastSuccess time.Time
+	// NextRun is the earliest time the source may run again (Retry-After,
+	// ttl, backoff); zero when it may run at its next scheduled time.
+	NextRun time.Time
+	// EmptyRuns counts successful runs in a row that found no item at all
+	// (for page sources: the selector matched nothing).
+	EmptyRuns int
+}
+
+const sourceCols = `id, etag, last_modified, initialised, failures, error_kind, last_error,
+	last_fetch, last_success, next_run, empty_runs`
+
+func scanSource(row interface{ Scan(...any) error }) (SourceState, error) {
+	var st SourceState
+	var init int
+	var lastFetch, lastSuccess, nextRun string
+	err := row.Scan(&st.ID, &st.Validators.ETag, &st.Validators.LastModified, &init, &st.Failures,
+		&st.ErrorKind, &st.LastError, &lastFetch, &lastSuccess, &nextRun, &st.EmptyRuns)
+	st.Initialised = init != 0
+	st.LastFetch, st.LastSuccess, st.NextRun = parseTime(lastFetch), parseTime(lastSuccess), parseTime(nextRun)
+	return st, err
+}
+
+// Source returns the state of one source; a source never run has a zero
+// state with its ID set.
+func (s *Store) Source(ctx context.Context, id string) (SourceState, error) {
+	st, err := scanSource(s.db.QueryRowContext(ctx, `SELECT `+sourceCols+` FROM sources WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return SourceState{ID: id}, nil
+	}
+	if err != nil {
+		return SourceState{}, fmt.Errorf("store: source %s: %w", id, err)
+	}
+	return st, nil
+}
+
+// Sources returns the state of every source the store knows.
+func (s *Store) Sources(ctx context.Context) ([]SourceState, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+sourceCols+` FROM sources ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: sources: %w", err)
+	}
+	defer rows.Close()
+	var out []SourceState
+	for rows.Next() {
+		st, err := scanSource(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: sources: %w", err)
+		}
+		out = append(out, st)
+	}
+	return out, rows.Err()
+}
+
+// SourceStatuses implements sinks.Health.
+func (s *Store) SourceStatuses(ctx context.Context) ([]sinks.SourceStatus, error) {
+	all, err := s.Sources(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]sinks.SourceStatus, 0, len(all))
+	for _, st := range all {
+		out = append(out, st.Status())
+	}
+	return out, nil
+}
+
+// Status summarises the state for reports.
+func (st SourceState) Status() sinks.SourceStatus {
+	state := "ok"
+	switch {
+	case st.Failures > 0 && st.ErrorKind == string(fetch.ErrBlocked):
+		state = "blocked"
+	case st.Failures > 0:
+		state = "failing"
+	case st.LastSuccess.IsZero():
+		state = "pending"
+	}
+	return sinks.SourceStatus{
+		ID: st.ID, State: state, LastError: st.LastError, Failures: st.Failures,
+		LastSuccess: st.LastSuccess, LastFetch: st.LastFetch, NextRun: st.NextRun,
+	}
+}
+
+func ensureSource(ctx context.Context, tx *sql.Tx, id string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO sources (id) VALUES (?) ON CONFLICT (id) DO NOTHING`, id)
+	return err
+}
+
+// RecordFailure notes a failed run of a source and when it may run again.
+// It returns the number of failures in a row, this one included.
+func (s *Store) RecordFailure(ctx context.Context, id string, kind fetch.ErrorKind, msg string, at, nextRun time.Time) (int, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("store: record failure of %s: %w", id, err)
+	}
+	defer tx.Rollback()
+	if err := ensureSource(ctx, tx, id); err != nil {
+		return 0, fmt.Errorf("store: record failure of %s: %w", id, err)
+	}
+	var n int
+	err = tx.QueryRowContext(ctx, `UPDATE sources SET failures = failures + 1, error_kind = ?, last_error = ?,
+		last_fetch = ?, next_run = ? WHERE id = ? RETURNING failures`,
+		string(kind), msg, fmtTime(at), fmtTime(nextRun), id).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: record failure of %s: %w", id, err)
+	}
+	return n, tx.Commit()
+}
+
+// RecordNotModified notes a 304: the source is healthy and unchanged.
+func (s *Store) RecordNotModified(ctx context.Context, id string, at, nextRun time.Time) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: record 304 of %s: %w", id, err)
+	}
+	defer tx.Rollback()
+	if err := ensureSource(ctx, tx, id); err != nil {
+		return fmt.Errorf("store: record 304 of %s: %w", id, err)
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE sources SET failures = 0, error_kind = '', last_error = '',
+		last_fetch = ?, last_success = ?, next_run = ? WHERE id = ?`,
+		fmtTime(at), fmtTime(at), fmtTime(nextRun), id)
+	if err != nil {
+		return fmt.Errorf("store: record 304 of %s: %w", id, err)
+	}
+	return tx.Commit()
+}

@@ -1,0 +1,227 @@
+package store
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/treatywatch/treatywatch/classify"
+	"github.com/treatywatch/treatywatch/fetch"
+	"github.com/treatywatch/treatywatch/sinks"
+)
+
+func openTemp(t *testing.T) (*Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "state.db")
+	s, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, path
+}
+
+func labeled(src, key string, relevant bool) Labeled {
+	return Labeled{
+		Item:   fetch.Item{SourceID: src, Key: key, Title: "title " + key, URL: "https://example.org/" + key},
+		Result: classify.Result{Relevant: relevant, Topics: []string{"ratification"}, Stance: classify.StanceNeutral, Rules: "test-1"},
+	}
+}
+
+func TestOpenMigratesAndReopens(t *testing.T) {
+	ctx := context.Background()
+	s, path := openTemp(t)
+	v, err := s.SchemaVersion(ctx)
+	if err != nil || v != len(migrations) {
+		t.Fatalf("schema version = %d, %v; want %d", v, err, len(migrations))
+	}
+	at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	if _, err := s.Commit(ctx, Commit{SourceID: "a", At: at, Validators: fetch.Validators{ETag: `"x"`},
+		Items: []Labeled{labeled("a", "k1", true)}, Deliver: true, Sinks: []string{"jsonl"}}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s2, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	st, err := s2.Source(ctx, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.Initialised || st.Validators.ETag != `"x"` || !st.LastSuccess.Equal(at) {
+		t.Errorf("state after reopen = %+v", st)
+	}
+	due, err := s2.Due(ctx, "jsonl", at, 10)
+	if err != nil || len(due) != 1 {
+		t.Fatalf("due after reopen = %d, %v; want 1", len(due), err)
+	}
+}
+
+func TestCommitQueuesOnlyRelevantDeliveredItems(t *testing.T) {
+	ctx := context.Background()
+	at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name    string
+		commit  Commit
+		want    int // outbox rows queued
+		wantDue map[string]int
+	}{
+		{"first run stores but does not deliver", Commit{SourceID: "s", Items: []Labeled{labeled("s", "1", true)}, Sinks: []string{"a", "b"}}, 0, map[string]int{"a": 0, "b": 0}},
+		{"relevant items to every sink", Commit{SourceID: "s", Deliver: true, Items: []Labeled{labeled("s", "1", true), labeled("s", "2", false), labeled("s", "3", true)}, Sinks: []string{"a", "b"}}, 4, map[string]int{"a": 2, "b": 2}},
+		{"no sinks", Commit{SourceID: "s", Deliver: true, Items: []Labeled{labeled("s", "1", true)}}, 0, map[string]int{"a": 0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, _ := openTemp(t)
+			tt.commit.At = at
+			n, err := s.Commit(ctx, tt.commit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != tt.want {
+				t.Errorf("queued = %d, want %d", n, tt.want)
+			}
+			for sink, want := range tt.wantDue {
+				due, err := s.Due(ctx, sink, at, 100)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(due) != want {
+					t.Errorf("due for %s = %d, want %d", sink, len(due), want)
+				}
+				for _, p := range due {
+					if p.Record.EventID != sinks.EventID("s", p.Record.Item.Key, sink) {
+						t.Errorf("event id %s is not the stable id", p.Record.EventID)
+					}
+					if !p.Record.Result.Relevant || p.Record.Item.Title == "" {
+						t.Errorf("record lost fields: %+v", p.Record)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestUnseen(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	if _, err := s.Commit(ctx, Commit{SourceID: "s", At: time.Now(), Items: []Labeled{labeled("s", "old", false)}}); err != nil {
+		t.Fatal(err)
+	}
+	keys := []string{"old", "new"}
+	for i := range 1200 { // more than one IN chunk
+		keys = append(keys, "bulk"+string(rune('a'+i%26))+time.Duration(i).String())
+	}
+	unseen, err := s.Unseen(ctx, "s", keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if unseen["old"] || !unseen["new"] || len(unseen) != len(keys)-1 {
+		t.Errorf("unseen = %d keys, old=%v new=%v", len(unseen), unseen["old"], unseen["new"])
+	}
+	other, err := s.Unseen(ctx, "other", []string{"old"})
+	if err != nil || !other["old"] {
+		t.Errorf("a key is per source: %v %v", other, err)
+	}
+}
+
+func TestOutboxAckRetryRedeliver(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	c := Commit{SourceID: "s", At: at, Deliver: true, Sinks: []string{"hook"},
+		Items: []Labeled{labeled("s", "1", true), labeled("s", "2", true)}}
+	if _, err := s.Commit(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	due, _ := s.Due(ctx, "hook", at, 10)
+	if len(due) != 2 {
+		t.Fatalf("due = %d", len(due))
+	}
+	if err := s.Ack(ctx, at, due[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Retry(ctx, at.Add(time.Minute), "status 500", due[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := s.Due(ctx, "hook", at, 10); len(d) != 0 {
+		t.Errorf("due before retry time = %d, want 0", len(d))
+	}
+	next, ok, err := s.NextAttempt(ctx, "hook")
+	if err != nil || !ok || !next.Equal(at.Add(time.Minute)) {
+		t.Errorf("next attempt = %v %v %v", next, ok, err)
+	}
+	d, _ := s.Due(ctx, "hook", at.Add(time.Minute), 10)
+	if len(d) != 1 || d[0].Attempts != 1 {
+		t.Fatalf("due after retry time = %+v", d)
+	}
+	depth, _ := s.OutboxDepth(ctx)
+	if depth["hook"] != 1 {
+		t.Errorf("depth = %v", depth)
+	}
+	// Committing the same items again queues nothing new.
+	if n, _ := s.Commit(ctx, c); n != 0 {
+		t.Errorf("recommit queued %d, want 0", n)
+	}
+	// Redeliver re-queues the acked one.
+	c.Redeliver = true
+	if n, _ := s.Commit(ctx, c); n != 2 {
+		t.Errorf("redeliver queued %d, want 2", n)
+	}
+	if w, _ := s.Window(ctx, "hook", at); len(w) != 2 {
+		t.Errorf("window = %d, want 2", len(w))
+	}
+}
+
+func TestFailuresAndHealth(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	for i := 1; i <= 3; i++ {
+		n, err := s.RecordFailure(ctx, "s", fetch.ErrBlocked, "blocked: status 403", at, at.Add(time.Hour))
+		if err != nil || n != i {
+			t.Fatalf("failure %d: n=%d err=%v", i, n, err)
+		}
+	}
+	st, _ := s.SourceStatuses(ctx)
+	if len(st) != 1 || st[0].State != "blocked" || st[0].Failures != 3 {
+		t.Errorf("status = %+v", st)
+	}
+	if err := s.RecordNotModified(ctx, "s", at, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	st, _ = s.SourceStatuses(ctx)
+	if st[0].State != "ok" || st[0].Failures != 0 {
+		t.Errorf("status after 304 = %+v", st)
+	}
+}
+
+func TestStateAndReclassify(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	if _, ok, _ := s.GetState(ctx, "k"); ok {
+		t.Fatal("state exists before put")
+	}
+	for _, v := range []string{"one", "two"} {
+		if err := s.PutState(ctx, "k", []byte(v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if v, ok, _ := s.GetState(ctx, "k"); !ok || string(v) != "two" {
+		t.Errorf("state = %q %v", v, ok)
+	}
+	if _, err := s.Commit(ctx, Commit{SourceID: "s", At: time.Now(), Items: []Labeled{labeled("s", "1", false)}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UpdateResult(ctx, "s", "1", classify.Result{Relevant: true, Rules: "test-2"}); err != nil {
+		t.Fatal(err)
+	}
+	var got []Labeled
+	s.Items(ctx, ItemFilter{RelevantOnly: true}, func(l Labeled) error { got = append(got, l); return nil })
+	if len(got) != 1 || got[0].Result.Rules != "test-2" {
+		t.Errorf("items after update = %+v", got)
+	}
+}
