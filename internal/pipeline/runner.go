@@ -1,0 +1,334 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/treatywatch/treatywatch/classify"
+	"github.com/treatywatch/treatywatch/fetch"
+	"github.com/treatywatch/treatywatch/internal/store"
+	"github.com/treatywatch/treatywatch/sinks"
+)
+
+// Source is a fetch.Source with the settings that drive its runs.
+type Source struct {
+	fetch.Source
+	// Schedule is a robfig/cron spec ("@every 30m", "*/15 * * * *").
+	Schedule string
+	// Spread shifts the schedule by a per-source offset so that sources
+	// sharing one schedule do not all start at once.
+	Spread bool
+	// DeliverExisting delivers the items of the first successful fetch
+	// instead of only marking them seen.
+	DeliverExisting bool
+}
+
+// FullTexter fetches the main text of an article page.
+type FullTexter interface {
+	FullText(ctx context.Context, src fetch.Source, url string) (string, fetch.Provenance, error)
+}
+
+// Prechecker is implemented by classifiers that can tell cheaply whether
+// an item may be relevant, before its full text is fetched.
+type Prechecker interface {
+	MaybeRelevant(it fetch.Item) bool
+}
+
+// Options wire a Runner.
+type Options struct {
+	Store      *store.Store
+	Fetchers   map[string]fetch.Fetcher // by source kind
+	FullText   FullTexter               // nil: no extraction
+	Classifier classify.Classifier
+	Sinks      []sinks.Sink
+	Logger     *slog.Logger
+	Metrics    *Metrics // nil: no metrics
+	Now        func() time.Time
+
+	// MinWords is the word count below which an item is thin (default 80).
+	MinWords int
+	// SourceBackoff is the first delay after a failed run; it doubles per
+	// failure in a row up to SourceBackoffCap (defaults 1m and 4h). A
+	// source is never given up.
+	SourceBackoff, SourceBackoffCap time.Duration
+	// DeliveryBackoff and DeliveryBackoffCap do the same for a sink that
+	// failed (defaults 5s and 15m).
+	DeliveryBackoff, DeliveryBackoffCap time.Duration
+	// BatchSize is how many records one Write gets at most (default 25).
+	BatchSize int
+	// EmptyRunsWarn is how many item-less runs in a row of a page source
+	// make it suspect (default 3).
+	EmptyRunsWarn int
+}
+
+// Runner runs sources and delivers their results.
+type Runner struct {
+	o     Options
+	log   *slog.Logger
+	names []string
+	kick  chan struct{}
+}
+
+// New returns a Runner; zero options take their defaults.
+func New(o Options) *Runner {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.MinWords == 0 {
+		o.MinWords = 80
+	}
+	if o.SourceBackoff == 0 {
+		o.SourceBackoff = time.Minute
+	}
+	if o.SourceBackoffCap == 0 {
+		o.SourceBackoffCap = 4 * time.Hour
+	}
+	if o.DeliveryBackoff == 0 {
+		o.DeliveryBackoff = 5 * time.Second
+	}
+	if o.DeliveryBackoffCap == 0 {
+		o.DeliveryBackoffCap = 15 * time.Minute
+	}
+	if o.BatchSize == 0 {
+		o.BatchSize = 25
+	}
+	if o.EmptyRunsWarn == 0 {
+		o.EmptyRunsWarn = 3
+	}
+	r := &Runner{o: o, log: o.Logger, kick: make(chan struct{}, 1)}
+	for _, s := range o.Sinks {
+		r.names = append(r.names, s.Name())
+	}
+	return r
+}
+
+// Outcome of one source run.
+const (
+	OutcomeOK          = "ok"
+	OutcomeNotModified = "not-modified"
+	OutcomeFailed      = "failed"
+	OutcomeWaiting     = "waiting" // the source asked us to wait (Retry-After, backoff)
+)
+
+// Report says what one source run did.
+type Report struct {
+	Source   string
+	Outcome  string
+	Items    int // items in the fetched document
+	New      int // items not seen before
+	Relevant int // new items the classifier found relevant
+	Queued   int // outbox rows written
+	// FirstRun is true when the items were only marked seen.
+	FirstRun bool
+	NextRun  time.Time
+	Err      error
+}
+
+// RunOptions change one run.
+type RunOptions struct {
+	// Force runs the source even when it asked us to wait.
+	Force bool
+	// DeliverExisting delivers a first run's items.
+	DeliverExisting bool
+}
+
+// RunSource runs one source once, top to bottom.
+func (r *Runner) RunSource(ctx context.Context, src Source, ro RunOptions) Report {
+	rep := Report{Source: src.ID}
+	log := r.log.With("source", src.ID)
+	now := r.o.Now()
+
+	st, err := r.o.Store.Source(ctx, src.ID)
+	if err != nil {
+		rep.Outcome, rep.Err = OutcomeFailed, err
+		return rep
+	}
+	if !ro.Force && now.Before(st.NextRun) {
+		rep.Outcome, rep.NextRun = OutcomeWaiting, st.NextRun
+		return rep
+	}
+
+	// 1. Fetch, conditionally.
+	fetcher, ok := r.o.Fetchers[src.Kind]
+	if !ok {
+		return r.fail(ctx, log, rep, src, &fetch.Error{Kind: fetch.ErrConfig, URL: src.URL,
+			Err: fmt.Errorf("no fetcher for source kind %q", src.Kind)})
+	}
+	batch, err := fetcher.Fetch(ctx, src.Source, st.Validators)
+	if err != nil {
+		return r.fail(ctx, log, rep, src, err)
+	}
+	next := time.Time{}
+	if batch.RetryAfter > 0 {
+		next = now.Add(batch.RetryAfter)
+	}
+	rep.NextRun = next
+	if batch.NotModified {
+		rep.Outcome = OutcomeNotModified
+		r.o.Metrics.fetched(src.ID, rep.Outcome, now)
+		if err := r.o.Store.RecordNotModified(ctx, src.ID, now, next); err != nil {
+			rep.Outcome, rep.Err = OutcomeFailed, err
+		}
+		log.Debug("not modified", "url", src.URL)
+		return rep
+	}
+	rep.Items = len(batch.Items)
+
+	// 2. Keep the unseen items, once each.
+	fresh, err := r.unseen(ctx, src.ID, batch.Items)
+	if err != nil {
+		rep.Outcome, rep.Err = OutcomeFailed, err
+		return rep
+	}
+	rep.New = len(fresh)
+	deliver := st.Initialised || src.DeliverExisting || ro.DeliverExisting
+	rep.FirstRun = !deliver
+
+	// 3. Full text of thin items that may be relevant (not on a first run
+	// that delivers nothing: no need to load every article of a site).
+	if deliver {
+		r.fillThin(ctx, log, src, fresh)
+	}
+
+	// 4. Classify.
+	labeled := make([]store.Labeled, len(fresh))
+	for i, it := range fresh {
+		res := r.o.Classifier.Classify(it)
+		labeled[i] = store.Labeled{Item: it, Result: res}
+		if res.Relevant {
+			rep.Relevant++
+		}
+	}
+
+	// 5. Commit validators, items, labels and outbox rows at once.
+	rep.Queued, err = r.o.Store.Commit(ctx, store.Commit{
+		SourceID: src.ID, Validators: batch.Next, At: now, NextRun: next,
+		Items: labeled, Deliver: deliver, Sinks: r.names, Empty: len(batch.Items) == 0,
+	})
+	if err != nil {
+		rep.Outcome, rep.Err = OutcomeFailed, err
+		return rep
+	}
+	rep.Outcome = OutcomeOK
+	r.o.Metrics.fetched(src.ID, rep.Outcome, now)
+	r.o.Metrics.items(src.ID, rep.New, rep.Relevant)
+	if len(batch.Items) == 0 && src.Kind == fetch.KindPage && st.EmptyRuns+1 >= r.o.EmptyRunsWarn {
+		log.Warn("page selectors matched nothing", "url", src.URL, "runs", st.EmptyRuns+1,
+			"hint", "the page layout may have changed: check the source's page selectors")
+	}
+	attrs := []any{"items", rep.Items, "new", rep.New, "relevant", rep.Relevant, "queued", rep.Queued}
+	if rep.FirstRun && rep.New > 0 {
+		log.Info("first run: items marked seen, not delivered", attrs...)
+	} else {
+		log.Info("fetched", attrs...)
+	}
+	if rep.Queued > 0 {
+		r.Kick()
+	}
+	return rep
+}
+
+// fail records a failed run and when to try again: after the Retry-After
+// the server asked for, and at least after a capped exponential backoff.
+func (r *Runner) fail(ctx context.Context, log *slog.Logger, rep Report, src Source, ferr error) Report {
+	now := r.o.Now()
+	st, _ := r.o.Store.Source(ctx, src.ID)
+	wait := backoff(r.o.SourceBackoff, r.o.SourceBackoffCap, st.Failures)
+	if ra := fetch.RetryAfterOf(ferr); ra > wait {
+		wait = ra
+	}
+	rep.Outcome, rep.Err, rep.NextRun = OutcomeFailed, ferr, now.Add(wait)
+	kind := fetch.KindOf(ferr)
+	n, err := r.o.Store.RecordFailure(context.WithoutCancel(ctx), src.ID, kind, ferr.Error(), now, rep.NextRun)
+	if err != nil {
+		rep.Err = errors.Join(ferr, err)
+	}
+	r.o.Metrics.fetched(src.ID, string(kind), time.Time{})
+	log.Warn("fetch failed", "url", src.URL, "kind", string(kind), "failures", n,
+		"next_run", rep.NextRun.Format(time.RFC3339), "err", ferr)
+	return rep
+}
+
+// backoff returns base·2^failures, capped.
+func backoff(base, cap time.Duration, failures int) time.Duration {
+	d := base
+	for range failures {
+		d *= 2
+		if d >= cap {
+			return cap
+		}
+	}
+	return min(d, cap)
+}
+
+func (r *Runner) unseen(ctx context.Context, sourceID string, items []fetch.Item) ([]fetch.Item, error) {
+	keys := make([]string, 0, len(items))
+	dup := make(map[string]bool, len(items))
+	for _, it := range items {
+		if !dup[it.Key] {
+			dup[it.Key] = true
+			keys = append(keys, it.Key)
+		}
+	}
+	unseen, err := r.o.Store.Unseen(ctx, sourceID, keys)
+	if err != nil {
+		return nil, err
+	}
+	fresh := make([]fetch.Item, 0, len(unseen))
+	for _, it := range items {
+		if unseen[it.Key] {
+			fresh = append(fresh, it)
+			delete(unseen, it.Key) // a feed that repeats a key yields it once
+		}
+	}
+	return fresh, nil
+}
+
+func (r *Runner) fillThin(ctx context.Context, log *slog.Logger, src Source, items []fetch.Item) {
+	if r.o.FullText == nil {
+		return
+	}
+	pre, _ := r.o.Classifier.(Prechecker)
+	for i := range items {
+		it := &items[i]
+		if it.URL == "" || words(it.Title, it.Summary, it.Content) >= r.o.MinWords {
+			continue
+		}
+		if pre != nil && !pre.MaybeRelevant(*it) {
+			continue
+		}
+		text, prov, err := r.o.FullText.FullText(ctx, src.Source, it.URL)
+		if err != nil {
+			log.Warn("full text not extracted; classifying the summary", "url", it.URL, "err", err)
+			continue
+		}
+		if words(text) > words(it.Content) {
+			it.Content = text
+			prov.Extracted = true
+			it.Provenance = prov
+		}
+	}
+}
+
+func words(texts ...string) int {
+	n := 0
+	for _, t := range texts {
+		n += len(strings.Fields(t))
+	}
+	return n
+}
+
+// Kick wakes the delivery loop of a running daemon.
+func (r *Runner) Kick() {
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
