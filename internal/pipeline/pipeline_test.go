@@ -342,7 +342,9 @@ func TestDaemonStopsAndFlushes(t *testing.T) {
 	r, st := newRunner(t, f, clk, sink)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
-	go func() { done <- r.Daemon(ctx, []Source{feedSrc}, DaemonOptions{DeliverExisting: true, Tick: 10 * time.Millisecond}) }()
+	go func() {
+		done <- r.Daemon(ctx, []Source{feedSrc}, DaemonOptions{DeliverExisting: true, Tick: 10 * time.Millisecond})
+	}()
 	deadline := time.Now().Add(10 * time.Second)
 	for len(sink.ids()) < 2 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
