@@ -1,0 +1,188 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Default values.
+const (
+	DefaultContact         = "https://github.com/treatywatch/treatywatch"
+	DefaultSchedule        = "@every 30m"
+	DefaultTimeout         = 30 * time.Second
+	DefaultMaxBody         = 10 * MiB
+	DefaultMinWords        = 80
+	DefaultPerHost         = 1
+	DefaultHostInterval    = time.Second
+	DefaultMaxRedirects    = 5
+	DefaultSinkTimeout     = 10 * time.Second
+	DefaultDigestSchedule  = "0 8 * * *"
+	DefaultDigestTimezone  = "UTC"
+	DefaultSMTPPort        = 587
+	defaultDataDirEnv      = "TREATYWATCH_DATA_DIR"
+	defaultDataDirBasename = "treatywatch"
+)
+
+// applyDefaults fills unset fields. Values a user may set to zero on
+// purpose (min_words, host_interval, max_redirects) are only defaulted when
+// the key is absent from the file, which present reports.
+// A path that cannot be resolved is reported through fail.
+func applyDefaults(c *Config, base string, env lookupFunc, present func(path string) bool, fail func(path string, err error)) {
+	if c.Contact == "" {
+		c.Contact = DefaultContact
+	}
+	d := &c.Defaults
+	if d.Schedule == "" {
+		d.Schedule = DefaultSchedule
+	}
+	if d.Timeout == 0 && !present("defaults.timeout") {
+		d.Timeout = Duration(DefaultTimeout)
+	}
+	if d.MaxBody == 0 && !present("defaults.max_body") {
+		d.MaxBody = DefaultMaxBody
+	}
+	if d.MinWords == 0 && !present("defaults.min_words") {
+		d.MinWords = DefaultMinWords
+	}
+	h := &c.HTTP
+	if h.PerHost == 0 && !present("http.per_host") {
+		h.PerHost = DefaultPerHost
+	}
+	if h.HostInterval == 0 && !present("http.host_interval") {
+		h.HostInterval = Duration(DefaultHostInterval)
+	}
+	if h.MaxRedirects == 0 && !present("http.max_redirects") {
+		h.MaxRedirects = DefaultMaxRedirects
+	}
+
+	home, _ := env("HOME")
+	resolve := func(path string, p *string) {
+		if *p == "" {
+			return
+		}
+		r, err := resolvePath(*p, base, home)
+		if err != nil {
+			fail(path, err)
+			return
+		}
+		*p = r
+	}
+	if c.DataDirPath == "" {
+		dir, err := defaultDataDir(env, home)
+		if err != nil {
+			fail("data_dir", err)
+		}
+		c.DataDirPath = dir
+	} else {
+		resolve("data_dir", &c.DataDirPath)
+	}
+	resolve("classify.rules", &c.Classify.Rules)
+
+	for i := range c.Sources {
+		s := &c.Sources[i]
+		if s.Kind == "" {
+			s.Kind = "feed"
+		}
+		if s.Name == "" {
+			s.Name = s.ID
+		}
+	}
+	for i := range c.Sinks {
+		s := &c.Sinks[i]
+		path := fmt.Sprintf("sinks[%d]", i)
+		timeoutSet := present(path + ".timeout")
+		switch s.Type {
+		case SinkFile:
+			if s.Format == "" {
+				s.Format = FormatJSONL
+			}
+			if s.Path == "" && c.DataDirPath != "" && !strings.HasPrefix(c.DataDirPath, "~") {
+				s.Path = filepath.Join(c.DataDirPath, "items."+s.Format)
+			} else {
+				resolve(path+".path", &s.Path)
+			}
+		case SinkWebhook:
+			if s.Timeout == 0 && !timeoutSet {
+				s.Timeout = Duration(DefaultSinkTimeout)
+			}
+		case SinkDigest:
+			if s.Timeout == 0 && !timeoutSet {
+				s.Timeout = Duration(DefaultSinkTimeout)
+			}
+			if s.Schedule == "" {
+				s.Schedule = DefaultDigestSchedule
+			}
+			if s.Timezone == "" {
+				s.Timezone = DefaultDigestTimezone
+			}
+			if s.Empty == "" {
+				s.Empty = EmptySkip
+			}
+			resolve(path+".template_html", &s.TemplateHTML)
+			resolve(path+".template_text", &s.TemplateText)
+			if t := s.Transport; t != nil {
+				applyTransportDefaults(t)
+			}
+		}
+	}
+}
+
+func applyTransportDefaults(t *Transport) {
+	switch t.Kind {
+	case TransportWebhook:
+		if t.Preset == "" {
+			t.Preset = PresetGeneric
+		}
+		if t.URL == "" {
+			switch t.Preset {
+			case PresetPostmark:
+				t.URL = PostmarkURL
+			case PresetSendGrid:
+				t.URL = SendGridURL
+			}
+		}
+	case TransportSMTP:
+		if m := t.SMTP; m != nil {
+			if m.Port == 0 {
+				m.Port = DefaultSMTPPort
+			}
+			if m.StartTLS == nil {
+				on := true
+				m.StartTLS = &on
+			}
+		}
+	}
+}
+
+// defaultDataDir is $TREATYWATCH_DATA_DIR, else $XDG_DATA_HOME/treatywatch
+// (when absolute, as the XDG spec requires), else ~/.local/share/treatywatch.
+func defaultDataDir(env lookupFunc, home string) (string, error) {
+	if v, _ := env(defaultDataDirEnv); v != "" {
+		return resolvePath(v, ".", home)
+	}
+	if v, _ := env("XDG_DATA_HOME"); v != "" && filepath.IsAbs(v) {
+		return filepath.Join(v, defaultDataDirBasename), nil
+	}
+	if home == "" {
+		return "", errors.New("no data directory: set data_dir, $TREATYWATCH_DATA_DIR, $XDG_DATA_HOME or $HOME")
+	}
+	return filepath.Join(home, ".local", "share", defaultDataDirBasename), nil
+}
+
+// resolvePath expands a leading "~/" and makes a relative path relative to
+// base (the config file's directory).
+func resolvePath(p, base, home string) (string, error) {
+	if p == "~" || strings.HasPrefix(p, "~/") {
+		if home == "" {
+			return p, errors.New("cannot expand ~: $HOME is not set")
+		}
+		return filepath.Join(home, strings.TrimPrefix(p, "~")), nil
+	}
+	if filepath.IsAbs(p) {
+		return filepath.Clean(p), nil
+	}
+	return filepath.Join(base, p), nil
+}

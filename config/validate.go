@@ -1,0 +1,492 @@
+package config
+
+import (
+	"fmt"
+	"maps"
+	"net/mail"
+	"net/netip"
+	"net/url"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	_ "time/tzdata" // time zones validate even on hosts without zoneinfo
+
+	"github.com/andybalholm/cascadia"
+	"github.com/robfig/cron/v3"
+	"golang.org/x/net/html/charset"
+	"golang.org/x/net/http/httpguts"
+	"golang.org/x/text/language"
+)
+
+// ParseSchedule parses a cron spec the way the config validates it: five
+// fields (minute hour day-of-month month day-of-week) or a descriptor such
+// as "@every 30m", "@hourly" or "@daily". On top of robfig/cron's own
+// checks, a step larger than its field's range ("*/61" for minutes), which
+// cron silently turns into "once at the start", is refused.
+func ParseSchedule(spec string) (cron.Schedule, error) {
+	sched, err := cron.ParseStandard(spec)
+	if err != nil {
+		return nil, err
+	}
+	fields := strings.Fields(spec)
+	if len(fields) > 0 && (strings.HasPrefix(fields[0], "TZ=") || strings.HasPrefix(fields[0], "CRON_TZ=")) {
+		fields = fields[1:]
+	}
+	if len(fields) != len(cronFields) {
+		return sched, nil // a descriptor
+	}
+	for i, f := range fields {
+		for part := range strings.SplitSeq(f, ",") {
+			_, step, ok := strings.Cut(part, "/")
+			if !ok {
+				continue
+			}
+			n, err := strconv.Atoi(step)
+			if err == nil && n > cronFields[i].max-cronFields[i].min {
+				return nil, fmt.Errorf("step %d does not fit the %s field (%d-%d)", n, cronFields[i].name, cronFields[i].min, cronFields[i].max)
+			}
+		}
+	}
+	return sched, nil
+}
+
+var cronFields = []struct {
+	name     string
+	min, max int
+}{{"minute", 0, 59}, {"hour", 0, 23}, {"day-of-month", 1, 31}, {"month", 1, 12}, {"day-of-week", 0, 6}}
+
+var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
+
+const maxIDLen = 64
+
+// validator checks a config after defaults; problems go to p.errs with the
+// line of the field, or of the nearest enclosing field in the file.
+type validator struct {
+	p *parser
+}
+
+func (v *validator) add(path, format string, args ...any) {
+	if v.p.hasFailed(path) {
+		return // already reported by the decoder
+	}
+	v.p.errs = append(v.p.errs, &Error{File: v.p.file, Line: v.p.lineOf(path), Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// where names the place of path for a message: its line when known.
+func (v *validator) where(path string) string {
+	if n := v.p.lineOf(path); n > 0 {
+		return fmt.Sprintf("line %d", n)
+	}
+	return path
+}
+
+func (v *validator) config(c *Config) {
+	v.contact("contact", c.Contact)
+	if c.DataDirPath == "" && !v.p.hasFailed("data_dir") {
+		v.add("data_dir", "required")
+	}
+	v.defaults("defaults", c.Defaults)
+	v.http("http", c.HTTP)
+
+	if len(c.Sources) == 0 {
+		v.add("sources", "at least one source is required")
+	}
+	ids := map[string]string{}
+	for i, s := range c.Sources {
+		path := fmt.Sprintf("sources[%d]", i)
+		v.source(path, s)
+		if s.ID == "" {
+			continue
+		}
+		if first, dup := ids[s.ID]; dup {
+			v.add(path+".id", "duplicate source id %q (first at %s)", s.ID, v.where(first))
+		} else {
+			ids[s.ID] = path
+		}
+	}
+
+	if len(c.Sinks) == 0 {
+		v.add("sinks", "at least one sink is required")
+	}
+	names := map[string]string{}
+	files := map[string]string{}
+	for i, s := range c.Sinks {
+		path := fmt.Sprintf("sinks[%d]", i)
+		v.sink(path, s)
+		if s.Name != "" {
+			if first, dup := names[s.Name]; dup {
+				v.add(path+".name", "duplicate sink name %q (first at %s)", s.Name, v.where(first))
+			} else {
+				names[s.Name] = path
+			}
+		}
+		if s.Type == SinkFile && s.Path != "" {
+			if first, dup := files[s.Path]; dup {
+				v.add(path+".path", "file %q is already written by %s", s.Path, first)
+			} else {
+				files[s.Path] = path
+			}
+		}
+	}
+}
+
+func (v *validator) defaults(path string, d Defaults) {
+	v.schedule(path+".schedule", d.Schedule)
+	if d.Timeout <= 0 {
+		v.add(path+".timeout", "must be positive, got %s", d.Timeout)
+	}
+	if d.MaxBody <= 0 {
+		v.add(path+".max_body", "must be positive, got %s", d.MaxBody)
+	}
+	if d.MinWords < 0 {
+		v.add(path+".min_words", "must not be negative, got %d", d.MinWords)
+	}
+}
+
+func (v *validator) http(path string, h HTTP) {
+	if h.PerHost < 1 {
+		v.add(path+".per_host", "must be at least 1, got %d", h.PerHost)
+	}
+	if h.HostInterval < 0 {
+		v.add(path+".host_interval", "must not be negative, got %s", h.HostInterval)
+	}
+	if h.MaxRedirects < 0 {
+		v.add(path+".max_redirects", "must not be negative, got %d", h.MaxRedirects)
+	}
+	for i, s := range h.AllowPrivate {
+		if _, err := allowPrefixes(s); err != nil {
+			v.add(fmt.Sprintf("%s.allow_private[%d]", path, i), "%s", err.Error())
+		}
+	}
+}
+
+func (v *validator) source(path string, s Source) {
+	switch {
+	case s.ID == "":
+		v.add(path+".id", "required")
+	case len(s.ID) > maxIDLen:
+		v.add(path+".id", "%q is longer than %d characters", s.ID, maxIDLen)
+	case !idPattern.MatchString(s.ID):
+		v.add(path+".id", "bad id %q (want lower-case letters, digits, '.', '_' or '-', starting with a letter or digit)", s.ID)
+	}
+	switch s.Kind {
+	case "feed", "page":
+	default:
+		v.add(path+".kind", "unknown kind %q (want feed or page)", s.Kind)
+	}
+	v.httpURL(path+".url", s.URL)
+	if s.Schedule != "" {
+		v.schedule(path+".schedule", s.Schedule)
+	}
+	if s.Lang != "" {
+		if _, err := language.Parse(s.Lang); err != nil {
+			v.add(path+".lang", "bad language tag %q (want BCP 47, e.g. \"en\" or \"pt-BR\")", s.Lang)
+		}
+	}
+	v.headers(path+".headers", s.Headers)
+	if s.Proxy != "" {
+		u, err := url.Parse(s.Proxy)
+		if err != nil || u.Host == "" || !oneOf(u.Scheme, "http", "https", "socks5", "socks5h") {
+			v.add(path+".proxy", "bad proxy URL %q (want http, https, socks5 or socks5h with a host)", s.Proxy)
+		}
+	}
+	if s.Charset != "" {
+		if enc, _ := charset.Lookup(s.Charset); enc == nil {
+			v.add(path+".charset", "unknown charset %q", s.Charset)
+		}
+	}
+	if s.Timeout < 0 {
+		v.add(path+".timeout", "must not be negative, got %s", s.Timeout)
+	}
+	if s.MinWords != nil && *s.MinWords < 0 {
+		v.add(path+".min_words", "must not be negative, got %d", *s.MinWords)
+	}
+	switch {
+	case s.Kind == "page" && s.Page == nil:
+		v.add(path+".page", "required for kind page (at least item and link selectors)")
+	case s.Kind == "page":
+		v.page(path+".page", *s.Page)
+	case s.Kind == "feed" && s.Page != nil:
+		v.add(path+".page", "only for kind page")
+	}
+	if a := s.Archive; a != nil {
+		v.archive(path+".archive", *a)
+	}
+}
+
+func (v *validator) page(path string, p Page) {
+	for _, f := range []struct {
+		key, sel string
+		required bool
+	}{
+		{"item", p.Item, true},
+		{"link", p.Link, true},
+		{"title", p.Title, false},
+		{"date", p.Date, false},
+		{"summary", p.Summary, false},
+	} {
+		fp := path + "." + f.key
+		if f.sel == "" {
+			if f.required {
+				v.add(fp, "required (a CSS selector)")
+			}
+			continue
+		}
+		if _, err := cascadia.Compile(f.sel); err != nil {
+			v.add(fp, "bad CSS selector %q: %v", f.sel, err)
+		}
+	}
+	if p.DateLayout != "" {
+		// Any layout with a reference-time element formats some other
+		// moment differently from the layout text itself.
+		other := time.Date(1999, time.November, 28, 23, 58, 57, 0, time.FixedZone("X", 3600))
+		if other.Format(p.DateLayout) == p.DateLayout {
+			v.add(path+".date_layout", "%q is not a Go time layout (write the reference time, e.g. \"January 2, 2006\")", p.DateLayout)
+		}
+		if p.Date == "" {
+			v.add(path+".date_layout", "needs a date selector")
+		}
+	}
+}
+
+var paramPattern = regexp.MustCompile(`^[A-Za-z0-9._~-]+$`)
+
+func (v *validator) archive(path string, a Archive) {
+	if a.PageParam != "" && !paramPattern.MatchString(a.PageParam) {
+		v.add(path+".page_param", "bad query parameter name %q", a.PageParam)
+	}
+	if a.MaxPages < 0 {
+		v.add(path+".max_pages", "must not be negative, got %d", a.MaxPages)
+	}
+	if a.Sitemap != "" {
+		v.httpURL(path+".sitemap", a.Sitemap)
+	}
+}
+
+// sinkFields lists the keys each sink type uses besides name and type.
+var sinkFields = map[string][]string{
+	SinkFile:    {"path", "format"},
+	SinkWebhook: {"url", "secret", "timeout", "headers"},
+	SinkDigest:  {"timeout", "schedule", "timezone", "empty", "template_html", "template_text", "transport"},
+}
+
+func (v *validator) sink(path string, s Sink) {
+	switch {
+	case s.Name == "":
+		v.add(path+".name", "required")
+	case len(s.Name) > maxIDLen || !idPattern.MatchString(s.Name):
+		v.add(path+".name", "bad name %q (want lower-case letters, digits, '.', '_' or '-', at most %d)", s.Name, maxIDLen)
+	}
+	allowed, ok := sinkFields[s.Type]
+	if !ok {
+		if s.Type == "" {
+			v.add(path+".type", "required (file, webhook or digest)")
+		} else {
+			v.add(path+".type", "unknown sink type %q (want file, webhook or digest)", s.Type)
+		}
+		return
+	}
+	v.unused(path, s, append([]string{"name", "type"}, allowed...), "sinks of type "+s.Type)
+	switch s.Type {
+	case SinkFile:
+		if !oneOf(s.Format, FormatJSONL, FormatCSV, FormatAtom) {
+			v.add(path+".format", "unknown format %q (want jsonl, csv or atom)", s.Format)
+		}
+	case SinkWebhook:
+		if s.URL == "" {
+			v.add(path+".url", "required for webhook sinks")
+		} else {
+			v.httpURL(path+".url", s.URL)
+		}
+		v.positive(path+".timeout", s.Timeout)
+		v.headers(path+".headers", s.Headers)
+	case SinkDigest:
+		v.positive(path+".timeout", s.Timeout)
+		v.schedule(path+".schedule", s.Schedule)
+		if _, err := time.LoadLocation(s.Timezone); err != nil || s.Timezone == "Local" {
+			v.add(path+".timezone", "unknown time zone %q (want an IANA name such as \"Europe/Berlin\" or \"UTC\")", s.Timezone)
+		}
+		if !oneOf(s.Empty, EmptySkip, EmptyNotify) {
+			v.add(path+".empty", "unknown mode %q (want skip or notify)", s.Empty)
+		}
+		if s.Transport == nil {
+			v.add(path+".transport", "required for digest sinks (kind webhook or smtp)")
+		} else {
+			v.transport(path+".transport", *s.Transport)
+		}
+	}
+}
+
+func (v *validator) transport(path string, t Transport) {
+	switch t.Kind {
+	case TransportWebhook:
+		v.unused(path, t, []string{"kind", "preset", "url", "to", "from", "token"}, "kind webhook")
+		if !oneOf(t.Preset, PresetGeneric, PresetPostmark, PresetSendGrid, PresetSlack) {
+			v.add(path+".preset", "unknown preset %q (want generic, postmark, sendgrid or slack)", t.Preset)
+			return
+		}
+		if t.URL == "" {
+			v.add(path+".url", "required for preset %s", t.Preset)
+		} else {
+			v.httpURL(path+".url", t.URL)
+		}
+		if oneOf(t.Preset, PresetPostmark, PresetSendGrid) {
+			if t.Token == "" {
+				v.add(path+".token", "required for preset %s", t.Preset)
+			}
+			if t.From == "" {
+				v.add(path+".from", "required for preset %s", t.Preset)
+			}
+		}
+		if t.Preset != PresetSlack && len(t.To) == 0 {
+			v.add(path+".to", "at least one recipient is required for preset %s", t.Preset)
+		}
+	case TransportSMTP:
+		v.unused(path, t, []string{"kind", "to", "from", "smtp"}, "kind smtp")
+		if t.SMTP == nil {
+			v.add(path+".smtp", "required for kind smtp (at least host)")
+		} else {
+			m := *t.SMTP
+			if m.Host == "" {
+				v.add(path+".smtp.host", "required")
+			}
+			if m.Port < 1 || m.Port > 65535 {
+				v.add(path+".smtp.port", "must be between 1 and 65535, got %d", m.Port)
+			}
+			if m.Password != "" && m.Username == "" {
+				v.add(path+".smtp.username", "required when a password is set")
+			}
+		}
+		if t.From == "" {
+			v.add(path+".from", "required for kind smtp")
+		}
+		if len(t.To) == 0 {
+			v.add(path+".to", "at least one recipient is required")
+		}
+	case "":
+		v.add(path+".kind", "required (webhook or smtp)")
+		return
+	default:
+		v.add(path+".kind", "unknown transport kind %q (want webhook or smtp)", t.Kind)
+		return
+	}
+	if t.From != "" {
+		if _, err := mail.ParseAddress(t.From); err != nil {
+			v.add(path+".from", "bad email address %q", t.From)
+		}
+	}
+	for i, to := range t.To {
+		if _, err := mail.ParseAddress(to); err != nil {
+			v.add(fmt.Sprintf("%s.to[%d]", path, i), "bad email address %q", to)
+		}
+	}
+}
+
+// unused reports every non-zero field of the struct s whose key is not in
+// allowed.
+func (v *validator) unused(path string, s any, allowed []string, what string) {
+	rv := reflect.ValueOf(s)
+	for key, idx := range orderedFields(rv.Type()) {
+		if oneOf(key, allowed...) || rv.Field(idx).IsZero() {
+			continue
+		}
+		v.add(path+"."+key, "not used by %s", what)
+	}
+}
+
+// orderedFields yields yaml key and field index in declaration order.
+func orderedFields(t reflect.Type) func(func(string, int) bool) {
+	return func(yield func(string, int) bool) {
+		for i := range t.NumField() {
+			name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+			if name == "" || name == "-" {
+				continue
+			}
+			if !yield(name, i) {
+				return
+			}
+		}
+	}
+}
+
+func (v *validator) schedule(path, spec string) {
+	if _, err := ParseSchedule(spec); err != nil {
+		v.add(path, "bad cron spec %q: %v", spec, err)
+	}
+}
+
+func (v *validator) positive(path string, d Duration) {
+	if d <= 0 {
+		v.add(path, "must be positive, got %s", d)
+	}
+}
+
+func (v *validator) httpURL(path, s string) {
+	if s == "" {
+		v.add(path, "required")
+		return
+	}
+	if err := checkHTTPURL(s); err != nil {
+		v.add(path, "%s", err.Error())
+	}
+}
+
+func checkHTTPURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || !oneOf(u.Scheme, "http", "https") || u.Host == "" || strings.ContainsAny(s, " \t\n") {
+		return fmt.Errorf("bad URL %q (want an absolute http or https URL)", s)
+	}
+	return nil
+}
+
+func (v *validator) contact(path, s string) {
+	u, err := url.Parse(s)
+	switch {
+	case err == nil && u.Scheme == "mailto" && u.Opaque != "":
+	case err == nil && oneOf(u.Scheme, "http", "https") && u.Host != "":
+	default:
+		v.add(path, "bad contact %q (want an http, https or mailto URL)", s)
+	}
+}
+
+func (v *validator) headers(path string, h map[string]string) {
+	for _, k := range slices.Sorted(maps.Keys(h)) {
+		if !httpguts.ValidHeaderFieldName(k) {
+			v.add(path+"."+k, "bad header name %q", k)
+		} else if !httpguts.ValidHeaderFieldValue(h[k]) {
+			v.add(path+"."+k, "bad header value (no control characters or line breaks)")
+		}
+	}
+}
+
+// allowPrefixes turns an allow_private entry into prefixes.
+func allowPrefixes(s string) ([]netip.Prefix, error) {
+	switch s {
+	case "loopback":
+		return mustPrefixes("127.0.0.0/8", "::1/128"), nil
+	case "private":
+		return mustPrefixes("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7"), nil
+	case "link-local":
+		return mustPrefixes("169.254.0.0/16", "fe80::/10"), nil
+	}
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return []netip.Prefix{p.Masked()}, nil
+	}
+	if a, err := netip.ParseAddr(s); err == nil {
+		return []netip.Prefix{netip.PrefixFrom(a, a.BitLen())}, nil
+	}
+	return nil, fmt.Errorf("bad entry %q (want a CIDR, an IP address, \"loopback\", \"private\" or \"link-local\")", s)
+}
+
+func mustPrefixes(ss ...string) []netip.Prefix {
+	out := make([]netip.Prefix, len(ss))
+	for i, s := range ss {
+		out[i] = netip.MustParsePrefix(s)
+	}
+	return out
+}
+
+func oneOf(s string, set ...string) bool { return slices.Contains(set, s) }
