@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs what the tests need beyond Go. Idempotent and fast when
+# everything is already there; .ci/run calls it before `go test`.
+#
+#   maildev   SMTP mail catcher with an HTTP API (npm), for the digest's
+#             SMTP test (sinks/digest). Pinned version.
+#   chromium  optional (Debian package), for the digest's PNG rendering
+#             test; skipped unless INSTALL_CHROMIUM=1 or it is already
+#             installed.
+set -euo pipefail
+
+MAILDEV_VERSION="3.0.0"
+
+log() { echo "install-test-deps: $*" >&2; }
+
+have_maildev() {
+	command -v maildev >/dev/null 2>&1 && [ "$(maildev --version 2>/dev/null | tail -n1)" = "$MAILDEV_VERSION" ]
+}
+
+if have_maildev; then
+	log "maildev $MAILDEV_VERSION already installed ($(command -v maildev))"
+else
+	if ! command -v npm >/dev/null 2>&1; then
+		log "npm not found: install Node.js (>= 20) and npm, then rerun"
+		exit 1
+	fi
+	log "installing maildev@$MAILDEV_VERSION with npm"
+	if [ "$(id -u)" = "0" ]; then
+		npm install --global --no-fund --no-audit --loglevel=error "maildev@$MAILDEV_VERSION"
+	else
+		# Without root, install under ~/.local; the test also looks in
+		# `npm prefix -g`/bin, and MAILDEV_BIN may point at the binary.
+		npm install --global --prefix "$HOME/.local" --no-fund --no-audit --loglevel=error "maildev@$MAILDEV_VERSION"
+		log "installed in $HOME/.local/bin; add it to PATH or set MAILDEV_BIN=$HOME/.local/bin/maildev"
+	fi
+fi
+
+if [ "${INSTALL_CHROMIUM:-0}" = "1" ] && ! command -v chromium >/dev/null 2>&1; then
+	if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
+		log "installing chromium with apt-get"
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+	else
+		log "INSTALL_CHROMIUM=1 but apt-get or root is missing; skipping chromium"
+	fi
+fi

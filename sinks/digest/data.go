@@ -1,0 +1,572 @@
+package digest
+
+import (
+	"cmp"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/treatywatch/treatywatch/classify"
+	"github.com/treatywatch/treatywatch/sinks"
+)
+
+// Data is what every template, built-in or user-supplied, is executed
+// with. Times are in the sink's Location.
+type Data struct {
+	// Name is the sink name, ID the digest id (see Message.ID).
+	Name, ID string
+	// Subject is the subject line of the message.
+	Subject string
+	// Start and End bound the window: records queued after Start and at
+	// or before End.
+	Start, End time.Time
+	// Date is End as 2006-01-02.
+	Date string
+	// Total is the number of distinct records in the window; Empty is
+	// Total == 0.
+	Total int
+	Empty bool
+	// Stances counts the window's records by stance, in the fixed order
+	// critical, supportive, mixed, neutral, unknown; zero counts are left
+	// out.
+	Stances []StanceCount
+	// Topics are the sections: the 13 taxonomy topics in taxonomy order,
+	// then any other topic id, then "untagged"; topics without records are
+	// left out. An item tagged with several topics is listed in each.
+	Topics []Topic
+	// Changes compares the window with the previous digest.
+	Changes Changes
+	// Failing lists the sources whose state is "failing" or "blocked".
+	Failing []Failing
+	// Treaty counts signature and ratification mentions; nil when no
+	// record concerns them.
+	Treaty *TreatyStatus
+	// PerTopic is how many items a topic section lists at most.
+	PerTopic int
+}
+
+// StanceCount is how many records have one stance, with the colours the
+// built-in template uses for it.
+type StanceCount struct {
+	Stance string // critical, supportive, mixed, neutral, unknown
+	Label  string // "Critical"
+	Count  int
+	Color  string // text/border colour, e.g. "#b42318"
+	Bg     string // light background colour
+}
+
+// Topic is one section of the digest.
+type Topic struct {
+	ID    string // taxonomy id, or "untagged"
+	Label string // "Human rights"
+	// Count is how many records carry the topic; Stances splits it.
+	Count   int
+	Stances []StanceCount
+	// Items are the top records (highest score, then newest), grouped by
+	// stance in the order of Stances; More is Count - len(Items).
+	Items []Entry
+	More  int
+}
+
+// Entry is one record as the digest shows it.
+type Entry struct {
+	EventID string
+	Title   string
+	// URL is the item's link when it is an http(s) URL, else empty.
+	URL    string
+	Source string // source display name, else source id
+	Actor  string // the classifier's actor, if any
+	// Date is the published (else fetched) date as "2 Jan 2006";
+	// Published is the time itself.
+	Date      string
+	Published time.Time
+	Stance    string // critical, supportive, mixed, neutral, unknown
+	Label     string // "Critical"
+	Color, Bg string
+	// Evidence is one sentence that supports the label (a stance match
+	// first), else the start of the summary; at most ~280 characters.
+	Evidence string
+	Score    float64
+	// AlsoIn are the labels of the item's other topics.
+	AlsoIn []string
+}
+
+// Changes is what changed since the previous digest.
+type Changes struct {
+	// HasPrevious is false for the first digest of a sink; then Topics
+	// compares with zero and NewActors is empty.
+	HasPrevious bool
+	Previous    time.Time // end of the previous digest's window
+	PrevTotal   int
+	TotalDelta  string // "+3", "-2", "±0"
+	// Topics lists every topic present now or in the previous digest.
+	Topics []TopicDelta
+	// NewActors are actors in this window that the previous digest did
+	// not name.
+	NewActors []string
+}
+
+// TopicDelta is the volume of one topic now and in the previous digest.
+type TopicDelta struct {
+	ID, Label   string
+	Now, Before int
+	Delta       string // "+3", "-2", "±0"
+	// Spike is set when the volume at least doubled from 2 or more.
+	Spike bool
+}
+
+// Failing is a source the digest reports as failing or blocked.
+type Failing struct {
+	ID, Name    string
+	State       string
+	Failures    int
+	LastError   string
+	LastSuccess string // "2 Jan 2006 15:04", or "never"
+}
+
+// TreatyStatus counts, among the window's records tagged "ratification",
+// the ones that mention signature, ratification (or accession) and entry
+// into force. These are mentions in the news, not official figures; a
+// status source (the UN Treaty Collection) can replace them through
+// Options.Treaty.
+type TreatyStatus struct {
+	Items          int
+	Signature      int
+	Ratification   int
+	EntryIntoForce int
+	// Note is shown under the counts.
+	Note string
+}
+
+// Stats is what a digest keeps of itself for the next one's deltas.
+type Stats struct {
+	WindowEnd time.Time      `json:"window_end"`
+	Total     int            `json:"total"`
+	Topics    map[string]int `json:"topics"`
+	Stances   map[string]int `json:"stances"`
+	Actors    []string       `json:"actors"`
+}
+
+// Topics in taxonomy order (../shared/docs/DOMAIN.md §4) with their
+// display labels.
+var topicOrder = []struct{ id, label string }{
+	{"criminalisation-scope", "Criminalisation and scope"},
+	{"human-rights", "Human rights"},
+	{"privacy-surveillance", "Privacy and surveillance"},
+	{"expression-press", "Expression and press freedom"},
+	{"international-cooperation", "International cooperation"},
+	{"capacity-building", "Capacity building"},
+	{"other-instruments", "Other instruments"},
+	{"gender", "Gender"},
+	{"child-protection", "Child protection"},
+	{"security-research", "Security research"},
+	{"negotiation-process", "Negotiation process"},
+	{"ratification", "Signature and ratification"},
+	{"geopolitics", "Geopolitics"},
+}
+
+const untagged = "untagged"
+
+// TopicIDs returns the 13 taxonomy topic ids in order.
+func TopicIDs() []string {
+	ids := make([]string, len(topicOrder))
+	for i, t := range topicOrder {
+		ids[i] = t.id
+	}
+	return ids
+}
+
+func topicLabel(id string) string {
+	for _, t := range topicOrder {
+		if t.id == id {
+			return t.label
+		}
+	}
+	if id == untagged {
+		return "Untagged"
+	}
+	return id
+}
+
+func topicRank(id string) int {
+	for i, t := range topicOrder {
+		if t.id == id {
+			return i
+		}
+	}
+	if id == untagged {
+		return len(topicOrder) + 1
+	}
+	return len(topicOrder)
+}
+
+var stanceStyle = []struct{ id, label, color, bg string }{
+	{"critical", "Critical", "#b42318", "#fef3f2"},
+	{"supportive", "Supportive", "#067647", "#ecfdf3"},
+	{"mixed", "Mixed", "#b54708", "#fffaeb"},
+	{"neutral", "Neutral", "#475467", "#f2f4f7"},
+	{"unknown", "Unlabelled", "#667085", "#f9fafb"},
+}
+
+func stanceKey(s classify.Stance) string {
+	switch s {
+	case classify.StanceCritical, classify.StanceSupportive, classify.StanceMixed, classify.StanceNeutral:
+		return string(s)
+	}
+	return "unknown"
+}
+
+func stanceRank(key string) int {
+	for i, s := range stanceStyle {
+		if s.id == key {
+			return i
+		}
+	}
+	return len(stanceStyle)
+}
+
+func stanceCounts(m map[string]int) []StanceCount {
+	var out []StanceCount
+	for _, s := range stanceStyle {
+		if n := m[s.id]; n > 0 {
+			out = append(out, StanceCount{Stance: s.id, Label: s.label, Count: n, Color: s.color, Bg: s.bg})
+		}
+	}
+	return out
+}
+
+// dedupe keeps the first record of each event id, in input order.
+func dedupe(recs []sinks.Record) []sinks.Record {
+	seen := make(map[string]bool, len(recs))
+	out := make([]sinks.Record, 0, len(recs))
+	for _, r := range recs {
+		if r.EventID != "" {
+			if seen[r.EventID] {
+				continue
+			}
+			seen[r.EventID] = true
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func recordTopics(r sinks.Record) []string {
+	var out []string
+	for _, t := range r.Result.Topics {
+		t = strings.TrimSpace(t)
+		if t != "" && !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	if len(out) == 0 {
+		return []string{untagged}
+	}
+	return out
+}
+
+// statsOf computes the stats of a window.
+func statsOf(end time.Time, recs []sinks.Record) Stats {
+	st := Stats{WindowEnd: end.UTC(), Total: len(recs), Topics: map[string]int{}, Stances: map[string]int{}}
+	actors := map[string]bool{}
+	for _, r := range recs {
+		for _, t := range recordTopics(r) {
+			st.Topics[t]++
+		}
+		st.Stances[stanceKey(r.Result.Stance)]++
+		if a := recordActor(r); a != "" && !actors[a] {
+			actors[a] = true
+			st.Actors = append(st.Actors, a)
+		}
+	}
+	slices.Sort(st.Actors)
+	return st
+}
+
+func recordActor(r sinks.Record) string {
+	return strings.TrimSpace(oneLine(r.Result.Actor))
+}
+
+// buildData turns a window into the template data. recs must be deduped.
+func (s *Sink) buildData(w sinks.Window, recs []sinks.Record, prev *Stats, health []sinks.SourceStatus) Data {
+	loc := s.loc
+	end := w.End.In(loc)
+	d := Data{
+		Name:     s.name,
+		Start:    w.Start.In(loc),
+		End:      end,
+		Date:     end.Format("2006-01-02"),
+		Total:    len(recs),
+		Empty:    len(recs) == 0,
+		PerTopic: s.perTopic,
+	}
+	st := statsOf(w.End, recs)
+	d.Stances = stanceCounts(st.Stances)
+
+	// Sections.
+	byTopic := map[string][]sinks.Record{}
+	for _, r := range recs {
+		for _, t := range recordTopics(r) {
+			byTopic[t] = append(byTopic[t], r)
+		}
+	}
+	ids := make([]string, 0, len(byTopic))
+	for id := range byTopic {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, func(a, b string) int {
+		return cmp.Or(cmp.Compare(topicRank(a), topicRank(b)), strings.Compare(a, b))
+	})
+	for _, id := range ids {
+		rs := byTopic[id]
+		counts := map[string]int{}
+		for _, r := range rs {
+			counts[stanceKey(r.Result.Stance)]++
+		}
+		top := slices.Clone(rs)
+		slices.SortStableFunc(top, func(a, b sinks.Record) int {
+			return cmp.Or(
+				cmp.Compare(b.Result.Score, a.Result.Score),
+				itemTime(b).Compare(itemTime(a)),
+			)
+		})
+		if len(top) > s.perTopic {
+			top = top[:s.perTopic]
+		}
+		slices.SortStableFunc(top, func(a, b sinks.Record) int {
+			return cmp.Compare(stanceRank(stanceKey(a.Result.Stance)), stanceRank(stanceKey(b.Result.Stance)))
+		})
+		tp := Topic{ID: id, Label: topicLabel(id), Count: len(rs), Stances: stanceCounts(counts), More: len(rs) - len(top)}
+		for _, r := range top {
+			tp.Items = append(tp.Items, s.entry(r, id))
+		}
+		d.Topics = append(d.Topics, tp)
+	}
+
+	// Changes.
+	d.Changes = changes(st, prev, loc)
+
+	// Failing sources.
+	for _, h := range health {
+		if h.State != "failing" && h.State != "blocked" {
+			continue
+		}
+		f := Failing{ID: h.ID, Name: cmp.Or(oneLine(h.Name), h.ID), State: h.State, Failures: h.Failures,
+			LastError: truncate(oneLine(h.LastError), 200), LastSuccess: "never"}
+		if !h.LastSuccess.IsZero() {
+			f.LastSuccess = h.LastSuccess.In(loc).Format("2 Jan 2006 15:04")
+		}
+		d.Failing = append(d.Failing, f)
+	}
+	slices.SortFunc(d.Failing, func(a, b Failing) int {
+		return cmp.Or(strings.Compare(a.State, b.State), strings.Compare(a.Name, b.Name))
+	})
+
+	if s.treaty != nil {
+		d.Treaty = s.treaty(recs)
+	} else {
+		d.Treaty = CountTreatyMentions(recs)
+	}
+	return d
+}
+
+func changes(now Stats, prev *Stats, loc *time.Location) Changes {
+	c := Changes{}
+	before := map[string]int{}
+	if prev != nil {
+		c.HasPrevious = true
+		c.Previous = prev.WindowEnd.In(loc)
+		c.PrevTotal = prev.Total
+		before = prev.Topics
+	}
+	c.TotalDelta = signed(now.Total - c.PrevTotal)
+	ids := map[string]bool{}
+	for id := range now.Topics {
+		ids[id] = true
+	}
+	for id, n := range before {
+		if n > 0 {
+			ids[id] = true
+		}
+	}
+	for id := range ids {
+		n, b := now.Topics[id], before[id]
+		c.Topics = append(c.Topics, TopicDelta{ID: id, Label: topicLabel(id), Now: n, Before: b,
+			Delta: signed(n - b), Spike: prev != nil && b >= 2 && n >= 2*b})
+	}
+	slices.SortFunc(c.Topics, func(a, b TopicDelta) int {
+		return cmp.Or(cmp.Compare(topicRank(a.ID), topicRank(b.ID)), strings.Compare(a.ID, b.ID))
+	})
+	if prev != nil {
+		known := map[string]bool{}
+		for _, a := range prev.Actors {
+			known[a] = true
+		}
+		for _, a := range now.Actors {
+			if !known[a] {
+				c.NewActors = append(c.NewActors, a)
+			}
+		}
+	}
+	return c
+}
+
+func signed(n int) string {
+	switch {
+	case n > 0:
+		return fmt.Sprintf("+%d", n)
+	case n < 0:
+		return fmt.Sprintf("-%d", -n)
+	}
+	return "±0"
+}
+
+func itemTime(r sinks.Record) time.Time {
+	if !r.Item.Published.IsZero() {
+		return r.Item.Published
+	}
+	return r.Item.Fetched
+}
+
+func (s *Sink) entry(r sinks.Record, topic string) Entry {
+	key := stanceKey(r.Result.Stance)
+	st := stanceStyle[stanceRank(key)]
+	e := Entry{
+		EventID: r.EventID,
+		Title:   truncate(oneLine(r.Item.Title), 240),
+		URL:     safeURL(r.Item.URL),
+		Source:  cmp.Or(oneLine(r.Item.SourceName), oneLine(r.Item.SourceID)),
+		Actor:   recordActor(r),
+		Stance:  key, Label: st.label, Color: st.color, Bg: st.bg,
+		Evidence: evidence(r),
+		Score:    r.Result.Score,
+	}
+	if e.Title == "" {
+		e.Title = cmp.Or(e.URL, "(untitled)")
+	}
+	if t := itemTime(r); !t.IsZero() {
+		e.Published = t.In(s.loc)
+		e.Date = e.Published.Format("2 Jan 2006")
+	}
+	for _, t := range recordTopics(r) {
+		if t != topic {
+			e.AlsoIn = append(e.AlsoIn, topicLabel(t))
+		}
+	}
+	return e
+}
+
+// evidence picks one sentence: a stance match first, then any match with
+// a sentence, then the start of the summary or content.
+func evidence(r sinks.Record) string {
+	best := ""
+	for _, kind := range []string{"stance", "topic", ""} {
+		for _, m := range r.Result.Evidence {
+			if m.Sentence != "" && (kind == "" || m.Kind == kind) {
+				best = m.Sentence
+				break
+			}
+		}
+		if best != "" {
+			break
+		}
+	}
+	if best == "" {
+		best = cmp.Or(r.Item.Summary, r.Item.Content)
+		best = firstSentence(oneLine(best))
+	}
+	return truncate(oneLine(best), 280)
+}
+
+func firstSentence(s string) string {
+	for i, r := range s {
+		if (r == '.' || r == '!' || r == '?') && i > 40 {
+			if i+1 == len(s) || s[i+1] == ' ' {
+				return s[:i+1]
+			}
+		}
+	}
+	return s
+}
+
+// oneLine folds whitespace and drops control characters.
+func oneLine(s string) string {
+	var b strings.Builder
+	space := false
+	for _, r := range s {
+		switch {
+		case unicode.IsSpace(r):
+			space = b.Len() > 0
+			continue
+		case unicode.IsControl(r) || r == utf8.RuneError:
+			continue
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// truncate cuts s to at most n runes, ending with "…" when cut.
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	runes := []rune(s)
+	cut := strings.TrimRightFunc(string(runes[:n-1]), unicode.IsSpace)
+	return cut + "…"
+}
+
+func safeURL(u string) string {
+	u = strings.TrimSpace(u)
+	l := strings.ToLower(u)
+	if strings.HasPrefix(l, "https://") || strings.HasPrefix(l, "http://") {
+		if strings.ContainsAny(u, " \t\r\n\"<>") {
+			return ""
+		}
+		return u
+	}
+	return ""
+}
+
+var (
+	reSignature  = regexp.MustCompile(`(?i)\b(sign(s|ed|ing|ature|atures|atory|atories)?|firm[óa]|suscrib|подпис)`)
+	reRatify     = regexp.MustCompile(`(?i)(ratif|accession|accede|ратифик)`)
+	reEntryForce = regexp.MustCompile(`(?i)(entry into force|enter into force|entr[ée]e en vigueur|entrada en vigor|вступлени[ея] в силу)`)
+)
+
+// CountTreatyMentions is the default Options.Treaty: among records tagged
+// "ratification" it counts those whose title or summary mentions
+// signature, ratification/accession and entry into force. It returns nil
+// when no record is tagged "ratification".
+func CountTreatyMentions(recs []sinks.Record) *TreatyStatus {
+	var ts TreatyStatus
+	for _, r := range recs {
+		if !slices.Contains(r.Result.Topics, "ratification") {
+			continue
+		}
+		ts.Items++
+		text := r.Item.Title + " " + r.Item.Summary
+		if reSignature.MatchString(text) {
+			ts.Signature++
+		}
+		if reRatify.MatchString(text) {
+			ts.Ratification++
+		}
+		if reEntryForce.MatchString(text) {
+			ts.EntryIntoForce++
+		}
+	}
+	if ts.Items == 0 {
+		return nil
+	}
+	ts.Note = "Mentions in this window's news, not official figures: the UN Treaty Collection is authoritative (entry into force needs 40 ratifications)."
+	return &ts
+}
