@@ -38,8 +38,10 @@ fi
 if [ "${INSTALL_CHROMIUM:-0}" = "1" ] && ! command -v chromium >/dev/null 2>&1; then
 	if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
 		log "installing chromium with apt-get"
-		apt-get update -qq
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+		# Optional: a failure here only skips the PNG rendering test.
+		if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; then
+			log "could not install chromium; the digest PNG test will be skipped"
+		fi
 	else
 		log "INSTALL_CHROMIUM=1 but apt-get or root is missing; skipping chromium"
 	fi

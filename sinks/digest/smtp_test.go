@@ -9,18 +9,14 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/json"
 	"encoding/pem"
-	"fmt"
 	"io"
 	"math/big"
 	"mime"
 	"mime/multipart"
 	"net"
-	"net/http"
 	"net/mail"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -28,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/treatywatch/treatywatch/internal/mailtest"
 	"github.com/treatywatch/treatywatch/sinks"
 )
 
@@ -128,136 +125,14 @@ func TestSMTPBuild(t *testing.T) {
 	}
 }
 
-// maildevBin finds the maildev mail catcher (scripts/install-test-deps.sh
-// installs it with npm). When it is missing the test fails under CI=true
-// and is skipped otherwise.
-func maildevBin(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("MAILDEV_BIN"); p != "" {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	} else if p, err := exec.LookPath("maildev"); err == nil {
-		return p
-	} else if out, err := exec.Command("npm", "prefix", "-g").Output(); err == nil {
-		p := filepath.Join(strings.TrimSpace(string(out)), "bin", "maildev")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	msg := "maildev (SMTP mail catcher) not found in PATH or the npm global prefix: run scripts/install-test-deps.sh"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-type maildev struct {
-	smtpPort int
-	api      string
-}
-
-// startMaildev runs the real maildev binary on free loopback ports until
-// the test ends.
-func startMaildev(t *testing.T, args ...string) *maildev {
-	t.Helper()
-	bin := maildevBin(t)
-	md := &maildev{smtpPort: freePort(t)}
-	web := freePort(t)
-	md.api = fmt.Sprintf("http://127.0.0.1:%d/api", web)
-	args = append([]string{"--smtp", fmt.Sprint(md.smtpPort), "--ip", "127.0.0.1", "--web", fmt.Sprint(web),
-		"--web-ip", "127.0.0.1", "--mail-directory", t.TempDir()}, args...)
-	cmd := exec.Command(bin, args...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(md.api + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", md.smtpPort)); err == nil {
-					c.Close()
-					return md
-				}
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("maildev did not come up: %s", out.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-type caughtMail struct {
-	ID      string `json:"id"`
-	Subject string `json:"subject"`
-	HTML    string `json:"html"`
-	Text    string `json:"text"`
-	To      []struct {
-		Address string `json:"address"`
-	} `json:"to"`
-	Envelope struct {
-		To []struct {
-			Address string `json:"address"`
-		} `json:"to"`
-	} `json:"envelope"`
-}
-
-func (md *maildev) mails(t *testing.T) []caughtMail {
-	t.Helper()
-	resp, err := http.Get(md.api + "/email")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var ms []caughtMail
-	if err := json.NewDecoder(resp.Body).Decode(&ms); err != nil {
-		t.Fatal(err)
-	}
-	return ms
-}
-
-func (md *maildev) source(t *testing.T, id string) []byte {
-	t.Helper()
-	resp, err := http.Get(md.api + "/email/" + id + "/source")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("source %s: %d %v", id, resp.StatusCode, err)
-	}
-	return b
-}
-
 var reItemURL = regexp.MustCompile(`https://example\.org/[a-z0-9]+`)
 
 // TestSMTPDigestThroughMaildev sends digests through the SMTP transport to
 // a real SMTP server (maildev) and reads them back from its HTTP API.
 func TestSMTPDigestThroughMaildev(t *testing.T) {
-	md := startMaildev(t, "--incoming-user", "digest", "--incoming-pass", "s3cret")
+	md := mailtest.Start(t, "--incoming-user", "digest", "--incoming-pass", "s3cret")
 	ctx := context.Background()
-	cfg := SMTPConfig{Host: "127.0.0.1", Port: md.smtpPort, Username: "digest", Password: "s3cret",
+	cfg := SMTPConfig{Host: "127.0.0.1", Port: md.SMTPPort, Username: "digest", Password: "s3cret",
 		From: "Treatywatch <digest@treatywatch.example>", To: []string{"analyst@example.org", "Desk <desk@example.org>"},
 		Timeout: 20 * time.Second}
 	hs := health{{ID: "eff", Name: "EFF Deeplinks", State: "blocked", Failures: 3, LastError: "403 challenge"}}
@@ -278,7 +153,7 @@ func TestSMTPDigestThroughMaildev(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ms := md.mails(t)
+	ms := md.Mails(t)
 	if len(ms) != 1 {
 		t.Fatalf("maildev holds %d mails, want 1", len(ms))
 	}
@@ -298,7 +173,7 @@ func TestSMTPDigestThroughMaildev(t *testing.T) {
 	if strings.Join(rcpts, ",") != "analyst@example.org,desk@example.org" {
 		t.Errorf("envelope recipients %v", rcpts)
 	}
-	p := parseMail(t, md.source(t, got.ID))
+	p := parseMail(t, md.Source(t, got.ID))
 	if p.text != lf(want.Text) || p.html != lf(want.HTML) {
 		t.Error("the parts that arrived differ from the rendered digest")
 	}
@@ -330,7 +205,7 @@ func TestSMTPDigestThroughMaildev(t *testing.T) {
 	if err := s2.WriteWindow(ctx, window, recs); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(md.mails(t)); n != 1 {
+	if n := len(md.Mails(t)); n != 1 {
 		t.Fatalf("after restart maildev holds %d mails, want 1", n)
 	}
 
@@ -347,13 +222,13 @@ func TestSMTPDigestThroughMaildev(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ms = md.mails(t)
+	ms = md.Mails(t)
 	if len(ms) != 3 {
 		t.Fatalf("maildev holds %d mails, want 3", len(ms))
 	}
 	var copies []mimeParts
 	for _, m := range ms {
-		pm := parseMail(t, md.source(t, m.ID))
+		pm := parseMail(t, md.Source(t, m.ID))
 		if pm.header.Get("Message-ID") == MessageID(s3.ID(next.End), cfg.From) {
 			copies = append(copies, pm)
 		}
@@ -379,7 +254,7 @@ func TestSMTPDigestThroughMaildev(t *testing.T) {
 	if err := rtr.Check(ctx); err == nil || !strings.Contains(err.Error(), "STARTTLS") {
 		t.Errorf("require-STARTTLS check = %v", err)
 	}
-	if n := len(md.mails(t)); n != 3 {
+	if n := len(md.Mails(t)); n != 3 {
 		t.Errorf("failed sends delivered mail: %d", n)
 	}
 }
@@ -387,12 +262,12 @@ func TestSMTPDigestThroughMaildev(t *testing.T) {
 // TestSMTPImplicitTLSThroughMaildev sends over SMTPS to maildev with a
 // certificate made for the test.
 func TestSMTPImplicitTLSThroughMaildev(t *testing.T) {
-	maildevBin(t)
+	mailtest.Bin(t)
 	dir := t.TempDir()
 	pool := writeCert(t, dir)
-	md := startMaildev(t, "--incoming-secure", "--incoming-cert", filepath.Join(dir, "cert.pem"),
+	md := mailtest.Start(t, "--incoming-secure", "--incoming-cert", filepath.Join(dir, "cert.pem"),
 		"--incoming-key", filepath.Join(dir, "key.pem"), "--incoming-user", "u", "--incoming-pass", "p")
-	tr, err := NewSMTP(SMTPConfig{Host: "127.0.0.1", Port: md.smtpPort, TLS: TLSImplicit, TLSConfig: &tls.Config{RootCAs: pool},
+	tr, err := NewSMTP(SMTPConfig{Host: "127.0.0.1", Port: md.SMTPPort, TLS: TLSImplicit, TLSConfig: &tls.Config{RootCAs: pool},
 		Username: "u", Password: "p", From: "digest@treatywatch.example", To: []string{"a@example.org"}, Timeout: 20 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -401,12 +276,12 @@ func TestSMTPImplicitTLSThroughMaildev(t *testing.T) {
 	if err := tr.Send(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}
-	ms := md.mails(t)
+	ms := md.Mails(t)
 	if len(ms) != 1 || ms[0].Subject != "TLS digest" {
 		t.Fatalf("mails %+v", ms)
 	}
 	// Without the test CA the certificate is rejected.
-	untrusted, _ := NewSMTP(SMTPConfig{Host: "127.0.0.1", Port: md.smtpPort, TLS: TLSImplicit,
+	untrusted, _ := NewSMTP(SMTPConfig{Host: "127.0.0.1", Port: md.SMTPPort, TLS: TLSImplicit,
 		From: "digest@treatywatch.example", To: []string{"a@example.org"}, Timeout: 20 * time.Second})
 	if err := untrusted.Check(context.Background()); err == nil {
 		t.Error("an untrusted certificate was accepted")
