@@ -1,0 +1,196 @@
+package feed
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/mmcdole/gofeed"
+	"github.com/treatywatch/treatywatch/fetch"
+)
+
+// Options configure a Fetcher.
+type Options struct {
+	Logger *slog.Logger
+}
+
+// Fetcher fetches feed sources. It keeps no state between fetches and is
+// safe for concurrent use.
+type Fetcher struct {
+	get fetch.Getter
+	log *slog.Logger
+}
+
+var _ fetch.Fetcher = (*Fetcher)(nil)
+
+// New returns a Fetcher that GETs through g (usually the shared
+// *fetch.Client).
+func New(g fetch.Getter, opts Options) *Fetcher {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Fetcher{get: g, log: opts.Logger}
+}
+
+// Fetch does a conditional GET of src.URL with the validators of prev
+// and parses the feed. A 304 returns a Batch with NotModified set and no
+// items. Errors are *fetch.Error.
+func (f *Fetcher) Fetch(ctx context.Context, src fetch.Source, prev fetch.Validators) (fetch.Batch, error) {
+	resp, err := f.get.Get(ctx, src, src.URL, prev)
+	if err != nil {
+		return fetch.Batch{}, err
+	}
+	prov := fetch.Provenance{
+		FinalURL:     resp.FinalURL,
+		Status:       resp.Status,
+		ETag:         resp.Next.ETag,
+		LastModified: resp.Next.LastModified,
+		FetchedAt:    resp.FetchedAt,
+	}
+	if resp.NotModified {
+		return fetch.Batch{NotModified: true, Next: resp.Next, RetryAfter: resp.RetryAfter, Provenance: prov}, nil
+	}
+	items, ttl, err := Parse(resp.Body, resp.Header.Get("Content-Type"), resp.FinalURL, src, resp.FetchedAt)
+	if err != nil {
+		f.log.Warn("feed: parse failed", "source", src.ID, "url", resp.FinalURL, "err", err)
+		return fetch.Batch{}, err
+	}
+	sum := sha256.Sum256(resp.Body)
+	prov.BodySHA256 = hex.EncodeToString(sum[:])
+	for i := range items {
+		items[i].Provenance = prov
+	}
+	return fetch.Batch{
+		Items:      items,
+		Next:       resp.Next,
+		RetryAfter: max(ttl, resp.RetryAfter),
+		Provenance: prov,
+	}, nil
+}
+
+// normalise turns gofeed items into fetch.Items.
+func normalise(f *gofeed.Feed, base *url.URL, src fetch.Source, fetched time.Time, prov fetch.Provenance) []fetch.Item {
+	lang := strings.ToLower(strings.TrimSpace(f.Language))
+	if lang == "" {
+		lang = src.Lang
+	}
+	feedAuthor := person(f.Authors)
+	items := make([]fetch.Item, 0, len(f.Items))
+	seen := make(map[string]bool, len(f.Items))
+	for _, it := range f.Items {
+		if it == nil {
+			continue
+		}
+		link := it.Link
+		if link == "" && len(it.Links) > 0 {
+			link = it.Links[0]
+		}
+		out := fetch.Item{
+			SourceID:    src.ID,
+			SourceName:  src.Name,
+			SourceActor: src.Actor,
+			URL:         absURL(link, base),
+			Title:       plainText(it.Title),
+			Summary:     plainText(it.Description),
+			Content:     plainText(it.Content),
+			Lang:        lang,
+			Author:      person(it.Authors),
+			Fetched:     fetched,
+			Provenance:  prov,
+		}
+		if out.Author == "" {
+			out.Author = feedAuthor
+		}
+		if out.Summary == out.Content {
+			out.Content = ""
+		}
+		out.Published = itemDate(it.Published, it.PublishedParsed)
+		if out.Published.IsZero() {
+			out.Published = itemDate(it.Updated, it.UpdatedParsed)
+		}
+		if out.Published.After(fetched) {
+			out.Published = fetched
+		}
+		out.Key = itemKey(it.GUID, out)
+		if seen[out.Key] {
+			// A feed that repeats a GUID: tell the items apart, stably.
+			out.Key += "#" + shortHash(out.URL+"\n"+out.Title+"\n"+out.Summary)
+		}
+		seen[out.Key] = true
+		items = append(items, out)
+	}
+	return items
+}
+
+// itemKey is the GUID, else the canonical URL, else a hash of title and
+// summary.
+func itemKey(guid string, it fetch.Item) string {
+	if g := strings.TrimSpace(guid); g != "" {
+		return g
+	}
+	if it.URL != "" {
+		return it.URL
+	}
+	sum := sha256.Sum256([]byte(it.Title + "\n" + it.Summary))
+	return hex.EncodeToString(sum[:])
+}
+
+func shortHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:6])
+}
+
+func person(ps []*gofeed.Person) string {
+	var names []string
+	for _, p := range ps {
+		if p == nil {
+			continue
+		}
+		name := collapse(p.Name)
+		if name == "" {
+			name = collapse(p.Email)
+		}
+		if name != "" {
+			names = append(names, name)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+// dateLayouts are the common feed date forms that carry a numeric zone.
+var dateLayouts = []string{
+	time.RFC3339Nano,
+	time.RFC1123Z,
+	"Mon, 2 Jan 2006 15:04:05 -0700",
+	"Mon, 2 Jan 2006 15:04 -0700",
+	"2 Jan 2006 15:04:05 -0700",
+	time.RFC822Z,
+	"2006-01-02T15:04:05-0700",
+	"2006-01-02 15:04:05 -0700",
+	"2006-01-02 15:04:05-07:00",
+}
+
+// itemDate returns the date of raw with the zone the feed gave. gofeed
+// parses many more forms but turns RSS and Atom dates into UTC: its
+// result is used when raw has no numeric zone we can read.
+func itemDate(raw string, parsed *time.Time) time.Time {
+	raw = strings.TrimSpace(raw)
+	for _, layout := range dateLayouts {
+		t, err := time.Parse(layout, raw)
+		if err != nil {
+			continue
+		}
+		if parsed == nil || t.Equal(*parsed) {
+			return t
+		}
+		break
+	}
+	if parsed != nil {
+		return *parsed
+	}
+	return time.Time{}
+}
