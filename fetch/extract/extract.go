@@ -101,7 +101,7 @@ func FromHTML(body []byte, pageURL string) (string, error) {
 
 // extract decodes, parses and extracts one page.
 func (e *Extractor) extract(body []byte, contentType, override, pageURL string) (text, title string, err error) {
-	utf8Body, err := decodeHTML(body, contentType, override)
+	utf8Body, _, err := fetch.DecodeHTML(body, contentType, override)
 	if err != nil {
 		return "", "", fmt.Errorf("extract: %s: %w", pageURL, err)
 	}

@@ -160,7 +160,7 @@ func compile(ps fetch.PageSelectors) (selectors, error) {
 }
 
 func parse(body []byte, contentType, override, pageURL string, src fetch.Source, sels selectors, fetched time.Time) ([]fetch.Item, error) {
-	utf8Body, err := decodeHTML(body, contentType, override)
+	utf8Body, _, err := fetch.DecodeHTML(body, contentType, override)
 	if err != nil {
 		return nil, fmt.Errorf("page: %s: %w", pageURL, err)
 	}
