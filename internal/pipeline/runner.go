@@ -61,9 +61,13 @@ type Options struct {
 	// BatchSize is how many records one Write gets at most (default 25).
 	BatchSize int
 	// EmptyRunsWarn is how many item-less runs in a row of a page source
-	// make it suspect (default 3).
+	// make it suspect (default DefaultEmptyRunsWarn).
 	EmptyRunsWarn int
 }
+
+// DefaultEmptyRunsWarn is how many item-less runs in a row make a page
+// source's selectors suspect.
+const DefaultEmptyRunsWarn = 3
 
 // Runner runs sources and delivers their results.
 type Runner struct {
@@ -100,7 +104,7 @@ func New(o Options) *Runner {
 		o.BatchSize = 25
 	}
 	if o.EmptyRunsWarn == 0 {
-		o.EmptyRunsWarn = 3
+		o.EmptyRunsWarn = DefaultEmptyRunsWarn
 	}
 	r := &Runner{o: o, log: o.Logger, kick: make(chan struct{}, 1)}
 	for _, s := range o.Sinks {
