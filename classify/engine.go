@@ -1,0 +1,878 @@
+package classify
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/treatywatch/treatywatch/classify/internal/text"
+	"github.com/treatywatch/treatywatch/classify/rules"
+	"github.com/treatywatch/treatywatch/fetch"
+)
+
+type kind uint8
+
+const (
+	kAlias kind = iota
+	kCyber
+	kTreaty
+	kUN
+	kGuard
+	kTopic
+	kCue
+	kNeg
+	kContrast
+	kConcessive
+	kHedge
+	kReport
+	kFirst
+	kActor
+)
+
+// evidence kinds as written in Match.Kind
+var kindName = [...]string{"alias", "gate", "gate", "gate", "guard", "topic", "stance", "negator", "contrast", "concessive", "hedge", "reporting", "first-person", "actor"}
+
+// crule is a compiled rule.
+type crule struct {
+	id       string
+	kind     kind
+	label    string
+	topic    int
+	weight   float64
+	penalty  float64
+	name     string
+	prior    string
+	suppress []int32
+}
+
+// Engine classifies items with one compiled rule pack. It is immutable
+// after New and safe for concurrent use.
+type Engine struct {
+	pack   *rules.Pack
+	set    rules.Settings
+	m      *matcher
+	rules  []crule
+	topics []string
+	// actorByName finds an actor rule by its display name (lower case).
+	actorByName map[string]int32
+	anchors     [128][]string // prefilter pieces by first byte
+	hasAnchors  bool
+	wideAnchors map[rune][]string // pieces that start with a non-ASCII letter
+	byteClass   [128]uint8
+	pool        sync.Pool
+}
+
+var _ Classifier = (*Engine)(nil)
+
+// Default compiles the embedded rule pack.
+func Default() (*Engine, error) {
+	p, err := rules.Default()
+	if err != nil {
+		return nil, err
+	}
+	return New(p)
+}
+
+// New compiles a loaded pack into one matcher.
+func New(p *rules.Pack) (*Engine, error) {
+	if p == nil {
+		return nil, fmt.Errorf("classify: nil rule pack")
+	}
+	f := text.NewFolder()
+	e := &Engine{pack: p, set: p.Settings, m: newMatcher(f), topics: rules.TopicIDs(), actorByName: map[string]int32{}}
+	topicIdx := map[string]int{}
+	for i, t := range e.topics {
+		topicIdx[t] = i
+	}
+	ids := map[string]int32{}
+	add := func(k kind, r *rules.Rule) error {
+		idx := int32(len(e.rules))
+		c := crule{id: r.ID, kind: k, label: r.Label, weight: r.W(), penalty: r.Penalty, name: r.Name, prior: r.Prior, topic: -1}
+		if k == kTopic {
+			c.topic = topicIdx[r.Topic]
+		}
+		e.rules = append(e.rules, c)
+		ids[r.ID] = idx
+		for _, t := range r.Terms {
+			words, prefix, err := rules.ParseTerm(f, t.Text)
+			if err != nil {
+				return fmt.Errorf("classify: %s:%d: rule %q: %w", p.Name, t.Line, r.ID, err)
+			}
+			e.m.add(words, prefix, t.Text, idx)
+		}
+		return nil
+	}
+	type sec struct {
+		k  kind
+		rs []rules.Rule
+	}
+	s := &p.Stance
+	secs := []sec{
+		{kAlias, p.Aliases},
+		{kCyber, []rules.Rule{p.Gate.Cyber}},
+		{kTreaty, []rules.Rule{p.Gate.Treaty}},
+		{kUN, []rules.Rule{p.Gate.UN}},
+		{kGuard, p.Guards},
+		{kTopic, p.Topics},
+		{kCue, s.Cues},
+		{kNeg, []rules.Rule{s.Negators}},
+		{kContrast, []rules.Rule{s.Contrast}},
+		{kConcessive, []rules.Rule{s.Concessive}},
+		{kHedge, []rules.Rule{s.Hedges}},
+		{kReport, []rules.Rule{s.Reporting}},
+		{kFirst, []rules.Rule{s.FirstPerson}},
+		{kActor, p.Actors},
+	}
+	for _, sc := range secs {
+		for i := range sc.rs {
+			if err := add(sc.k, &sc.rs[i]); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, g := range p.Guards {
+		gi := ids[g.ID]
+		for _, s := range g.Suppress {
+			id, ok := ids[s]
+			if !ok {
+				return nil, fmt.Errorf("classify: %s:%d: guard %q suppresses unknown rule %q", p.Name, g.Line, g.ID, s)
+			}
+			e.rules[gi].suppress = append(e.rules[gi].suppress, id)
+		}
+	}
+	for i, r := range e.rules {
+		if r.kind == kActor {
+			e.actorByName[strings.ToLower(r.name)] = int32(i)
+		}
+	}
+	e.wideAnchors = map[rune][]string{}
+	for _, a := range p.Prefilter {
+		r, _ := utf8.DecodeRuneInString(a.Text)
+		if r < 0x80 {
+			e.anchors[r] = append(e.anchors[r], a.Text)
+		} else {
+			e.wideAnchors[r] = append(e.wideAnchors[r], a.Text)
+		}
+		e.hasAnchors = true
+	}
+	for c := 0; c < 128; c++ {
+		b := byte(c)
+		if b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' {
+			e.byteClass[c] |= clAlnum
+			l := b
+			if l >= 'A' && l <= 'Z' {
+				l += 'a' - 'A'
+			}
+			if len(e.anchors[l]) > 0 {
+				e.byteClass[c] |= clAnchor
+			}
+		}
+	}
+	e.pool.New = func() any { return &scratch{sc: text.NewScanner(f)} }
+	return e, nil
+}
+
+// Version is the version of the rule pack.
+func (e *Engine) Version() string { return e.pack.Version }
+
+// Pack is the rule pack the engine was built from.
+func (e *Engine) Pack() *rules.Pack { return e.pack }
+
+type scratch struct {
+	sc    *text.Scanner
+	toks  []vtok
+	sents []span
+	raw   []rawHit
+	hits  []hit
+	spans []span
+	fs    []field
+}
+
+// candidate is the prefilter: false only when the item is in Latin script
+// and no word of it starts with a prefilter piece, so no alias or
+// cybercrime word can match. One pass over the bytes, no allocation.
+func (e *Engine) candidate(it fetch.Item) bool {
+	if !e.hasAnchors {
+		return true
+	}
+	cls := &e.byteClass
+	for _, s := range []string{it.Title, it.Summary, it.Content} {
+		prevAlnum := false
+		for i := 0; i < len(s); {
+			c := s[i]
+			if c < 0x80 {
+				cl := cls[c&0x7f]
+				if cl&clAnchor != 0 && !prevAlnum {
+					for _, a := range e.anchors[c|0x20] {
+						if hasPrefixFold(s[i:], a) {
+							return true
+						}
+					}
+				}
+				prevAlnum = cl&clAlnum != 0
+				i++
+				continue
+			}
+			r, n := utf8.DecodeRuneInString(s[i:])
+			if r < 0x250 {
+				// Latin-1 and Latin Extended: letters fold to ASCII
+				f := e.m.fold.Fold(r)
+				if f < 0x80 && cls[f]&clAlnum != 0 {
+					if !prevAlnum && cls[f]&clAnchor != 0 {
+						for _, a := range e.anchors[f] {
+							if hasPrefixRunes(e.m.fold, s[i:], a) {
+								return true
+							}
+						}
+					}
+					prevAlnum = true
+				} else {
+					prevAlnum = unicode.IsLetter(r)
+				}
+				i += n
+				continue
+			}
+			switch {
+			case r >= 0x2000 && r < 0x2070:
+				// general punctuation: quotes, dashes, spaces
+				prevAlnum = false
+			case unicode.IsLetter(r) || unicode.IsDigit(r):
+				if !prevAlnum {
+					f := e.m.fold.Fold(r)
+					var as []string
+					if f < 0x80 {
+						as = e.anchors[f]
+					} else {
+						as = e.wideAnchors[f]
+					}
+					for _, a := range as {
+						if hasPrefixRunes(e.m.fold, s[i:], a) {
+							return true
+						}
+					}
+				}
+				prevAlnum = true
+			case unicode.Is(unicode.Mn, r):
+				// a combining mark stays inside its word
+			default:
+				prevAlnum = false
+			}
+			i += n
+		}
+	}
+	return false
+}
+
+// hasPrefixFold: s starts with the lower-case ASCII piece a, ignoring
+// ASCII case; a non-ASCII byte on the way counts as a match (the scan
+// will decide).
+func hasPrefixFold(s, a string) bool {
+	if len(s) < len(a) {
+		return false
+	}
+	for j := 0; j < len(a); j++ {
+		c := s[j]
+		if c >= 0x80 {
+			return true
+		}
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != a[j] {
+			return false
+		}
+	}
+	return true
+}
+
+// acronym: at least three letters, all upper case.
+func acronym(w string) bool {
+	if len(w) < 3 {
+		return false
+	}
+	for i := 0; i < len(w); i++ {
+		if w[i] < 'A' || w[i] > 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+// hasPrefixRunes: the word at the start of s, folded, starts with a.
+func hasPrefixRunes(f *text.Folder, s, a string) bool {
+	for _, want := range a {
+		for {
+			if s == "" {
+				return false
+			}
+			r, n := utf8.DecodeRuneInString(s)
+			s = s[n:]
+			if unicode.Is(unicode.Mn, r) {
+				continue
+			}
+			if f.Fold(r) != want {
+				return false
+			}
+			break
+		}
+	}
+	return true
+}
+
+// byte classes of the prefilter
+const (
+	clAlnum  = 1 // ASCII letter or digit
+	clAnchor = 2 // a prefilter piece starts with this byte (any case)
+)
+
+// hit is a rule that fired on words toks[i..j] of a field.
+type hit struct {
+	rule         int32
+	field        int
+	i, j         int32
+	pos, endPos  int32
+	sent, clause int32
+	flags        uint8
+	bstart, bend int32
+	dropped      bool
+}
+
+type field struct {
+	name  string
+	s     string
+	sents []span
+	hits  []hit
+}
+
+// MaybeRelevant is a cheap pre-check on title and summary: true when an
+// alias or a cybercrime word appears, so the full text is worth fetching.
+func (e *Engine) MaybeRelevant(it fetch.Item) bool {
+	z := e.pool.Get().(*scratch)
+	defer e.pool.Put(z)
+	for _, s := range []string{it.Title, it.Summary} {
+		if s == "" {
+			continue
+		}
+		z.toks, z.sents = e.m.scanField(z.sc, s, z.toks[:0], z.sents[:0])
+		z.raw = e.m.find(z.toks, z.raw[:0])
+		for _, r := range z.raw {
+			for _, ri := range e.m.patterns[r.pat].rules {
+				if k := e.rules[ri].kind; k == kAlias || k == kCyber {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// scan finds every rule hit in the fields of an item.
+func (e *Engine) scan(z *scratch, it fetch.Item) []field {
+	fs := z.fs[:0]
+	hits, spans := z.hits[:0], z.spans[:0]
+	summary := it.Summary
+	if it.Content != "" && summary != "" {
+		probe := summary
+		if len(probe) > 80 {
+			probe = probe[:80]
+		}
+		if strings.Contains(it.Content, probe) {
+			summary = ""
+		}
+	}
+	for _, f := range []struct{ name, s string }{{FieldTitle, it.Title}, {FieldSummary, summary}, {FieldContent, it.Content}} {
+		if strings.TrimSpace(f.s) == "" {
+			continue
+		}
+		fd := field{name: f.name, s: f.s}
+		h0, s0 := len(hits), len(spans)
+		z.toks, spans = e.m.scanField(z.sc, fd.s, z.toks[:0], spans)
+		z.raw = e.m.find(z.toks, z.raw[:0])
+		fi := len(fs)
+		for _, r := range z.raw {
+			a, b := &z.toks[r.i], &z.toks[r.j]
+			for _, ri := range e.m.patterns[r.pat].rules {
+				hits = append(hits, hit{rule: ri, field: fi, i: r.i, j: r.j, pos: a.pos, endPos: b.pos,
+					sent: a.Sent, clause: a.Clause, flags: a.Flags, bstart: a.Start, bend: b.End})
+			}
+		}
+		fd.hits = hits[h0:len(hits):len(hits)]
+		fd.sents = spans[s0:len(spans):len(spans)]
+		e.dropContained(fd.hits)
+		fs = append(fs, fd)
+	}
+	// the slices may have moved while growing: point the fields at the
+	// final arrays
+	h0, s0 := 0, 0
+	for i := range fs {
+		nh, ns := len(fs[i].hits), len(fs[i].sents)
+		fs[i].hits = hits[h0 : h0+nh : h0+nh]
+		fs[i].sents = spans[s0 : s0+ns : s0+ns]
+		h0, s0 = h0+nh, s0+ns
+	}
+	z.hits, z.spans, z.fs = hits, spans, fs
+	// guards cancel the rules they suppress
+	var sup []int32
+	for _, f := range fs {
+		for _, h := range f.hits {
+			if !h.dropped && len(e.rules[h.rule].suppress) > 0 {
+				sup = append(sup, e.rules[h.rule].suppress...)
+			}
+		}
+	}
+	if len(sup) > 0 {
+		for fi := range fs {
+			for hi := range fs[fi].hits {
+				for _, s := range sup {
+					if fs[fi].hits[hi].rule == s {
+						fs[fi].hits[hi].dropped = true
+					}
+				}
+			}
+		}
+	}
+	return fs
+}
+
+// group of a kind for overlap resolution: a longer term hides a shorter
+// one of the same group (and an alias hides a guard inside it: the
+// "Convention on Cybercrime" of "UN Convention on Cybercrime").
+func group(k kind) int {
+	switch k {
+	case kAlias, kGuard:
+		return 0
+	case kTopic:
+		return 1
+	case kCue, kNeg, kContrast, kConcessive, kHedge:
+		return 2
+	case kActor:
+		return 3
+	}
+	return 4 + int(k)
+}
+
+func (e *Engine) dropContained(hs []hit) {
+	const maxSpan = 40
+	for a := range hs {
+		ha := &hs[a]
+		ga := group(e.rules[ha.rule].kind)
+		for b := a - 1; b >= 0 && hs[b].i >= ha.i-maxSpan; b-- {
+			e.hide(ha, &hs[b], ga)
+		}
+		for b := a + 1; b < len(hs) && hs[b].i <= ha.i; b++ {
+			e.hide(ha, &hs[b], ga)
+		}
+	}
+}
+
+func (e *Engine) hide(a, b *hit, ga int) {
+	if b.i > a.i || b.j < a.j || b.j-b.i <= a.j-a.i {
+		return
+	}
+	kb := e.rules[b.rule].kind
+	ka := e.rules[a.rule].kind
+	if group(kb) == ga && (ka != kAlias || kb == kAlias) {
+		a.dropped = true
+	}
+	// a topic word inside an organisation's name ("Human Rights Watch",
+	// "Committee to Protect Journalists") says nothing about the topic
+	if ka == kTopic && kb == kActor && e.rules[b.rule].label != "state" {
+		a.dropped = true
+	}
+}
+
+// Classify labels one item. It is pure and safe for concurrent use.
+func (e *Engine) Classify(it fetch.Item) Result {
+	z := e.pool.Get().(*scratch)
+	defer e.pool.Put(z)
+	if !e.candidate(it) {
+		return Result{Rules: e.pack.Version, Topics: []string{}, Evidence: []Match{}}
+	}
+	fs := e.scan(z, it)
+	res := Result{Rules: e.pack.Version, Topics: []string{}, Evidence: []Match{}}
+	ev := &evidence{fs: fs, e: e, per: map[int32]int{}}
+
+	// relevance
+	st := &e.set
+	var score float64
+	var hasUN bool
+	guards := map[int32]bool{}
+	for fi, f := range fs {
+		tw := 1.0
+		if f.name == FieldTitle {
+			tw = st.TitleWeight
+		}
+		nsent := len(f.sents)
+		cyber := make([]bool, nsent)
+		treaty := make([]bool, nsent)
+		alias := make([]bool, nsent)
+		for hi, h := range f.hits {
+			if h.dropped {
+				continue
+			}
+			r := &e.rules[h.rule]
+			switch r.kind {
+			case kAlias:
+				score += r.weight * tw
+				hasUN = true
+				alias[h.sent] = true
+				ev.add(fi, hi, r.weight*tw, "")
+			case kUN:
+				hasUN = true
+			case kCyber:
+				cyber[h.sent] = true
+			case kTreaty:
+				treaty[h.sent] = true
+			case kGuard:
+				if !guards[h.rule] {
+					guards[h.rule] = true
+					ev.add(fi, hi, -r.penalty, r.label)
+				}
+			}
+		}
+		for s := 0; s < nsent; s++ {
+			// a sentence with an alias has been counted already
+			if cyber[s] && treaty[s] && !alias[s] {
+				score += e.pack.Gate.Weight * tw
+				ev.addGate(fi, int32(s), e.pack.Gate.Weight*tw)
+			}
+		}
+	}
+	if !hasUN {
+		// the gate needs a UN word somewhere in the item
+		score = 0
+		for _, f := range fs {
+			for _, h := range f.hits {
+				if !h.dropped && e.rules[h.rule].kind == kAlias {
+					score += e.rules[h.rule].weight
+				}
+			}
+		}
+		ev.dropGate()
+	}
+	for g := range guards {
+		score -= e.rules[g].penalty
+	}
+	res.Relevant = score >= st.RelevanceThreshold
+	if score > 0 {
+		res.Score = round3(score / (score + st.RelevanceThreshold))
+	}
+	if !res.Relevant {
+		res.Evidence = ev.out
+		return res
+	}
+
+	// who speaks; the speaker's own name is not a topic ("the Russian
+	// Federation believes" is not geopolitics)
+	own := e.ownActor(it)
+	ownTerm := func(f *field, h *hit) bool {
+		if own < 0 {
+			return false
+		}
+		for _, o := range f.hits {
+			if (o.rule == own || e.rules[o.rule].name == e.rules[own].name) && o.i <= h.i && o.j >= h.j {
+				return true
+			}
+		}
+		return false
+	}
+
+	// topics
+	tscore := make([]float64, len(e.topics))
+	seen := map[[3]int32]float64{}
+	for fi, f := range fs {
+		tw := 1.0
+		if f.name == FieldTitle {
+			tw = st.TitleWeight
+		}
+		for hi, h := range f.hits {
+			r := &e.rules[h.rule]
+			if h.dropped || r.kind != kTopic || ownTerm(&fs[fi], &f.hits[hi]) {
+				continue
+			}
+			// a sentence counts once per topic, with its strongest term
+			k := [3]int32{int32(fi), h.sent, int32(r.topic)}
+			w := r.weight * tw
+			if prev, ok := seen[k]; ok && prev >= w {
+				continue
+			} else if ok {
+				tscore[r.topic] -= prev
+			}
+			seen[k] = w
+			tscore[r.topic] += w
+			ev.add(fi, hi, w, e.topics[r.topic])
+		}
+	}
+	for i, s := range tscore {
+		t := st.TopicThreshold
+		if v, ok := st.TopicThresholds[e.topics[i]]; ok {
+			t = v
+		}
+		if s >= t {
+			res.Topics = append(res.Topics, e.topics[i])
+		}
+	}
+
+	// actor and stance
+	if own >= 0 {
+		res.Actor = e.rules[own].name
+	} else if it.SourceActor != "" {
+		res.Actor = it.SourceActor
+	}
+	res.Stance = e.stance(fs, own, it.SourceActor != "", ev)
+	res.Evidence = ev.out
+	return res
+}
+
+// ownActor finds who speaks when the item is a statement: the source's
+// actor, else an actor named in the source name (not the press).
+func (e *Engine) ownActor(it fetch.Item) int32 {
+	for _, s := range []string{it.SourceActor, it.SourceName} {
+		if s == "" {
+			continue
+		}
+		if i, ok := e.actorByName[strings.ToLower(strings.TrimSpace(s))]; ok {
+			return i
+		}
+		z := e.pool.Get().(*scratch)
+		z.toks, z.sents = e.m.scanField(z.sc, s, z.toks[:0], z.sents[:0])
+		z.raw = e.m.find(z.toks, z.raw[:0])
+		best, bestLen := int32(-1), int32(-1)
+		for _, r := range z.raw {
+			for _, ri := range e.m.patterns[r.pat].rules {
+				c := &e.rules[ri]
+				if c.kind != kActor || c.label == "press" || r.j-r.i <= bestLen {
+					continue
+				}
+				// a bare country name in a source name is a place ("SPO
+				// India", "The Herald (Zimbabwe)"), not a government: a
+				// state speaks through a longer name or an acronym
+				// ("Russian MFA", "DFAT")
+				if c.label == "state" && r.i == r.j && !acronym(s[z.toks[r.i].Start:z.toks[r.i].End]) {
+					continue
+				}
+				best, bestLen = ri, r.j-r.i
+			}
+		}
+		e.pool.Put(z)
+		if best >= 0 {
+			return best
+		}
+	}
+	return -1
+}
+
+func (e *Engine) stance(fs []field, own int32, sourceActor bool, ev *evidence) Stance {
+	st := &e.set
+	var sup, crit, mixed float64
+	firstPerson := 0
+	for _, f := range fs {
+		for _, h := range f.hits {
+			if !h.dropped && e.rules[h.rule].kind == kFirst && h.flags&text.InQuote == 0 {
+				firstPerson++
+			}
+		}
+	}
+	statement := own >= 0 || sourceActor || firstPerson >= 2
+	for fi, f := range fs {
+		n := len(f.sents)
+		reported := make([]bool, n)
+		otherActor := make([]bool, n)
+		ownNamed := make([]bool, n)
+		for _, h := range f.hits {
+			if h.dropped {
+				continue
+			}
+			r := &e.rules[h.rule]
+			switch r.kind {
+			case kReport:
+				reported[h.sent] = true
+			case kActor:
+				if own >= 0 && (h.rule == own || e.rules[h.rule].name == e.rules[own].name) {
+					ownNamed[h.sent] = true
+				} else if r.label != "press" {
+					otherActor[h.sent] = true
+				}
+			}
+		}
+		tw := 1.0
+		if f.name == FieldTitle {
+			tw = st.TitleWeight
+		}
+		for hi, h := range f.hits {
+			r := &e.rules[h.rule]
+			if h.dropped || r.kind != kCue {
+				continue
+			}
+			w := r.weight * tw
+			var notes []string
+			negated, after, before, conc, hedge := false, false, false, false, false
+			for _, m := range f.hits {
+				if m.dropped || m.sent != h.sent {
+					continue
+				}
+				switch e.rules[m.rule].kind {
+				case kNeg:
+					if m.endPos < h.pos && h.pos-m.endPos <= int32(st.NegationWindow) {
+						negated = true
+					}
+				case kContrast:
+					if m.endPos < h.pos {
+						after = true
+					} else if m.pos > h.endPos {
+						before = true
+					}
+				case kConcessive:
+					if m.clause == h.clause && m.endPos < h.pos {
+						conc = true
+					}
+				case kHedge:
+					if m.clause == h.clause && m.endPos < h.pos {
+						hedge = true
+					}
+				}
+			}
+			switch {
+			case negated:
+				w = 0
+				notes = append(notes, "negated")
+			case after:
+				w *= st.ContrastAfter
+				notes = append(notes, "after contrast")
+			case before:
+				w *= st.ContrastBefore
+				notes = append(notes, "before contrast")
+			}
+			if conc {
+				w *= st.ConcessiveWeight
+				notes = append(notes, "concessive")
+			}
+			if hedge {
+				w *= st.HedgeWeight
+				notes = append(notes, "hedged")
+			}
+			if h.flags&text.InQuote != 0 || reported[h.sent] {
+				switch {
+				case statement && ownNamed[h.sent]:
+					notes = append(notes, "own speaker")
+				case statement && !otherActor[h.sent]:
+					notes = append(notes, "reported, own statement")
+				default:
+					w *= st.ReportedWeight
+					notes = append(notes, "reported")
+				}
+			}
+			switch r.label {
+			case rules.LabelSupportive:
+				sup += w
+			case rules.LabelCritical:
+				crit += w
+			case rules.LabelMixed:
+				mixed += w
+			}
+			label := r.label
+			if len(notes) > 0 {
+				label += " (" + strings.Join(notes, ", ") + ")"
+			}
+			ev.add(fi, hi, round3(w), label)
+		}
+	}
+	if own >= 0 && statement {
+		switch e.rules[own].prior {
+		case rules.LabelSupportive:
+			sup += st.PriorWeight
+		case rules.LabelCritical:
+			crit += st.PriorWeight
+		}
+	}
+	t, ratio := st.StanceThreshold, st.StanceRatio
+	switch {
+	case mixed >= t && mixed >= sup && mixed >= crit:
+		return StanceMixed
+	case crit >= t && crit >= ratio*sup:
+		return StanceCritical
+	case sup >= t && sup >= ratio*crit:
+		return StanceSupportive
+	case statement && sup >= t && crit >= t:
+		return StanceMixed
+	}
+	return StanceNeutral
+}
+
+// evidence collects Matches, at most a few per rule.
+type evidence struct {
+	e   *Engine
+	fs  []field
+	out []Match
+	per map[int32]int
+}
+
+const maxPerRule = 3
+
+func (v *evidence) add(fi, hi int, w float64, label string) {
+	h := &v.fs[fi].hits[hi]
+	if v.per[h.rule] >= maxPerRule {
+		return
+	}
+	v.per[h.rule]++
+	f := &v.fs[fi]
+	r := &v.e.rules[h.rule]
+	v.out = append(v.out, Match{
+		Rule:     r.id,
+		Kind:     kindName[r.kind],
+		Label:    label,
+		Words:    []string{f.s[h.bstart:h.bend]},
+		Sentence: sentence(f, h.sent),
+		Field:    f.name,
+		Weight:   round3(w),
+	})
+}
+
+func (v *evidence) addGate(fi int, sent int32, w float64) {
+	f := &v.fs[fi]
+	var words []string
+	for _, h := range f.hits {
+		if h.sent == sent && !h.dropped {
+			if k := v.e.rules[h.rule].kind; k == kCyber || k == kTreaty {
+				words = append(words, f.s[h.bstart:h.bend])
+			}
+		}
+	}
+	v.out = append(v.out, Match{Rule: v.e.pack.Gate.Cyber.ID + "+" + v.e.pack.Gate.Treaty.ID, Kind: "gate",
+		Words: words, Sentence: sentence(f, sent), Field: f.name, Weight: round3(w)})
+}
+
+func (v *evidence) dropGate() {
+	out := v.out[:0]
+	for _, m := range v.out {
+		if m.Kind != "gate" {
+			out = append(out, m)
+		}
+	}
+	v.out = out
+}
+
+func sentence(f *field, s int32) string {
+	if int(s) >= len(f.sents) {
+		return ""
+	}
+	sp := f.sents[s]
+	t := strings.TrimSpace(f.s[sp.start:sp.end])
+	if len(t) > 400 {
+		cut := 400
+		for cut > 0 && t[cut]&0xC0 == 0x80 {
+			cut--
+		}
+		t = t[:cut] + "…"
+	}
+	return t
+}
+
+func round3(x float64) float64 {
+	if x < 0 {
+		return -round3(-x)
+	}
+	return float64(int64(x*1000+0.5)) / 1000
+}

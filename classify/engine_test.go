@@ -1,0 +1,317 @@
+package classify
+
+import (
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/treatywatch/treatywatch/fetch"
+)
+
+func engine(t testing.TB) *Engine {
+	t.Helper()
+	e, err := Default()
+	if err != nil {
+		t.Fatalf("Default: %v", err)
+	}
+	return e
+}
+
+func hasEvidence(r Result, kind, rule, labelPart string) bool {
+	for _, m := range r.Evidence {
+		if m.Kind == kind && (rule == "" || m.Rule == rule) && strings.Contains(m.Label, labelPart) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestPitfalls covers the pitfalls of DOMAIN.md §5 with sentences written
+// for the test.
+func TestPitfalls(t *testing.T) {
+	e := engine(t)
+	tests := []struct {
+		name     string
+		it       fetch.Item
+		relevant bool
+		stance   Stance
+		check    func(t *testing.T, r Result)
+	}{
+		{
+			name: "negation: supportive words inside a critical sentence",
+			it: fetch.Item{SourceActor: "Privacy International",
+				Title: "The UN cybercrime treaty fails its own promise",
+				Content: "Far from being a milestone for victims, the UN Convention against Cybercrime is deeply flawed. " +
+					"Rather than a vital tool against crime, it hands governments intrusive surveillance powers without adequate safeguards. " +
+					"We urge states not to sign it."},
+			relevant: true, stance: StanceCritical,
+			check: func(t *testing.T, r Result) {
+				if !hasEvidence(r, "stance", "", "negated") {
+					t.Errorf("no negated cue in evidence: %+v", r.Evidence)
+				}
+			},
+		},
+		{
+			name: "quoted opponents in neutral reporting",
+			it: fetch.Item{SourceName: "Example Wire",
+				Title: "Dozens of states sign UN cybercrime treaty in Hanoi",
+				Content: "Representatives of dozens of states signed the UN Convention against Cybercrime in Hanoi on Saturday. " +
+					"UN Secretary-General António Guterres called it “a landmark step” and a vital tool for international cooperation. " +
+					"The Electronic Frontier Foundation warned that it is “a surveillance treaty” and urged states not to sign it. " +
+					"The convention will enter into force 90 days after the 40th ratification."},
+			relevant: true, stance: StanceNeutral,
+			check: func(t *testing.T, r Result) {
+				if !hasEvidence(r, "stance", "", "reported") {
+					t.Errorf("quoted cues not marked reported: %+v", r.Evidence)
+				}
+				if r.Actor != "" {
+					t.Errorf("a news report has no speaking actor, got %q", r.Actor)
+				}
+			},
+		},
+		{
+			name: "hedged lead",
+			it: fetch.Item{SourceName: "Example Wire",
+				Title: "UN cybercrime pact to be signed in Hanoi despite rights concerns",
+				Content: "Dozens of countries are set to sign the UN cybercrime treaty in Hanoi this weekend, despite criticism over human rights risks and fears of abuse. " +
+					"The treaty will take effect once 40 states have ratified it."},
+			relevant: true, stance: StanceNeutral,
+			check: func(t *testing.T, r Result) {
+				if !hasEvidence(r, "stance", "", "hedged") {
+					t.Errorf("no hedged cue in evidence: %+v", r.Evidence)
+				}
+			},
+		},
+		{
+			name: "welcome the opportunity ... but",
+			it: fetch.Item{SourceActor: "Human Rights Watch",
+				Title: "Submission on the draft UN cybercrime treaty",
+				Content: "Human Rights Watch welcomes the opportunity to comment on the draft UN cybercrime treaty. " +
+					"However, the draft remains deeply flawed: its scope is overbroad and it lacks adequate safeguards. " +
+					"The defeat of the amendments was welcome, but the text is nothing to celebrate."},
+			relevant: true, stance: StanceCritical,
+			check: func(t *testing.T, r Result) {
+				for _, m := range r.Evidence {
+					if m.Kind == "stance" && strings.HasPrefix(m.Label, "supportive") && m.Weight >= 1 {
+						t.Errorf("procedural welcome counted as support: %+v", m)
+					}
+				}
+			},
+		},
+		{
+			name: "criticism from the other side",
+			it: fetch.Item{SourceActor: "Russian Federation",
+				Title: "Statement on the adoption of the Convention against Cybercrime",
+				Content: "The Russian Federation supports the adoption of the UN Convention against Cybercrime and calls on all States to sign it. " +
+					"We have a reserved assessment of several provisions: the human rights clauses go too far and interfere with national sovereignty. " +
+					"Nevertheless, the convention is a milestone and an effective tool for international cooperation."},
+			relevant: true, stance: StanceSupportive,
+			check: func(t *testing.T, r Result) {
+				if r.Actor != "Russian Federation" {
+					t.Errorf("actor = %q", r.Actor)
+				}
+			},
+		},
+		{
+			name: "collision: UNCC the Compensation Commission",
+			it: fetch.Item{SourceName: "Gulf Desk",
+				Title: "UNCC closes its books on Kuwait claims",
+				Content: "The United Nations Compensation Commission (UNCC) said it has paid the last of the claims. " +
+					"The UNCC was set up by the Security Council; cybercrime and any treaty on it played no part."},
+			relevant: false,
+			check: func(t *testing.T, r Result) {
+				if hasEvidence(r, "alias", "alias.en.uncc", "") {
+					t.Errorf("UNCC alias not suppressed: %+v", r.Evidence)
+				}
+			},
+		},
+		{
+			name: "collision: Budapest Convention on Cybercrime only",
+			it: fetch.Item{SourceName: "Europe Desk",
+				Title: "Brazil accedes to the Convention on Cybercrime",
+				Content: "Brazil has acceded to the Council of Europe Convention on Cybercrime, the Budapest Convention, " +
+					"and several states signed its Second Additional Protocol on electronic evidence."},
+			relevant: false,
+		},
+		{
+			name: "collision: Council of the EU is not the Council of Europe",
+			it: fetch.Item{SourceName: "EU Desk",
+				Title: "Council of the European Union authorises signature of UN Convention against Cybercrime",
+				Content: "The Council of the European Union authorised the EU to sign the UN Convention against Cybercrime in Hanoi. " +
+					"The signature follows a Commission proposal; conclusion needs the consent of the European Parliament."},
+			relevant: true, stance: StanceNeutral,
+			check: func(t *testing.T, r Result) {
+				if hasEvidence(r, "guard", "guard.budapest", "") {
+					t.Errorf("Council of the EU taken for Budapest: %+v", r.Evidence)
+				}
+			},
+		},
+		{
+			name: "wrong verbs: a headline says ratify for signatures",
+			it: fetch.Item{SourceName: "Example Wire",
+				Title: "72 states ratify UN Convention on Cybercrime in Hanoi",
+				Content: "Seventy-two Member States signed the United Nations Convention against Cybercrime at the ceremony in Hanoi. " +
+					"None has ratified it yet; it enters into force after the 40th ratification."},
+			relevant: true, stance: StanceNeutral,
+			check: func(t *testing.T, r Result) {
+				if !reflect.DeepEqual(r.Topics, []string{"ratification"}) {
+					t.Errorf("topics = %v, want only ratification", r.Topics)
+				}
+			},
+		},
+		{
+			name: "near-miss: national cybercrime law",
+			it: fetch.Item{SourceName: "Press Freedom Desk",
+				Title: "Journalists jailed under national cybercrime law",
+				Content: "Two journalists were convicted under the country's cybercrime law for posts criticising the government. " +
+					"The vaguely worded law punishes false information with prison."},
+			relevant: false,
+		},
+		{
+			name: "near-miss: OEWG",
+			it: fetch.Item{SourceName: "Cyber Diplomacy Desk",
+				Title: "UN OEWG adopts final report on ICT security",
+				Content: "The Open-ended Working Group on security of and in the use of ICTs adopted its final report at the United Nations. " +
+					"States discussed norms of responsible behaviour; some mentioned cybercrime and whether a treaty on norms is needed."},
+			relevant: false,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.Classify(tt.it)
+			if r.Relevant != tt.relevant {
+				t.Fatalf("relevant = %v, want %v (score %.3f)\nevidence: %+v", r.Relevant, tt.relevant, r.Score, r.Evidence)
+			}
+			if r.Stance != tt.stance {
+				t.Errorf("stance = %q, want %q\nevidence: %+v", r.Stance, tt.stance, r.Evidence)
+			}
+			if r.Rules != e.Version() {
+				t.Errorf("rules = %q, want %q", r.Rules, e.Version())
+			}
+			if tt.check != nil {
+				tt.check(t, r)
+			}
+		})
+	}
+}
+
+func TestAliasesFRESRU(t *testing.T) {
+	e := engine(t)
+	tests := []struct {
+		lang, title, content string
+		topic                string
+	}{
+		{"fr", "La France signe la Convention des Nations unies contre la cybercriminalité",
+			"Le ministre a signé à Hanoï la convention de l'ONU contre la cybercriminalité. Sa ratification par le Parlement est attendue et son entrée en vigueur suivra.",
+			"ratification"},
+		{"fr", "Convention de Hanoï : les ONG inquiètes",
+			"Les ONG redoutent que la Convention de Hanoï ne menace la liberté d'expression. Les journalistes seraient aussi visés.",
+			"expression-press"},
+		{"es", "Uruguay firmó la Convención de las Naciones Unidas contra la Ciberdelincuencia",
+			"El gobierno firmó en Hanói la Convención contra la Ciberdelincuencia y espera que el parlamento apruebe pronto su ratificación.",
+			"ratification"},
+		{"es", "La Convención de la ONU contra el Cibercrimen y los derechos humanos",
+			"Las organizaciones piden salvaguardias sólidas de derechos humanos en la aplicación de la convención.",
+			"human-rights"},
+		{"ru", "Азербайджан ратифицировал Конвенцию ООН против киберпреступности",
+			"Парламент Азербайджана одобрил ратификацию Конвенции ООН против киберпреступности, подписанной в Ханое.",
+			"ratification"},
+		{"ru", "Ханойская конвенция открыта для подписания",
+			"Ханойская конвенция укрепит международное сотрудничество; взаимная правовая помощь и электронные доказательства — её основа.",
+			"international-cooperation"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.lang+": "+tt.title, func(t *testing.T) {
+			r := e.Classify(fetch.Item{Lang: tt.lang, Title: tt.title, Content: tt.content})
+			if !r.Relevant {
+				t.Fatalf("not relevant (score %.3f): %+v", r.Score, r.Evidence)
+			}
+			if !hasEvidence(r, "alias", "alias."+tt.lang, "") {
+				t.Errorf("no %s alias in evidence: %+v", tt.lang, r.Evidence)
+			}
+			found := false
+			for _, tp := range r.Topics {
+				found = found || tp == tt.topic
+			}
+			if !found {
+				t.Errorf("topics = %v, want %s", r.Topics, tt.topic)
+			}
+		})
+	}
+}
+
+func TestEvidence(t *testing.T) {
+	e := engine(t)
+	r := e.Classify(fetch.Item{
+		Title:   "EFF: the UN cybercrime treaty is a surveillance treaty",
+		Summary: "Digital rights groups want changes.",
+		Content: "The draft UN Convention against Cybercrime lets states share personal data in secret. It lacks adequate safeguards.",
+	})
+	if !r.Relevant {
+		t.Fatalf("not relevant: %+v", r)
+	}
+	var sawTitle, sawContent bool
+	for _, m := range r.Evidence {
+		if m.Rule == "" || m.Kind == "" || len(m.Words) == 0 || m.Field == "" {
+			t.Errorf("incomplete evidence %+v", m)
+		}
+		if m.Kind == "alias" && m.Field == FieldTitle {
+			sawTitle = m.Sentence == "EFF: the UN cybercrime treaty is a surveillance treaty"
+		}
+		if m.Kind == "stance" && m.Field == FieldContent && m.Words[0] == "lacks adequate safeguards" {
+			sawContent = m.Sentence == "It lacks adequate safeguards"
+		}
+	}
+	if !sawTitle || !sawContent {
+		t.Errorf("evidence lacks the title alias or the content cue with their sentences: %+v", r.Evidence)
+	}
+}
+
+func TestMaybeRelevant(t *testing.T) {
+	e := engine(t)
+	tests := []struct {
+		it   fetch.Item
+		want bool
+	}{
+		{fetch.Item{Title: "Hanoi Convention signed"}, true},
+		{fetch.Item{Title: "Weekly roundup", Summary: "Cybercrime rose again, police say"}, true},
+		{fetch.Item{Title: "Киберпреступность растёт"}, true},
+		{fetch.Item{Title: "Football results", Summary: "Late goal wins the cup"}, false},
+		{fetch.Item{Title: "Football", Content: "the UN Convention against Cybercrime"}, false}, // only title and summary are looked at
+	}
+	for _, tt := range tests {
+		if got := e.MaybeRelevant(tt.it); got != tt.want {
+			t.Errorf("MaybeRelevant(%q, %q) = %v, want %v", tt.it.Title, tt.it.Summary, got, tt.want)
+		}
+	}
+}
+
+func TestClassifyConcurrent(t *testing.T) {
+	e := engine(t)
+	items := []fetch.Item{
+		{Title: "UN cybercrime treaty adopted", Content: "The General Assembly adopted the UN Convention against Cybercrime by consensus."},
+		{Title: "Рост киберпреступности", Content: "Конвенция ООН против киберпреступности подписана в Ханое."},
+		{Title: "Nothing here", Content: "Gardening tips for spring."},
+	}
+	want := make([]Result, len(items))
+	for i, it := range items {
+		want[i] = e.Classify(it)
+	}
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 0; n < 50; n++ {
+				for i, it := range items {
+					if got := e.Classify(it); !reflect.DeepEqual(got, want[i]) {
+						t.Errorf("concurrent result differs for item %d", i)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}

@@ -1,0 +1,320 @@
+// Package text normalises and tokenises text for the classifier: Unicode
+// NFKC, case folding, Latin diacritics removed, words split on anything
+// that is not a letter or a digit, with sentence, clause and quote marks
+// kept so the rules can reason about where a word stands.
+package text
+
+import (
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Token flags.
+const (
+	// InQuote: the token is inside quotation marks.
+	InQuote uint8 = 1 << iota
+	// ClauseStart: a clause boundary (comma, semicolon, colon, dash,
+	// bracket) comes right before the token.
+	ClauseStart
+)
+
+// Token is one word of a text: its byte span in the (normalised) text,
+// the index of its sentence and clause, and flags.
+type Token struct {
+	Start, End int32
+	Sent       int32
+	Clause     int32
+	Flags      uint8
+}
+
+// Folder maps runes to their folded form. It is built once and is safe
+// for concurrent use.
+type Folder struct {
+	latin [0x250]rune
+}
+
+// NewFolder builds the folding table: lower case, and Latin letters with
+// diacritics mapped to their base letter (é→e, ñ→n, ï→i); Cyrillic ё→е.
+func NewFolder() *Folder {
+	f := &Folder{}
+	for r := rune(0); r < 0x250; r++ {
+		l := unicode.ToLower(r)
+		f.latin[r] = l
+		if l >= 0x80 && l < 0x250 {
+			d := norm.NFD.String(string(l))
+			if b, _ := utf8.DecodeRuneInString(d); b < 0x80 && unicode.IsLetter(b) {
+				f.latin[r] = b
+			}
+		}
+	}
+	return f
+}
+
+// Fold returns the folded form of r.
+func (f *Folder) Fold(r rune) rune {
+	if r < 0x250 {
+		return f.latin[r]
+	}
+	r = unicode.ToLower(r)
+	if r == 'ё' {
+		return 'е'
+	}
+	return r
+}
+
+// NFKC returns s in normalisation form KC; ASCII and already normal text
+// is returned as is, without allocating.
+func NFKC(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			if norm.NFKC.IsNormalString(s[i:]) {
+				return s
+			}
+			return norm.NFKC.String(s)
+		}
+	}
+	return s
+}
+
+// asciiClass: 0 other, 1 word byte (already lower case in asciiLower).
+var asciiWord = func() (t [128]bool) {
+	for c := 0; c < 128; c++ {
+		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+	}
+	return t
+}()
+
+// Scanner splits a text into tokens. The zero value is not usable; make
+// one with NewScanner. A Scanner is not safe for concurrent use (it keeps
+// a buffer); make one per goroutine, they are cheap.
+type Scanner struct {
+	f    *Folder
+	buf  []byte
+	nbuf []byte
+}
+
+// NewScanner returns a scanner that folds with f.
+func NewScanner(f *Folder) *Scanner { return &Scanner{f: f, buf: make([]byte, 0, 64)} }
+
+// Scan calls fn for every word of s with the folded word (NFKC, lower
+// case, Latin diacritics removed) and its token; the word slice is only
+// valid during the call. Token offsets are offsets into s.
+func (z *Scanner) Scan(s string, fn func(word []byte, t Token)) {
+	var (
+		sent, clause int32
+		inQuote      bool
+		clauseNext   = true
+		prevLen      int // folded length of the previous word, for "U.S."
+		start        = -1
+	)
+	buf := z.buf[:0]
+	nonASCII := false
+	flush := func(end int) {
+		if start < 0 {
+			return
+		}
+		if nonASCII {
+			// compatibility forms inside a word (full-width letters,
+			// ligatures): NFKC per word, so plain text pays nothing
+			if !norm.NFKC.IsNormal(buf) {
+				z.nbuf = norm.NFKC.Append(z.nbuf[:0], buf...)
+				buf = buf[:0]
+				for _, r := range string(z.nbuf) {
+					buf = utf8.AppendRune(buf, z.f.Fold(r))
+				}
+			}
+			nonASCII = false
+		}
+		var fl uint8
+		if inQuote {
+			fl |= InQuote
+		}
+		if clauseNext {
+			fl |= ClauseStart
+			clauseNext = false
+		}
+		fn(buf, Token{Start: int32(start), End: int32(end), Sent: sent, Clause: clause, Flags: fl})
+		prevLen = len(buf)
+		buf = buf[:0]
+		start = -1
+	}
+	newClause := func() {
+		clause++
+		clauseNext = true
+	}
+	newSentence := func() {
+		sent++
+		newClause()
+	}
+	i := 0
+	for i < len(s) {
+		c := s[i]
+		if c < 0x80 {
+			if asciiWord[c] {
+				if start < 0 {
+					start = i
+				}
+				if c >= 'A' && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				buf = append(buf, c)
+				i++
+				continue
+			}
+			flush(i)
+			if c == '<' {
+				// HTML markup in feed content: skip the tag; block tags
+				// end a sentence, inline tags only separate words
+				if n, block := htmlTag(s[i:]); n > 0 {
+					if block {
+						newSentence()
+						inQuote = false
+					}
+					i += n
+					continue
+				}
+			}
+			switch c {
+			case '.', '!', '?':
+				// End of sentence when followed by a space or the end,
+				// unless the word before is a single letter ("U.S.").
+				if i+1 >= len(s) || endsSentence(s[i+1:]) {
+					if c != '.' || prevLen != 1 {
+						newSentence()
+					}
+				}
+			case '\n':
+				newSentence()
+				inQuote = false
+			case ',', ';', ':', '(', ')', '[', ']':
+				newClause()
+			case '"':
+				inQuote = !inQuote
+				newClause()
+			case '-':
+				if i+1 < len(s) && s[i+1] == ' ' && i > 0 && s[i-1] == ' ' {
+					newClause()
+				}
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			if start < 0 {
+				start = i
+			}
+			nonASCII = true
+			buf = utf8.AppendRune(buf, z.f.Fold(r))
+		case unicode.Is(unicode.Mn, r):
+			// combining mark inside a word: dropped (diacritic)
+			if start < 0 {
+				flush(i)
+			}
+		default:
+			flush(i)
+			switch r {
+			case '“', '«', '„':
+				inQuote = true
+				newClause()
+			case '”', '»':
+				inQuote = false
+				newClause()
+			case '–', '—', '…':
+				newClause()
+			case '。', '！', '？':
+				newSentence()
+			case '\u2028', '\u2029':
+				newSentence()
+				inQuote = false
+			}
+		}
+		i += size
+	}
+	flush(len(s))
+	z.buf = buf
+}
+
+// Words returns the folded words of s (NFKC applied first). It allocates;
+// it is meant for rule terms, not for item text.
+func Words(f *Folder, s string) []string {
+	var out []string
+	NewScanner(f).Scan(NFKC(s), func(w []byte, _ Token) { out = append(out, string(w)) })
+	return out
+}
+
+// htmlTag returns the length of the HTML tag (or comment) at the start of
+// s, 0 when s does not start with one, and whether it is a block element.
+func htmlTag(s string) (n int, block bool) {
+	if len(s) < 3 {
+		return 0, false
+	}
+	c := s[1]
+	if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '/' || c == '!') {
+		return 0, false
+	}
+	const maxTag = 4096
+	end := -1
+	for j := 1; j < len(s) && j < maxTag; j++ {
+		if s[j] == '>' {
+			end = j
+			break
+		}
+		if s[j] == '<' {
+			return 0, false
+		}
+	}
+	if end < 0 {
+		return 0, false
+	}
+	name := s[1:end]
+	if name != "" && name[0] == '/' {
+		name = name[1:]
+	}
+	k := 0
+	for k < len(name) && (name[k] >= 'a' && name[k] <= 'z' || name[k] >= 'A' && name[k] <= 'Z' || name[k] >= '0' && name[k] <= '9') {
+		k++
+	}
+	switch lowerASCII(name[:k]) {
+	case "p", "br", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "td", "th", "table",
+		"blockquote", "section", "article", "header", "footer", "figure", "figcaption", "pre", "hr", "dd", "dt":
+		block = true
+	}
+	return end + 1, block
+}
+
+func lowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 'A' && s[i] <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if b[j] >= 'A' && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}
+
+// endsSentence says whether what follows a full stop ends the sentence:
+// a space, or a closing quote or bracket and then a space.
+func endsSentence(s string) bool {
+	switch s[0] {
+	case ' ', '\n', '\t', '\r':
+		return true
+	case '"', ')':
+		return len(s) == 1 || s[1] == ' ' || s[1] == '\n'
+	}
+	for _, q := range []string{"”", "»", "’"} {
+		if len(s) >= len(q) && s[:len(q)] == q {
+			r := s[len(q):]
+			return r == "" || r[0] == ' ' || r[0] == '\n'
+		}
+	}
+	return false
+}

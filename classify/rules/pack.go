@@ -1,0 +1,182 @@
+package rules
+
+import (
+	"fmt"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Term is one phrase of a rule as written in the pack, with its line.
+// Words are matched whole after normalisation; a trailing "*" makes the
+// last word a prefix ("ратифик*" matches "ратификация").
+type Term struct {
+	Text string
+	Line int
+}
+
+// UnmarshalYAML keeps the line of the term.
+func (t *Term) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return &LoadError{Line: n.Line, Reason: "a term must be a string"}
+	}
+	t.Text, t.Line = n.Value, n.Line
+	return nil
+}
+
+// Rule is one named list of terms. The same shape serves every section;
+// fields that a section does not use are left empty.
+type Rule struct {
+	ID string `yaml:"id"`
+	// Lang of an alias rule (en, fr, es, ru).
+	Lang string `yaml:"lang,omitempty"`
+	// Topic is the taxonomy id of a topic rule.
+	Topic string `yaml:"topic,omitempty"`
+	// Label is the stance of a cue (supportive, critical, mixed,
+	// neutral), the kind of near-miss of a guard, or the type of an actor
+	// (state, un, igo, ngo, company, press).
+	Label string `yaml:"label,omitempty"`
+	// Weight of one hit; 1 when left out.
+	Weight float64 `yaml:"weight,omitempty"`
+	// Name is an actor's display name.
+	Name string `yaml:"name,omitempty"`
+	// Prior is an actor's usual stance toward the treaty; it counts only
+	// when the item is that actor's own statement, and only a little.
+	Prior string `yaml:"prior,omitempty"`
+	// Suppress lists rule ids whose hits a guard cancels when it fires
+	// (UNCC the Compensation Commission cancels the UNCC alias).
+	Suppress []string `yaml:"suppress,omitempty"`
+	// Penalty a guard takes off the relevance score.
+	Penalty float64 `yaml:"penalty,omitempty"`
+	Terms   []Term  `yaml:"terms"`
+	// Line where the rule starts in the pack.
+	Line int `yaml:"-"`
+}
+
+// UnmarshalYAML keeps the line of the rule.
+func (r *Rule) UnmarshalYAML(n *yaml.Node) error {
+	type plain Rule
+	var p plain
+	if err := n.Decode(&p); err != nil {
+		return err
+	}
+	*r = Rule(p)
+	r.Line = n.Line
+	return nil
+}
+
+// W is the rule's weight, 1 when not set.
+func (r *Rule) W() float64 {
+	if r.Weight == 0 {
+		return 1
+	}
+	return r.Weight
+}
+
+// Gate is the second way into relevance: a cybercrime word together with
+// a treaty word in one sentence, and a UN word in the item.
+type Gate struct {
+	Cyber  Rule    `yaml:"cyber"`
+	Treaty Rule    `yaml:"treaty"`
+	UN     Rule    `yaml:"un"`
+	Weight float64 `yaml:"weight"`
+}
+
+// Stance holds the cues and the words that change how a cue counts.
+type Stance struct {
+	Cues []Rule `yaml:"cues"`
+	// Negators drop a cue that follows them closely in the same sentence
+	// ("not", "rather than", "fails to", "far from", "instead of").
+	Negators Rule `yaml:"negators"`
+	// Contrast markers ("but", "however") weigh the rest of the sentence
+	// up and what came before down.
+	Contrast Rule `yaml:"contrast"`
+	// Concessive markers ("although", "while") weigh their own clause
+	// down.
+	Concessive Rule `yaml:"concessive"`
+	// Hedges ("despite", "amid") weigh their clause down a lot: the
+	// criticism in "signed despite criticism" is not the item's voice.
+	Hedges Rule `yaml:"hedges"`
+	// Reporting verbs ("said", "warned", "according to") mark a sentence
+	// as someone else's words.
+	Reporting Rule `yaml:"reporting"`
+	// FirstPerson words ("we", "our") outside quotes mark the item as a
+	// statement in its own voice.
+	FirstPerson Rule `yaml:"first_person"`
+}
+
+// Settings are the numbers the engine uses.
+type Settings struct {
+	// RelevanceThreshold is the score an item needs to be relevant.
+	RelevanceThreshold float64 `yaml:"relevance_threshold"`
+	// TitleWeight multiplies hits in the title.
+	TitleWeight float64 `yaml:"title_weight"`
+	// TopicThreshold is the weighted hit count a topic needs.
+	TopicThreshold float64 `yaml:"topic_threshold"`
+	// TopicThresholds overrides TopicThreshold for some topics.
+	TopicThresholds map[string]float64 `yaml:"topic_thresholds,omitempty"`
+	// StanceThreshold is the weighted cue sum a side needs.
+	StanceThreshold float64 `yaml:"stance_threshold"`
+	// StanceRatio: a side wins only when its sum is at least this many
+	// times the other side's.
+	StanceRatio float64 `yaml:"stance_ratio"`
+	// NegationWindow is how many words before a cue a negator reaches.
+	NegationWindow int `yaml:"negation_window"`
+	// ReportedWeight multiplies cues in someone else's words.
+	ReportedWeight   float64 `yaml:"reported_weight"`
+	ContrastAfter    float64 `yaml:"contrast_after"`
+	ContrastBefore   float64 `yaml:"contrast_before"`
+	ConcessiveWeight float64 `yaml:"concessive_weight"`
+	HedgeWeight      float64 `yaml:"hedge_weight"`
+	PriorWeight      float64 `yaml:"prior_weight"`
+}
+
+// Pack is a loaded, validated rule pack.
+type Pack struct {
+	// Name is the file the pack came from.
+	Name     string   `yaml:"-"`
+	Version  string   `yaml:"version"`
+	Settings Settings `yaml:"settings"`
+	Aliases  []Rule   `yaml:"aliases"`
+	Gate     Gate     `yaml:"gate"`
+	Guards   []Rule   `yaml:"guards"`
+	Topics   []Rule   `yaml:"topics"`
+	Stance   Stance   `yaml:"stance"`
+	Actors   []Rule   `yaml:"actors"`
+	// Prefilter lists word beginnings (folded): every alias and
+	// cybercrime term has a word starting with one of them, so a text in
+	// which no word starts with one cannot be relevant and is not scanned
+	// further. The loader checks the coverage.
+	Prefilter []Term `yaml:"prefilter"`
+}
+
+// LoadError says why a pack was rejected, and where.
+type LoadError struct {
+	File   string
+	Line   int
+	Reason string
+}
+
+func (e *LoadError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("rules: %s:%d: %s", e.File, e.Line, e.Reason)
+	}
+	return fmt.Sprintf("rules: %s: %s", e.File, e.Reason)
+}
+
+// TopicIDs are the 13 topics of the taxonomy, in its order.
+func TopicIDs() []string {
+	return []string{
+		"criminalisation-scope", "human-rights", "privacy-surveillance",
+		"expression-press", "international-cooperation", "capacity-building",
+		"other-instruments", "gender", "child-protection", "security-research",
+		"negotiation-process", "ratification", "geopolitics",
+	}
+}
+
+// Stance labels a cue may carry.
+const (
+	LabelSupportive = "supportive"
+	LabelCritical   = "critical"
+	LabelMixed      = "mixed"
+	LabelNeutral    = "neutral"
+)

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/treatywatch/treatywatch/fetch"
+	"github.com/treatywatch/treatywatch/internal/pipeline"
+	"github.com/treatywatch/treatywatch/sinks"
+)
+
+// cmdCheck validates the config, tries every source (without storing
+// anything) and every sink, and shows what the store knows of each
+// source's health and next run.
+func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	offline := fs.Bool("offline", false, "do not fetch sources or contact sinks; show the stored state only")
+	if code := parseFlags(fs, args, stderr); code >= 0 {
+		return code
+	}
+	a, err := wire(ctx, &c, stderr, wireOptions{})
+	if err != nil {
+		return exitErr(stderr, "check", err)
+	}
+	defer a.store.Close()
+	fmt.Fprintf(stdout, "config: ok (%s): %d sources enabled, %d sinks; rules %s\n\n",
+		a.cfgName, len(a.sources), len(a.sinks), a.classifier.Version())
+
+	type row struct {
+		live   string
+		items  int
+		detail string
+	}
+	rows := make([]row, len(a.sources))
+	if !*offline {
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, 8)
+		for i, src := range a.sources {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				b, err := a.fetchers[src.Kind].Fetch(ctx, src.Source, fetch.Validators{})
+				if err != nil {
+					rows[i] = row{live: string(fetch.KindOf(err)), detail: err.Error()}
+					return
+				}
+				rows[i] = row{live: fmt.Sprintf("%d", b.Provenance.Status), items: len(b.Items)}
+				if len(b.Items) == 0 {
+					rows[i].detail = "no items"
+				}
+			}()
+		}
+		wg.Wait()
+	}
+
+	problems := 0
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SOURCE\tNOW\tITEMS\tSTATE\tFAILURES\tLAST SUCCESS\tNEXT RUN\tNOTE")
+	now := time.Now()
+	for i, src := range a.sources {
+		st, err := a.store.Source(ctx, src.ID)
+		if err != nil {
+			return exitErr(stderr, "check", err)
+		}
+		status := st.Status()
+		next, err := nextRun(src, st.LastFetch, st.NextRun, now)
+		if err != nil {
+			return exitErr(stderr, "check", err)
+		}
+		note := rows[i].detail
+		if status.LastError != "" && note == "" {
+			note = "last error: " + status.LastError
+		}
+		bad := status.State == "failing" || status.State == "blocked" || rows[i].detail != "" && rows[i].detail != "no items"
+		if src.Kind == fetch.KindPage && st.EmptyRuns >= pipeline.DefaultEmptyRunsWarn {
+			note = fmt.Sprintf("selectors matched nothing in the last %d runs: the page layout may have changed", st.EmptyRuns)
+			bad = true
+		}
+		if bad {
+			problems++
+		}
+		live := rows[i].live
+		if *offline {
+			live = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%s\t%s\t%s\n", src.ID, live, rows[i].items, status.State,
+			status.Failures, fmtTime(status.LastSuccess), fmtTime(next), note)
+	}
+	tw.Flush()
+
+	fmt.Fprintln(stdout)
+	tw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SINK\tSTATUS\tQUEUED\tNOTE")
+	depth, err := a.store.OutboxDepth(ctx)
+	if err != nil {
+		return exitErr(stderr, "check", err)
+	}
+	for _, s := range a.sinks {
+		status, note := "ok", ""
+		if ch, ok := s.(sinks.Checker); ok && !*offline {
+			if err := ch.Check(ctx); err != nil {
+				status, note = "unreachable", err.Error()
+				problems++
+			}
+		}
+		if sch, ok := s.(sinks.Scheduled); ok {
+			next, err := a.runner.NextWindow(ctx, sch)
+			if err != nil {
+				return exitErr(stderr, "check", err)
+			}
+			note = joinNote(note, "next send "+fmtTime(next))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", s.Name(), status, depth[s.Name()], note)
+	}
+	tw.Flush()
+	if problems > 0 {
+		fmt.Fprintf(stdout, "\n%d problem(s) found\n", problems)
+		return 1
+	}
+	return 0
+}
+
+// nextRun is when the daemon would run src next: its scheduled time after
+// the last fetch, or later when the source asked us to wait.
+func nextRun(src pipeline.Source, last, notBefore, now time.Time) (time.Time, error) {
+	sch, err := pipeline.ParseSchedule(src.Schedule)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if last.IsZero() {
+		return now, nil
+	}
+	next := sch.Next(last)
+	if notBefore.After(next) {
+		next = notBefore
+	}
+	return next, nil
+}
+
+func joinNote(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}

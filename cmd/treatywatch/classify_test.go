@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const sampleJSONL = `{"id":"x1","url":"https://example.org/1","source":"Example Wire","lang":"en","title":"States sign UN cybercrime treaty in Hanoi","text":"States sign UN cybercrime treaty in Hanoi\n\nSixty states signed the UN Convention against Cybercrime in Hanoi. It enters into force after the 40th ratification.","relevant":true,"topics":["ratification"],"stance":"neutral"}
+{"id":"x2","url":"https://example.org/2","source":"Garden News","lang":"en","title":"Roses in spring","text":"Roses in spring\n\nPrune them early.","relevant":false,"topics":[],"stance":""}
+`
+
+func TestCmdClassifyLines(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := cmdClassify(context.Background(), nil, strings.NewReader(sampleJSONL), &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("got %d lines: %s", len(lines), out.String())
+	}
+	var first struct {
+		ID       string   `json:"id"`
+		Relevant bool     `json:"relevant"`
+		Topics   []string `json:"topics"`
+		Stance   string   `json:"stance"`
+		Rules    string   `json:"rules"`
+		Evidence []struct {
+			Rule, Kind, Field, Sentence string
+			Words                       []string
+		} `json:"evidence"`
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil {
+		t.Fatal(err)
+	}
+	if first.ID != "x1" || !first.Relevant || first.Stance != "neutral" || first.Rules == "" || len(first.Evidence) == 0 {
+		t.Errorf("first line = %+v", first)
+	}
+	if !strings.Contains(lines[1], `"relevant":false`) {
+		t.Errorf("second line = %s", lines[1])
+	}
+}
+
+func TestCmdClassifyEvalJSON(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "labelled.jsonl")
+	if err := os.WriteFile(in, []byte(sampleJSONL), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := cmdClassify(context.Background(), []string{"--eval", "--json", in}, nil, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var rep struct {
+		Relevance struct{ F1 float64 } `json:"relevance"`
+		Topics    struct {
+			MicroF1 *float64 `json:"micro_f1"`
+		} `json:"topics"`
+		Stance struct {
+			MacroF1 *float64 `json:"macro_f1"`
+		} `json:"stance"`
+	}
+	dec := json.NewDecoder(&out)
+	if err := dec.Decode(&rep); err != nil {
+		t.Fatal(err)
+	}
+	if dec.More() {
+		t.Error("more than one JSON object")
+	}
+	if rep.Relevance.F1 != 1 || rep.Topics.MicroF1 == nil || rep.Stance.MacroF1 == nil {
+		t.Errorf("report = %+v", rep)
+	}
+}
+
+func TestCmdClassifyEvalText(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := cmdClassify(context.Background(), []string{"--eval"}, strings.NewReader(sampleJSONL), &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	for _, want := range []string{"RELEVANCE", "TOPICS", "ratification", "STANCE", "gold \\ pred"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestCmdClassifyErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("version: x\naliases: []\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		args  []string
+		stdin string
+		code  int
+		msg   string
+	}{
+		{"broken pack", []string{"--rules", bad}, sampleJSONL, 1, "bad.yaml:2: empty alias list"},
+		{"json without eval", []string{"--json"}, sampleJSONL, 2, "--json needs --eval"},
+		{"eval without labels", []string{"--eval"}, `{"id":"u","title":"t","text":"t"}`, 1, `has no "relevant" label`},
+		{"bad json", nil, "{not json", 1, "line 1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := cmdClassify(context.Background(), tt.args, strings.NewReader(tt.stdin), &out, &errb)
+			if code != tt.code || !strings.Contains(errb.String(), tt.msg) {
+				t.Errorf("exit %d, stderr %q; want %d and %q", code, errb.String(), tt.code, tt.msg)
+			}
+		})
+	}
+}

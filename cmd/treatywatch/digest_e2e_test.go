@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/treatywatch/treatywatch/internal/mailtest"
+	"github.com/treatywatch/treatywatch/internal/store"
+)
+
+// lockedBuffer is a bytes.Buffer safe for a child's output and the test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestDigestSentOnceAcrossKill runs the real daemon with a digest sink
+// that sends every minute through a real SMTP server, kills it with
+// SIGKILL as soon as the digest has arrived, starts it again, and checks
+// that the window's digest was sent exactly once and its records were
+// taken.
+func TestDigestSentOnceAcrossKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for a minute boundary")
+	}
+	t.Parallel()
+	md := mailtest.Start(t)
+	bin, err := buildOnce()
+	if err != nil {
+		t.Fatal(err)
+	}
+	desk := treatyFeed(6)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/rss+xml; charset=utf-8")
+		http.ServeContent(w, r, "desk.rss", time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC), bytes.NewReader(desk))
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.yaml")
+	conf := fmt.Sprintf(`data_dir: %s
+http: {per_host: 4, host_interval: 0s, allow_private: [loopback]}
+defaults: {min_words: 0}
+sources:
+  - id: desk
+    url: %s/desk.rss
+sinks:
+  - name: daily
+    type: digest
+    schedule: "* * * * *"
+    timezone: Europe/Berlin
+    transport:
+      kind: smtp
+      from: monitor@example.org
+      to: [analysts@example.org]
+      smtp: {host: 127.0.0.1, port: %d, starttls: false}
+`, dir, srv.URL, md.SMTPPort)
+	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var logs lockedBuffer
+	start := func(args ...string) (*exec.Cmd, chan error) {
+		cmd := exec.Command(bin, append([]string{"run", "--config", cfg, "--log-format", "json"}, args...)...)
+		cmd.Stderr, cmd.Stdout = &logs, io.Discard
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		return cmd, done
+	}
+
+	first, done := start("--deliver-existing")
+	deadline := time.After(100 * time.Second)
+	for len(md.Mails(t)) == 0 {
+		select {
+		case err := <-done:
+			t.Fatalf("the daemon ended: %v\n%s", err, logs.String())
+		case <-deadline:
+			first.Process.Kill()
+			t.Fatalf("no digest arrived within 100s\n%s", logs.String())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	first.Process.Signal(syscall.SIGKILL) // right after the send
+	<-done
+
+	mails := md.Mails(t)
+	if len(mails) != 1 {
+		t.Fatalf("%d digests before the restart, want 1", len(mails))
+	}
+	if !strings.Contains(mails[0].Subject, "treatywatch") || !strings.Contains(mails[0].Text, "Cybercrime convention update") {
+		t.Errorf("digest looks wrong: subject %q", mails[0].Subject)
+	}
+
+	second, done := start()
+	// The restarted daemon looks at the outbox on its first tick (5s).
+	time.Sleep(7 * time.Second)
+	second.Process.Signal(syscall.SIGTERM)
+	if err := <-done; err != nil {
+		t.Errorf("the daemon did not exit cleanly on SIGTERM: %v", err)
+	}
+	if n := len(md.Mails(t)); n != 1 {
+		t.Errorf("%d digests after the restart, want exactly 1", n)
+	}
+	st, err := store.Open(context.Background(), filepath.Join(dir, "treatywatch.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	depth, _ := st.OutboxDepth(context.Background())
+	if depth["daily"] != 0 {
+		t.Errorf("%d records still queued for the digest after the restart", depth["daily"])
+	}
+}

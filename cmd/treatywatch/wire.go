@@ -1,0 +1,276 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/treatywatch/treatywatch/classify"
+	"github.com/treatywatch/treatywatch/classify/rules"
+	"github.com/treatywatch/treatywatch/config"
+	"github.com/treatywatch/treatywatch/fetch"
+	"github.com/treatywatch/treatywatch/fetch/extract"
+	"github.com/treatywatch/treatywatch/fetch/feed"
+	"github.com/treatywatch/treatywatch/fetch/page"
+	"github.com/treatywatch/treatywatch/internal/pipeline"
+	"github.com/treatywatch/treatywatch/internal/store"
+	"github.com/treatywatch/treatywatch/sinks"
+	"github.com/treatywatch/treatywatch/sinks/digest"
+	"github.com/treatywatch/treatywatch/sinks/file"
+	"github.com/treatywatch/treatywatch/sinks/webhook"
+)
+
+// app is everything a command needs, built from the config by wire.
+type app struct {
+	cfg        *config.Config
+	cfgName    string
+	log        *slog.Logger
+	store      *store.Store
+	client     *fetch.Client
+	fetchers   map[string]fetch.Fetcher
+	classifier *classify.Engine
+	sinks      []sinks.Sink
+	sources    []pipeline.Source
+	runner     *pipeline.Runner
+	metrics    *pipeline.Metrics
+}
+
+// loadConfig reads the config file, or the built-in default when path is
+// empty.
+func loadConfig(path string) (*config.Config, string, error) {
+	if path == "" {
+		c, err := config.Default()
+		return c, "built-in default", err
+	}
+	c, err := config.Load(path)
+	return c, path, err
+}
+
+// dbPath is --db, else treatywatch.db in the data directory.
+func dbPath(c *common, cfg *config.Config) string {
+	if c.db != "" {
+		return c.db
+	}
+	return filepath.Join(cfg.DataDir(), "treatywatch.db")
+}
+
+// wireOptions choose what wire builds.
+type wireOptions struct {
+	// noSinks leaves sinks out (dry runs, previews).
+	noSinks bool
+	// metrics, when set, registers the pipeline's metrics.
+	metrics func(st *store.Store) *pipeline.Metrics
+	// retryBackoff is the first delay after a failed delivery (doubling
+	// up to 15 minutes); zero means the pipeline's default.
+	retryBackoff time.Duration
+}
+
+// wire loads the config and builds the store, fetchers, classifier, sinks
+// and runner. Close the returned app's store when done.
+func wire(ctx context.Context, c *common, stderr io.Writer, o wireOptions) (*app, error) {
+	log, err := c.logger(stderr)
+	if err != nil {
+		return nil, err
+	}
+	cfg, name, err := loadConfig(c.config)
+	if err != nil {
+		return nil, err
+	}
+	a := &app{cfg: cfg, cfgName: name, log: log}
+
+	if a.store, err = store.Open(ctx, dbPath(c, cfg)); err != nil {
+		return nil, err
+	}
+	a.classifier, err = loadClassifier(cfg)
+	if err != nil {
+		a.store.Close()
+		return nil, err
+	}
+	hostGap := cfg.HTTP.HostInterval.D()
+	if hostGap == 0 {
+		hostGap = -1 // the config's explicit 0 means no gap; the client's 0 means its default
+	}
+	a.client = fetch.NewClient(fetch.ClientOptions{
+		UserAgent:    fmt.Sprintf("treatywatch/%s (+%s)", version, cfg.Contact),
+		Timeout:      cfg.Defaults.Timeout.D(),
+		MaxBody:      cfg.Defaults.MaxBody.Bytes(),
+		PerHost:      cfg.HTTP.PerHost,
+		HostInterval: hostGap,
+		MaxRedirects: cfg.HTTP.MaxRedirects,
+		AllowPrivate: cfg.HTTP.AllowedPrefixes(),
+		Logger:       log,
+	})
+	a.fetchers = map[string]fetch.Fetcher{
+		fetch.KindFeed: feed.New(a.client, feed.Options{Logger: log}),
+		fetch.KindPage: page.New(a.client),
+	}
+	for _, s := range cfg.Sources {
+		if s.Disabled {
+			continue
+		}
+		eff := s.Effective(cfg.Defaults)
+		a.sources = append(a.sources, pipeline.Source{
+			Source:          s.FetchSource(cfg.Defaults),
+			Schedule:        eff.Schedule,
+			Spread:          s.Schedule == "",
+			DeliverExisting: eff.DeliverExisting,
+		})
+	}
+	if !o.noSinks {
+		if a.sinks, err = buildSinks(cfg, a.store, log); err != nil {
+			a.store.Close()
+			return nil, err
+		}
+	}
+	if o.metrics != nil {
+		a.metrics = o.metrics(a.store)
+	}
+	var ft pipeline.FullTexter
+	if cfg.Defaults.MinWords > 0 {
+		ft = fullText{extract.New(a.client, extract.Options{})}
+	}
+	a.runner = pipeline.New(pipeline.Options{
+		Store: a.store, Fetchers: a.fetchers, FullText: ft, Classifier: a.classifier,
+		Sinks: a.sinks, Logger: log, Metrics: a.metrics, MinWords: cfg.Defaults.MinWords,
+		DeliveryBackoff: o.retryBackoff,
+	})
+	return a, nil
+}
+
+func loadClassifier(cfg *config.Config) (*classify.Engine, error) {
+	if cfg.Classify.Rules == "" {
+		return classify.Default()
+	}
+	return loadRulesFile(cfg.Classify.Rules)
+}
+
+func loadRulesFile(path string) (*classify.Engine, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("rule pack: %w", err)
+	}
+	pack, err := rules.Load(path, data)
+	if err != nil {
+		return nil, err
+	}
+	return classify.New(pack)
+}
+
+// buildSinks turns the config's sinks into sinks: a plain switch on type.
+func buildSinks(cfg *config.Config, st *store.Store, log *slog.Logger) ([]sinks.Sink, error) {
+	var out []sinks.Sink
+	for _, sc := range cfg.Sinks {
+		s, err := buildSink(sc, st, log)
+		if err != nil {
+			return nil, fmt.Errorf("sink %s: %w", sc.Name, err)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func buildSink(sc config.Sink, st *store.Store, log *slog.Logger) (sinks.Sink, error) {
+	switch sc.Type {
+	case config.SinkFile:
+		return file.New(sc.Name, sc.Path, sc.Format)
+	case config.SinkWebhook:
+		return webhook.New(webhook.Options{
+			Name: sc.Name, URL: sc.URL, Secret: sc.Secret, Timeout: sc.Timeout.D(), Headers: sc.Headers,
+		}), nil
+	case config.SinkDigest:
+		return buildDigest(sc, st, log)
+	}
+	return nil, fmt.Errorf("unknown sink type %q", sc.Type)
+}
+
+func buildDigest(sc config.Sink, st *store.Store, log *slog.Logger) (*digest.Sink, error) {
+	tr, err := buildTransport(sc)
+	if err != nil {
+		return nil, err
+	}
+	var tmplHTML, tmplText string
+	for _, t := range []struct {
+		path string
+		dst  *string
+	}{{sc.TemplateHTML, &tmplHTML}, {sc.TemplateText, &tmplText}} {
+		if t.path == "" {
+			continue
+		}
+		b, err := os.ReadFile(t.path)
+		if err != nil {
+			return nil, fmt.Errorf("template: %w", err)
+		}
+		*t.dst = string(b)
+	}
+	return digest.New(digest.Options{
+		Name: sc.Name, Schedule: sc.Schedule, Location: sc.Location(), Empty: sc.Empty,
+		TemplateHTML: tmplHTML, TemplateText: tmplText, Transport: tr,
+		State: st, Health: st, Logger: log,
+	})
+}
+
+// fullText adapts the extractor to the pipeline.
+type fullText struct{ e *extract.Extractor }
+
+func (f fullText) FullText(ctx context.Context, src fetch.Source, url string) (string, fetch.Provenance, error) {
+	a, err := f.e.Extract(ctx, src, url)
+	if err != nil {
+		return "", fetch.Provenance{}, err
+	}
+	return a.Text, a.Provenance, nil
+}
+
+// exitErr prints err for the user and returns exit status 1.
+func exitErr(stderr io.Writer, cmd string, err error) int {
+	var ce interface{ Unwrap() []error }
+	if errors.As(err, &ce) && len(ce.Unwrap()) > 1 {
+		fmt.Fprintf(stderr, "treatywatch %s:\n", cmd)
+		for _, e := range ce.Unwrap() {
+			fmt.Fprintf(stderr, "  %v\n", e)
+		}
+		return 1
+	}
+	fmt.Fprintf(stderr, "treatywatch %s: %v\n", cmd, err)
+	return 1
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Local().Format("2006-01-02 15:04 MST")
+}
+
+// buildTransport turns a digest's transport config into a transport.
+func buildTransport(sc config.Sink) (digest.Transport, error) {
+	t := sc.Transport
+	if t == nil {
+		return nil, errors.New("no transport")
+	}
+	switch t.Kind {
+	case config.TransportWebhook:
+		return digest.NewWebhook(digest.WebhookConfig{
+			Preset: t.Preset, URL: t.URL, Token: t.Token, From: t.From, To: t.To,
+			Client: &http.Client{Timeout: max(sc.Timeout.D(), 10*time.Second)},
+		})
+	case config.TransportSMTP:
+		if t.SMTP == nil {
+			return nil, errors.New("smtp transport without smtp settings")
+		}
+		mode := digest.TLSStartTLS
+		if !t.SMTP.UseStartTLS() {
+			mode = digest.TLSNone
+		}
+		return digest.NewSMTP(digest.SMTPConfig{
+			Host: t.SMTP.Host, Port: t.SMTP.Port, Username: t.SMTP.Username, Password: t.SMTP.Password,
+			From: t.From, To: t.To, TLS: mode,
+		})
+	}
+	return nil, fmt.Errorf("unknown transport kind %q", t.Kind)
+}
