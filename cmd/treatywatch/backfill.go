@@ -120,6 +120,8 @@ func backfillWindow(sinceArg, untilArg string, now time.Time) (since, until time
 	return since, until, nil
 }
 
+// parseWhen reads a date flag: YYYY-MM-DD (00:00 UTC, or the end of that
+// day when endOfDay) or RFC 3339.
 func parseWhen(s string, endOfDay bool) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if t, err := time.Parse(time.DateOnly, s); err == nil {

@@ -45,7 +45,7 @@ func cmdDigest(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	var recs []sinks.Record
 	w := sinks.Window{End: now}
 	if *since != "" {
-		t, err := parseDate(*since)
+		t, err := parseWhen(*since, false)
 		if err != nil {
 			return exitErr(stderr, "digest", fmt.Errorf("--since: %w", err))
 		}
@@ -103,16 +103,4 @@ func (a *app) digestSink(name string) (*digest.Sink, error) {
 		return nil, fmt.Errorf("no digest sink named %q in %s", name, a.cfgName)
 	}
 	return nil, errors.New("the config has no digest sink (type: digest)")
-}
-
-// parseDate reads YYYY-MM-DD (midnight UTC) or RFC 3339.
-func parseDate(s string) (time.Time, error) {
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return t, nil
-	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%q is neither YYYY-MM-DD nor RFC 3339", s)
-	}
-	return t, nil
 }

@@ -12,28 +12,9 @@ import (
 	"sync"
 	"testing"
 	"time"
-)
 
-// corpusDir finds shared/corpus beside the repository root by walking up
-// from the test's working directory.
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		c := filepath.Join(dir, "shared", "corpus")
-		if st, err := os.Stat(c); err == nil && st.IsDir() {
-			return c
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("shared/corpus not found above the working directory")
-		}
-		dir = parent
-	}
-}
+	"github.com/treatywatch/treatywatch/internal/corpustest"
+)
 
 func readGzip(t testing.TB, path string) []byte {
 	t.Helper()
@@ -75,7 +56,7 @@ func loadTruth(t testing.TB, dir string) map[string]truthEntry {
 
 func loadAEB(t testing.TB) []aebPage {
 	t.Helper()
-	dir := filepath.Join(corpusDir(t), "extraction")
+	dir := filepath.Join(corpustest.Dir(t), "extraction")
 	gt := loadTruth(t, dir)
 	pages := make([]aebPage, 0, len(gt))
 	for id, e := range gt {
@@ -92,7 +73,7 @@ func loadAEB(t testing.TB) []aebPage {
 // optionally wrapped as {"output": {...}}.
 func loadReference(t testing.TB, name string) map[string]truthEntry {
 	t.Helper()
-	raw := readGzip(t, filepath.Join(corpusDir(t), "extraction", "reference-outputs", name+".json.gz"))
+	raw := readGzip(t, filepath.Join(corpustest.Dir(t), "extraction", "reference-outputs", name+".json.gz"))
 	var wrapped struct {
 		Output map[string]truthEntry `json:"output"`
 	}
@@ -109,7 +90,7 @@ func loadReference(t testing.TB, name string) map[string]truthEntry {
 // TestAEBMetricReproducesPublished checks the metric against the published
 // outputs of AEB: rescored, they must give the README's numbers.
 func TestAEBMetricReproducesPublished(t *testing.T) {
-	gt := loadTruth(t, filepath.Join(corpusDir(t), "extraction"))
+	gt := loadTruth(t, filepath.Join(corpustest.Dir(t), "extraction"))
 	tests := []struct {
 		system   string
 		f1, p, r float64

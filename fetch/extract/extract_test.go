@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/treatywatch/treatywatch/fetch"
+	"github.com/treatywatch/treatywatch/internal/corpustest"
 )
 
 // httpGetter is a minimal fetch.Getter over net/http for tests.
@@ -137,7 +138,7 @@ func TestExtract(t *testing.T) {
 // failed with "transform: short internal buffer" (EXTRACTION.md §1c).
 func TestFromHTMLKoreanPage(t *testing.T) {
 	const id = "0ec95c7261d122f304728e90c983450ef1ce1e0b423546835c397d50aaf0d0f2"
-	dir := filepath.Join(corpusDir(t), "extraction")
+	dir := filepath.Join(corpustest.Dir(t), "extraction")
 	gt := loadTruth(t, dir)
 	body := readGzip(t, filepath.Join(dir, "html", id+".html.gz"))
 	text, err := FromHTML(body, gt[id].URL)

@@ -9,31 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/treatywatch/treatywatch/internal/corpustest"
+
 	"go.yaml.in/yaml/v3"
 
 	"github.com/treatywatch/treatywatch/fetch"
 )
-
-// corpusDir finds shared/corpus beside the repository root by walking up
-// from the test's working directory.
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		c := filepath.Join(dir, "shared", "corpus")
-		if st, err := os.Stat(c); err == nil && st.IsDir() {
-			return c
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("shared/corpus not found above the working directory")
-		}
-		dir = parent
-	}
-}
 
 // manifestRow is one line of corpus/pages/MANIFEST.tsv.
 type manifestRow struct {
@@ -42,7 +23,7 @@ type manifestRow struct {
 
 func loadManifest(t testing.TB) map[string]manifestRow {
 	t.Helper()
-	f, err := os.Open(filepath.Join(corpusDir(t), "pages", "MANIFEST.tsv"))
+	f, err := os.Open(filepath.Join(corpustest.Dir(t), "pages", "MANIFEST.tsv"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +237,7 @@ func TestListingPages(t *testing.T) {
 				t.Fatalf("%s not in the manifest", tt.file)
 			}
 			t.Logf("manifest expects: %s", row.expected)
-			body, err := os.ReadFile(filepath.Join(corpusDir(t), "pages", tt.file))
+			body, err := os.ReadFile(filepath.Join(corpustest.Dir(t), "pages", tt.file))
 			if err != nil {
 				t.Fatal(err)
 			}

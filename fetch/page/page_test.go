@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/treatywatch/treatywatch/fetch"
+	"github.com/treatywatch/treatywatch/internal/corpustest"
 )
 
 // httpGetter is a minimal fetch.Getter over net/http for tests: a
@@ -331,7 +332,7 @@ func TestParseCharsets(t *testing.T) {
 // gives an empty batch without an error.
 func TestFetch(t *testing.T) {
 	const file = "us-house-walz_press-releases.html"
-	body, err := os.ReadFile(filepath.Join(corpusDir(t), "pages", file))
+	body, err := os.ReadFile(filepath.Join(corpustest.Dir(t), "pages", file))
 	if err != nil {
 		t.Fatal(err)
 	}

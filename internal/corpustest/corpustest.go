@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,25 +17,33 @@ import (
 	"time"
 )
 
-// Dir returns the absolute path of the shared corpus directory. It walks
-// up from the working directory to the first folder holding
-// shared/corpus, and skips the test when there is none.
-func Dir(t testing.TB) string {
+// Dir returns the absolute path of the shared corpus directory.
+func Dir(t testing.TB) string { return Shared(t, "corpus") }
+
+// Shared returns the absolute path of shared/<sub>, the read-only material
+// (corpus, eval) kept beside the repository: it walks up from the working
+// directory to the first folder holding it. When there is none the test
+// fails under CI=true, where it must be there, and is skipped otherwise.
+func Shared(t testing.TB, sub string) string {
 	t.Helper()
 	wd, err := os.Getwd()
 	if err != nil {
 		t.Fatalf("corpustest: %v", err)
 	}
 	for dir := wd; ; dir = filepath.Dir(dir) {
-		c := filepath.Join(dir, "shared", "corpus")
-		if fi, err := os.Stat(c); err == nil && fi.IsDir() {
+		c := filepath.Join(dir, "shared", sub)
+		if _, err := os.Stat(c); err == nil {
 			return c
 		}
 		if filepath.Dir(dir) == dir {
 			break
 		}
 	}
-	t.Skipf("corpustest: no shared/corpus above %s", wd)
+	msg := fmt.Sprintf("corpustest: no shared/%s above %s", sub, wd)
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
 	return ""
 }
 

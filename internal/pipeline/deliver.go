@@ -81,29 +81,44 @@ func records(ps []store.Pending) ([]sinks.Record, []int64) {
 	return recs, ids
 }
 
-// windowKey holds the end of the last window a scheduled sink took.
-func windowKey(sink string) string { return "scheduled/" + sink + "/last" }
+// windowKey holds the end of the last window a scheduled sink took;
+// pendingKey the end of a window handed to it and not yet acknowledged.
+func windowKey(sink string) string  { return "scheduled/" + sink + "/last" }
+func pendingKey(sink string) string { return "scheduled/" + sink + "/pending" }
 
 // deliverWindow hands a scheduled sink its window once the window's end
-// has passed. The first time a sink is seen its window starts now.
+// has passed. The first time a sink is seen its window starts now. A
+// window is fixed before it is handed over: if the process dies after the
+// sink sent it and before the records were acknowledged, the next attempt
+// offers the very same window (so the sink recognises what it sent), even
+// when more windows have passed in between.
 func (r *Runner) deliverWindow(ctx context.Context, s sinks.Scheduled) (int, error) {
 	now := r.o.Now()
 	last, err := r.lastWindow(ctx, s.Name(), now)
 	if err != nil {
 		return 0, err
 	}
-	end := s.Next(last)
-	if now.Before(end) {
-		return 0, nil
+	end, ok, err := r.stateTime(ctx, pendingKey(s.Name()))
+	if err != nil {
+		return 0, err
 	}
-	// A daemon that was down for several windows sends one digest that
-	// covers them all, ending at the most recent due time.
-	for {
-		n := s.Next(end)
-		if n.After(now) {
-			break
+	if !ok {
+		end = s.Next(last)
+		if now.Before(end) {
+			return 0, nil
 		}
-		end = n
+		// A daemon that was down for several windows sends one message
+		// that covers them all, ending at the most recent due time.
+		for {
+			n := s.Next(end)
+			if n.After(now) {
+				break
+			}
+			end = n
+		}
+		if err := r.putStateTime(ctx, pendingKey(s.Name()), end); err != nil {
+			return 0, err
+		}
 	}
 	due, err := r.o.Store.Window(ctx, s.Name(), end)
 	if err != nil {
@@ -121,7 +136,10 @@ func (r *Runner) deliverWindow(ctx context.Context, s sinks.Scheduled) (int, err
 	if err := r.o.Store.Ack(wctx, r.o.Now(), ids...); err != nil {
 		return 0, err
 	}
-	if err := r.o.Store.PutState(wctx, windowKey(s.Name()), []byte(end.UTC().Format(time.RFC3339Nano))); err != nil {
+	if err := r.putStateTime(wctx, windowKey(s.Name()), end); err != nil {
+		return 0, err
+	}
+	if err := r.o.Store.PutState(wctx, pendingKey(s.Name()), []byte{}); err != nil {
 		return 0, err
 	}
 	r.o.Metrics.delivered(s.Name(), "ok", len(recs))
@@ -129,20 +147,30 @@ func (r *Runner) deliverWindow(ctx context.Context, s sinks.Scheduled) (int, err
 	return len(recs), nil
 }
 
-func (r *Runner) lastWindow(ctx context.Context, sink string, now time.Time) (time.Time, error) {
-	v, ok, err := r.o.Store.GetState(ctx, windowKey(sink))
+// stateTime reads a time kept in the store's state; ok is false when it
+// is absent or empty.
+func (r *Runner) stateTime(ctx context.Context, key string) (time.Time, bool, error) {
+	v, ok, err := r.o.Store.GetState(ctx, key)
+	if err != nil || !ok || len(v) == 0 {
+		return time.Time{}, false, err
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(v))
 	if err != nil {
-		return time.Time{}, err
+		return time.Time{}, false, fmt.Errorf("state %s: %w", key, err)
 	}
-	if ok {
-		if t, err := time.Parse(time.RFC3339Nano, string(v)); err == nil {
-			return t, nil
-		}
+	return t, true, nil
+}
+
+func (r *Runner) putStateTime(ctx context.Context, key string, t time.Time) error {
+	return r.o.Store.PutState(ctx, key, []byte(t.UTC().Format(time.RFC3339Nano)))
+}
+
+func (r *Runner) lastWindow(ctx context.Context, sink string, now time.Time) (time.Time, error) {
+	t, ok, err := r.stateTime(ctx, windowKey(sink))
+	if err != nil || ok {
+		return t, err
 	}
-	if err := r.o.Store.PutState(ctx, windowKey(sink), []byte(now.UTC().Format(time.RFC3339Nano))); err != nil {
-		return time.Time{}, err
-	}
-	return now, nil
+	return now, r.putStateTime(ctx, windowKey(sink), now)
 }
 
 // NextWindow returns when a scheduled sink sends next.

@@ -335,25 +335,27 @@ func (s *Sink) WriteWindow(ctx context.Context, w sinks.Window, recs []sinks.Rec
 
 	if st.Skip {
 		log.Info("digest skipped: empty window", slog.Time("window_end", w.End))
-	} else {
-		if err := s.transport.Send(ctx, st.Message); err != nil {
-			log.Warn("digest send failed", slog.Any("err", err))
-			return fmt.Errorf("digest %s: send %s: %w", s.name, id, err)
-		}
-		log.Info("digest sent", slog.Int("items", st.Message.Items), slog.String("subject", st.Message.Subject))
-		stats, err := json.Marshal(st.Stats)
-		if err != nil {
-			return fmt.Errorf("digest %s: encode stats: %w", s.name, err)
-		}
-		// Stats first: if the sent mark is lost, a re-send writes the same
-		// stats again.
-		if err := s.state.PutState(ctx, s.keyStats(), stats); err != nil {
-			return fmt.Errorf("digest %s: store stats: %w", s.name, err)
-		}
+	} else if err := s.transport.Send(ctx, st.Message); err != nil {
+		log.Warn("digest send failed", slog.Any("err", err))
+		return fmt.Errorf("digest %s: send %s: %w", s.name, id, err)
 	}
+	// Mark it sent at once, before anything else: the gap between the
+	// server taking the message and this mark is the only one in which a
+	// crash makes the same message (same ID and Message-ID) go out twice.
 	mark := []byte(s.now().UTC().Format(time.RFC3339))
-	if err := s.state.PutState(ctx, s.keySent(id), mark); err != nil {
+	if err := s.state.PutState(context.WithoutCancel(ctx), s.keySent(id), mark); err != nil {
 		return fmt.Errorf("digest %s: mark sent: %w", s.name, err)
+	}
+	if st.Skip {
+		return nil
+	}
+	log.Info("digest sent", slog.Int("items", st.Message.Items), slog.String("subject", st.Message.Subject))
+	stats, err := json.Marshal(st.Stats)
+	if err != nil {
+		return fmt.Errorf("digest %s: encode stats: %w", s.name, err)
+	}
+	if err := s.state.PutState(ctx, s.keyStats(), stats); err != nil {
+		return fmt.Errorf("digest %s: store stats: %w", s.name, err)
 	}
 	return nil
 }
