@@ -2,6 +2,7 @@ package classify
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -330,6 +331,7 @@ const (
 // hit is a rule that fired on words toks[i..j] of a field.
 type hit struct {
 	rule         int32
+	pat          int32
 	field        int
 	i, j         int32
 	pos, endPos  int32
@@ -394,7 +396,7 @@ func (e *Engine) scan(z *scratch, it fetch.Item) []field {
 		for _, r := range z.raw {
 			a, b := &z.toks[r.i], &z.toks[r.j]
 			for _, ri := range e.m.patterns[r.pat].rules {
-				hits = append(hits, hit{rule: ri, field: fi, i: r.i, j: r.j, pos: a.pos, endPos: b.pos,
+				hits = append(hits, hit{rule: ri, pat: r.pat, field: fi, i: r.i, j: r.j, pos: a.pos, endPos: b.pos,
 					sent: a.Sent, clause: a.Clause, flags: a.Flags, bstart: a.Start, bend: b.End})
 			}
 		}
@@ -499,6 +501,9 @@ func (e *Engine) Classify(it fetch.Item) Result {
 	var score float64
 	var hasUN bool
 	guards := map[int32]bool{}
+	// sentences that name the treaty (alias, or cybercrime and treaty
+	// words together)
+	var named namedSents
 	for fi, f := range fs {
 		tw := 1.0
 		if f.name == FieldTitle {
@@ -518,6 +523,7 @@ func (e *Engine) Classify(it fetch.Item) Result {
 				score += r.weight * tw
 				hasUN = true
 				alias[h.sent] = true
+				named.add(fi, h.sent)
 				ev.add(fi, hi, r.weight*tw, "")
 			case kUN:
 				hasUN = true
@@ -537,6 +543,7 @@ func (e *Engine) Classify(it fetch.Item) Result {
 			if cyber[s] && treaty[s] && !alias[s] {
 				score += e.pack.Gate.Weight * tw
 				ev.addGate(fi, int32(s), e.pack.Gate.Weight*tw)
+				named.add(fi, int32(s))
 			}
 		}
 	}
@@ -579,9 +586,31 @@ func (e *Engine) Classify(it fetch.Item) Result {
 		return false
 	}
 
-	// topics
-	tscore := make([]float64, len(e.topics))
-	seen := map[[3]int32]float64{}
+	// topics: a sentence counts once per topic, with its strongest term;
+	// more distinct terms of the topic in the same sentence raise it up
+	// to SentenceCap (a sentence about the topic, not a word in passing)
+	// one running sentence per topic (hits come in text order)
+	type sentTopic struct {
+		fi, sent     int32
+		max, sum, tw float64
+		terms        []int32
+	}
+	nt := len(e.topics)
+	cur := make([]sentTopic, nt)
+	for i := range cur {
+		cur[i].fi = -1
+	}
+	tscore := make([]float64, nt)
+	flush := func(s *sentTopic, topic int) {
+		if s.fi < 0 {
+			return
+		}
+		w := s.max
+		if st.SentenceCap > 0 && s.sum > w {
+			w = minf(s.sum, maxf(w, st.SentenceCap*s.tw))
+		}
+		tscore[topic] += w
+	}
 	for fi, f := range fs {
 		tw := 1.0
 		if f.name == FieldTitle {
@@ -592,26 +621,46 @@ func (e *Engine) Classify(it fetch.Item) Result {
 			if h.dropped || r.kind != kTopic || ownTerm(&fs[fi], &f.hits[hi]) {
 				continue
 			}
-			// a sentence counts once per topic, with its strongest term
-			k := [3]int32{int32(fi), h.sent, int32(r.topic)}
 			w := r.weight * tw
-			if prev, ok := seen[k]; ok && prev >= w {
-				continue
-			} else if ok {
-				tscore[r.topic] -= prev
+			s := &cur[r.topic]
+			if s.fi != int32(fi) || s.sent != h.sent {
+				flush(s, r.topic)
+				*s = sentTopic{fi: int32(fi), sent: h.sent, tw: tw, terms: s.terms[:0]}
 			}
-			seen[k] = w
-			tscore[r.topic] += w
+			if slices.Contains(s.terms, h.pat) {
+				continue
+			}
+			s.terms = append(s.terms, h.pat)
+			s.sum += w
+			if w > s.max {
+				s.max = w
+			}
 			ev.add(fi, hi, w, e.topics[r.topic])
 		}
+	}
+	for i := range cur {
+		flush(&cur[i], i)
 	}
 	for i, s := range tscore {
 		t := st.TopicThreshold
 		if v, ok := st.TopicThresholds[e.topics[i]]; ok {
 			t = v
 		}
-		if s >= t {
-			res.Topics = append(res.Topics, e.topics[i])
+		if s < t {
+			continue
+		}
+		res.Topics = append(res.Topics, e.topics[i])
+	}
+
+	// a passing mention: the treaty is named in one sentence of the body
+	// only, and the item says nothing of substance about it
+	if n := st.SingleMentionTopics; n > 0 && named.n == 1 && len(res.Topics) < n {
+		if fs[named.fi].name != FieldTitle {
+			res.Relevant = false
+			res.Topics = []string{}
+			ev.note("relevance.single-mention", "passing mention: the treaty is named in one sentence and no topic")
+			res.Evidence = ev.out
+			return res
 		}
 	}
 
@@ -844,6 +893,11 @@ func (v *evidence) addGate(fi int, sent int32, w float64) {
 		Words: words, Sentence: sentence(f, sent), Field: f.name, Weight: round3(w)})
 }
 
+// note records a decision that rests on no single hit.
+func (v *evidence) note(rule, label string) {
+	v.out = append(v.out, Match{Rule: rule, Kind: "guard", Label: label})
+}
+
 func (v *evidence) dropGate() {
 	out := v.out[:0]
 	for _, m := range v.out {
@@ -875,4 +929,31 @@ func round3(x float64) float64 {
 		return -round3(-x)
 	}
 	return float64(int64(x*1000+0.5)) / 1000
+}
+
+func maxf(a, b float64) float64 {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+func minf(a, b float64) float64 {
+	if a < b {
+		return a
+	}
+	return b
+}
+
+// namedSents counts the distinct sentences that name the treaty.
+type namedSents struct {
+	n        int
+	fi, sent int32
+}
+
+func (s *namedSents) add(fi int, sent int32) {
+	if s.n == 0 || s.n == 1 && (s.fi != int32(fi) || s.sent != sent) {
+		s.n++
+		s.fi, s.sent = int32(fi), sent
+	}
 }

@@ -315,3 +315,76 @@ func TestClassifyConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestPassingMentionAndSentenceSubstance covers two structural rules: a
+// treaty named once in the body of an unrelated story is not relevant,
+// and distinct terms of one topic in one sentence add up while a single
+// generic word does not show the topic.
+func TestPassingMentionAndSentenceSubstance(t *testing.T) {
+	e := engine(t)
+	tests := []struct {
+		name      string
+		it        fetch.Item
+		relevant  bool
+		hasTopic  string
+		notTopic  string
+		evidenceR string
+	}{
+		{
+			name: "one passing mention in a story about something else",
+			it: fetch.Item{Title: "Regional bank reports record quarterly profit",
+				Content: "The bank said lending grew strongly in the third quarter. " +
+					"Its chief executive, who also sits on a panel that followed the UN Convention against Cybercrime, thanked staff. " +
+					"Shares rose by four percent in morning trading."},
+			relevant: false, evidenceR: "relevance.single-mention",
+		},
+		{
+			name: "one mention with substance on a topic stays relevant",
+			it: fetch.Item{Title: "Parliament debates new powers for police",
+				Content: "Members argued that the UN Convention against Cybercrime would oblige states to provide mutual legal assistance and extradition for serious crimes. " +
+					"The debate continues next week."},
+			relevant: true, hasTopic: "international-cooperation",
+		},
+		{
+			name: "the treaty in the title is never a passing mention",
+			it: fetch.Item{Title: "What the UN cybercrime treaty means",
+				Content: "A short note for readers."},
+			relevant: true,
+		},
+		{
+			name: "distinct cooperation terms in one sentence show the topic",
+			it: fetch.Item{Title: "UN cybercrime treaty explained",
+				Content: "The UN Convention against Cybercrime is a new instrument. " +
+					"It sets out international cooperation between law enforcement agencies across borders."},
+			relevant: true, hasTopic: "international-cooperation",
+		},
+		{
+			name: "a single generic word does not show the topic",
+			it: fetch.Item{Title: "UN cybercrime treaty explained",
+				Content: "The UN Convention against Cybercrime is a new instrument. " +
+					"Officials praised the spirit of international cooperation at the meeting."},
+			relevant: true, notTopic: "international-cooperation",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.Classify(tc.it)
+			if r.Relevant != tc.relevant {
+				t.Fatalf("relevant = %v, want %v; evidence %+v", r.Relevant, tc.relevant, r.Evidence)
+			}
+			has := map[string]bool{}
+			for _, tp := range r.Topics {
+				has[tp] = true
+			}
+			if tc.hasTopic != "" && !has[tc.hasTopic] {
+				t.Errorf("topics %v lack %s; evidence %+v", r.Topics, tc.hasTopic, r.Evidence)
+			}
+			if tc.notTopic != "" && has[tc.notTopic] {
+				t.Errorf("topics %v have %s", r.Topics, tc.notTopic)
+			}
+			if tc.evidenceR != "" && !hasEvidence(r, "guard", tc.evidenceR, "") {
+				t.Errorf("no %s evidence: %+v", tc.evidenceR, r.Evidence)
+			}
+		})
+	}
+}

@@ -114,6 +114,14 @@ type Settings struct {
 	TopicThreshold float64 `yaml:"topic_threshold"`
 	// TopicThresholds overrides TopicThreshold for some topics.
 	TopicThresholds map[string]float64 `yaml:"topic_thresholds,omitempty"`
+	// SingleMentionTopics: an item that names the treaty in one sentence
+	// only, outside the title, is relevant only with at least this many
+	// topics (a passing mention in an unrelated story is not). 0: off.
+	SingleMentionTopics int `yaml:"single_mention_topics,omitempty"`
+	// SentenceCap: distinct terms of one topic in one sentence add up to
+	// this weight (times the title weight in the title); beyond the
+	// strongest term a sentence gives no more. 0: strongest term only.
+	SentenceCap float64 `yaml:"sentence_cap,omitempty"`
 	// StanceThreshold is the weighted cue sum a side needs.
 	StanceThreshold float64 `yaml:"stance_threshold"`
 	// StanceRatio: a side wins only when its sum is at least this many
