@@ -10,28 +10,8 @@ import (
 	"github.com/mmcdole/gofeed"
 	"github.com/treatywatch/treatywatch/fetch"
 	"github.com/treatywatch/treatywatch/fetch/feed"
+	"github.com/treatywatch/treatywatch/internal/corpustest"
 )
-
-// sharedDir finds ../shared/<sub> beside the repository root by walking
-// up from the test's working directory.
-func sharedDir(tb testing.TB, sub string) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		p := filepath.Join(dir, "shared", sub)
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Skipf("shared/%s not found above the working directory", sub)
-		}
-		dir = parent
-	}
-}
 
 type corpus struct {
 	feeds     [][]byte
@@ -45,7 +25,7 @@ type corpus struct {
 // markup stripped, entities decoded), so the classifier sees what it sees
 // in production.
 func loadCorpus(tb testing.TB) *corpus {
-	dir := sharedDir(tb, filepath.Join("corpus", "feeds"))
+	dir := corpustest.Shared(tb, filepath.Join("corpus", "feeds"))
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		tb.Fatal(err)

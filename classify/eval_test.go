@@ -7,13 +7,15 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/treatywatch/treatywatch/internal/corpustest"
+
 	"github.com/treatywatch/treatywatch/fetch"
 )
 
 // loadDev reads ../shared/eval/dev.jsonl (found by walking up).
 func loadDev(t *testing.T) []Labelled {
 	t.Helper()
-	path := filepath.Join(sharedDir(t, "eval"), "dev.jsonl")
+	path := filepath.Join(corpustest.Shared(t, "eval"), "dev.jsonl")
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
