@@ -437,3 +437,20 @@ wait:
 		t.Errorf("the failing calls were not all made: %d left", left)
 	}
 }
+
+// rewriteFile replaces old by new in the file at path (which must
+// contain it) and returns path.
+func rewriteFile(t testing.TB, path, old, new string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b, []byte(old)) {
+		t.Fatalf("%s does not contain %q", path, old)
+	}
+	if err := os.WriteFile(path, bytes.ReplaceAll(b, []byte(old), []byte(new)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
