@@ -2,6 +2,7 @@ package classify
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -386,5 +387,25 @@ func TestPassingMentionAndSentenceSubstance(t *testing.T) {
 				t.Errorf("no %s evidence: %+v", tc.evidenceR, r.Evidence)
 			}
 		})
+	}
+}
+
+// TestRussianInflection: Russian terms match their inflected forms (the
+// pack lists the nominative; texts decline them).
+func TestRussianInflection(t *testing.T) {
+	e := engine(t)
+	tests := []struct {
+		text  string
+		topic string
+	}{
+		{"Делегации обсудили Конвенцию ООН против киберпреступности и вопросы международного сотрудничества и обмена электронными доказательствами.", "international-cooperation"},
+		{"Правозащитники считают, что Конвенция ООН против киберпреступности не содержит гарантий защиты прав человека и персональных данных.", "human-rights"},
+		{"Парламент одобрил ратификацию Конвенции ООН против киберпреступности; после вступления в силу документ станет обязательным.", "ratification"},
+	}
+	for _, tt := range tests {
+		res := e.Classify(fetch.Item{Title: "Новости", Content: tt.text, Lang: "ru"})
+		if !res.Relevant || !slices.Contains(res.Topics, tt.topic) {
+			t.Errorf("%q: relevant %v, topics %v; want %s", tt.text, res.Relevant, res.Topics, tt.topic)
+		}
 	}
 }

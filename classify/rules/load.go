@@ -230,6 +230,12 @@ func ParseTerm(f *text.Folder, s string) (words []string, prefix bool, err error
 	if len(words) == 0 {
 		return nil, false, errors.New("no word left after normalisation")
 	}
+	if prefix {
+		// The prefix is a stem the writer chose: keep it unstemmed.
+		if raw := text.RawWords(f, t); len(raw) == len(words) {
+			words[len(words)-1] = raw[len(raw)-1]
+		}
+	}
 	if prefix && len([]rune(words[len(words)-1])) < 3 {
 		return nil, false, errors.New("a prefix needs at least 3 letters")
 	}

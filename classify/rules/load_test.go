@@ -95,7 +95,8 @@ func TestParseTerm(t *testing.T) {
 	}{
 		{"UN Convention against Cybercrime", []string{"un", "convention", "against", "cybercrime"}, false, false},
 		{"Convention de Hanoï", []string{"convention", "de", "hanoi"}, false, false},
-		{"Конвенция ООН против киберпреступности", []string{"конвенция", "оон", "против", "киберпреступности"}, false, false},
+		{"Конвенция ООН против киберпреступности", []string{"конвенц", "оон", "против", "киберпреступност"}, false, false}, // Russian words are stemmed
+		{"ратифик*", []string{"ратифик"}, true, false},                                                                     // a prefix keeps its chosen stem
 		{"ратифик*", []string{"ратифик"}, true, false},
 		{"A/AC.291", []string{"a", "ac", "291"}, false, false},
 		{"ＵＮ", []string{"un"}, false, false}, // NFKC: full-width letters

@@ -90,12 +90,14 @@ var asciiWord = func() (t [128]bool) {
 // one with NewScanner. A Scanner is not safe for concurrent use (it keeps
 // a buffer); make one per goroutine, they are cheap.
 type Scanner struct {
-	f    *Folder
-	buf  []byte
-	nbuf []byte
+	f      *Folder
+	buf    []byte
+	nbuf   []byte
+	noStem bool
 }
 
-// NewScanner returns a scanner that folds with f.
+// NewScanner returns a scanner that folds with f and stems Russian words
+// lightly (see stemRU).
 func NewScanner(f *Folder) *Scanner { return &Scanner{f: f, buf: make([]byte, 0, 64)} }
 
 // Scan calls fn for every word of s with the folded word (NFKC, lower
@@ -124,6 +126,9 @@ func (z *Scanner) Scan(s string, fn func(word []byte, t Token)) {
 				for _, r := range string(z.nbuf) {
 					buf = utf8.AppendRune(buf, z.f.Fold(r))
 				}
+			}
+			if !z.noStem {
+				buf = stemRU(buf)
 			}
 			nonASCII = false
 		}
@@ -238,11 +243,22 @@ func (z *Scanner) Scan(s string, fn func(word []byte, t Token)) {
 	z.buf = buf
 }
 
-// Words returns the folded words of s (NFKC applied first). It allocates;
-// it is meant for rule terms, not for item text.
+// Words returns the words of s as the scanner gives them (NFKC, folded,
+// Russian stemmed). It allocates; it is meant for rule terms, not for
+// item text.
 func Words(f *Folder, s string) []string {
 	var out []string
 	NewScanner(f).Scan(NFKC(s), func(w []byte, _ Token) { out = append(out, string(w)) })
+	return out
+}
+
+// RawWords is Words without stemming: for the last word of a prefix term
+// ("ратифик*"), which is already a stem of the writer's choosing.
+func RawWords(f *Folder, s string) []string {
+	var out []string
+	z := NewScanner(f)
+	z.noStem = true
+	z.Scan(NFKC(s), func(w []byte, _ Token) { out = append(out, string(w)) })
 	return out
 }
 
