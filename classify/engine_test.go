@@ -409,3 +409,25 @@ func TestRussianInflection(t *testing.T) {
 		}
 	}
 }
+
+// TestStanceCuesInOtherLanguages: the common calls for and against the
+// treaty are recognised in French, Spanish and Russian.
+func TestStanceCuesInOtherLanguages(t *testing.T) {
+	e := engine(t)
+	tests := []struct {
+		lang, title, text string
+		want              Stance
+	}{
+		{"fr", "Déclaration sur la Convention des Nations Unies contre la cybercriminalité", "Nous appelons les États à ne pas ratifier la Convention des Nations Unies contre la cybercriminalité, qui ouvre la voie à une surveillance de masse.", StanceCritical},
+		{"es", "Declaración sobre la Convención de las Naciones Unidas contra la Ciberdelincuencia", "Instamos a los Estados a no firmar la Convención de las Naciones Unidas contra la Ciberdelincuencia: sus salvaguardias insuficientes amenazan a los periodistas.", StanceCritical},
+		{"fr", "La Convention de Hanoï", "La Convention de Hanoï est une étape historique; le gouvernement appelle ses partenaires à la ratifier rapidement.", StanceSupportive},
+		{"ru", "Заявление о Конвенции ООН против киберпреступности", "Мы призываем государства не ратифицировать Конвенцию ООН против киберпреступности: это угроза правам человека.", StanceCritical},
+	}
+	for _, tt := range tests {
+		// A statement names the treaty in its title, as real ones do.
+		res := e.Classify(fetch.Item{Title: tt.title, Content: tt.text, Lang: tt.lang})
+		if !res.Relevant || res.Stance != tt.want {
+			t.Errorf("%s %q: relevant %v, stance %q; want %q", tt.lang, tt.text, res.Relevant, res.Stance, tt.want)
+		}
+	}
+}
