@@ -8,40 +8,23 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/treatywatch/treatywatch/fetch"
 	"github.com/treatywatch/treatywatch/internal/corpustest"
 )
 
-// httpGetter is a minimal fetch.Getter over net/http for tests.
-type httpGetter struct{ client *http.Client }
-
-func (g httpGetter) Get(ctx context.Context, src fetch.Source, rawURL string, prev fetch.Validators) (*fetch.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
-	if err != nil {
-		return nil, &fetch.Error{Kind: fetch.ErrConfig, URL: rawURL, Err: err}
-	}
-	resp, err := g.client.Do(req)
-	if err != nil {
-		return nil, &fetch.Error{Kind: fetch.ErrNetwork, URL: rawURL, Err: err}
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, &fetch.Error{Kind: fetch.ErrNetwork, URL: rawURL, Err: err}
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, &fetch.Error{Kind: fetch.ErrHTTP, URL: rawURL, Status: resp.StatusCode}
-	}
-	return &fetch.Response{
-		Status: resp.StatusCode, FinalURL: resp.Request.URL.String(), Header: resp.Header, Body: body,
-		Next:      fetch.Validators{ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")},
-		FetchedAt: time.Now(),
-	}, nil
+// loopbackClient is the real shared client, allowed to reach the test
+// servers on 127.0.0.1 (the SSRF guard refuses loopback by default) and
+// without the per-host pause.
+func loopbackClient() *fetch.Client {
+	return fetch.NewClient(fetch.ClientOptions{
+		AllowPrivate: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+		HostInterval: -1,
+	})
 }
 
 const article = `<!doctype html><html><head><meta charset="{{charset}}"><title>Statement on the Convention | Ministry</title></head>
@@ -78,7 +61,7 @@ func TestExtract(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
-	e := New(httpGetter{srv.Client()}, Options{})
+	e := New(loopbackClient(), Options{})
 	ctx := context.Background()
 	src := fetch.Source{ID: "mfa"}
 

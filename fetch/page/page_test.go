@@ -6,9 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -20,46 +20,14 @@ import (
 	"github.com/treatywatch/treatywatch/internal/corpustest"
 )
 
-// httpGetter is a minimal fetch.Getter over net/http for tests: a
-// conditional GET, the body read whole, errors as *fetch.Error.
-type httpGetter struct{ client *http.Client }
-
-func (g httpGetter) Get(ctx context.Context, src fetch.Source, rawURL string, prev fetch.Validators) (*fetch.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
-	if err != nil {
-		return nil, &fetch.Error{Kind: fetch.ErrConfig, URL: rawURL, Err: err}
-	}
-	if prev.ETag != "" {
-		req.Header.Set("If-None-Match", prev.ETag)
-	}
-	if prev.LastModified != "" {
-		req.Header.Set("If-Modified-Since", prev.LastModified)
-	}
-	resp, err := g.client.Do(req)
-	if err != nil {
-		return nil, &fetch.Error{Kind: fetch.ErrNetwork, URL: rawURL, Err: err}
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, &fetch.Error{Kind: fetch.ErrNetwork, URL: rawURL, Err: err}
-	}
-	out := &fetch.Response{
-		Status:    resp.StatusCode,
-		FinalURL:  resp.Request.URL.String(),
-		Header:    resp.Header,
-		Next:      fetch.Validators{ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")},
-		FetchedAt: time.Now(),
-	}
-	switch {
-	case resp.StatusCode == http.StatusNotModified:
-		out.NotModified = true
-	case resp.StatusCode < 200 || resp.StatusCode > 299:
-		return nil, &fetch.Error{Kind: fetch.ErrHTTP, URL: rawURL, Status: resp.StatusCode}
-	default:
-		out.Body = body
-	}
-	return out, nil
+// loopbackClient is the real shared client, allowed to reach the test
+// servers on 127.0.0.1 (the SSRF guard refuses loopback by default) and
+// without the per-host pause.
+func loopbackClient() *fetch.Client {
+	return fetch.NewClient(fetch.ClientOptions{
+		AllowPrivate: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+		HostInterval: -1,
+	})
 }
 
 func TestValidate(t *testing.T) {
@@ -356,7 +324,7 @@ func TestFetch(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
-	f := New(httpGetter{srv.Client()})
+	f := New(loopbackClient())
 	sel := loadListingConfig(t)[file]
 	src := fetch.Source{ID: "walz", Kind: fetch.KindPage, URL: srv.URL + "/old", Page: &sel}
 	ctx := context.Background()
