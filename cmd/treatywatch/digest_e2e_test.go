@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +16,25 @@ import (
 	"github.com/treatywatch/treatywatch/internal/mailtest"
 	"github.com/treatywatch/treatywatch/internal/store"
 )
+
+// writeDigestConfig writes a config with one feed source and the sinks
+// given as YAML list entries.
+func writeDigestConfig(t testing.TB, dir, feedURL, sinksYAML string) string {
+	t.Helper()
+	conf := fmt.Sprintf(`data_dir: %s
+http: {per_host: 4, host_interval: 0s, allow_private: [loopback]}
+defaults: {min_words: 0}
+sources:
+  - id: desk
+    url: %s
+sinks:
+%s`, dir, feedURL, sinksYAML)
+	path := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
 
 // lockedBuffer is a bytes.Buffer safe for a child's output and the test.
 type lockedBuffer struct {
@@ -53,22 +69,9 @@ func TestDigestSentOnceAcrossKill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	desk := treatyFeed(6)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/rss+xml; charset=utf-8")
-		http.ServeContent(w, r, "desk.rss", time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC), bytes.NewReader(desk))
-	}))
-	defer srv.Close()
+	srv := serveFeed(t, treatyFeed(6))
 	dir := t.TempDir()
-	cfg := filepath.Join(dir, "config.yaml")
-	conf := fmt.Sprintf(`data_dir: %s
-http: {per_host: 4, host_interval: 0s, allow_private: [loopback]}
-defaults: {min_words: 0}
-sources:
-  - id: desk
-    url: %s/desk.rss
-sinks:
-  - name: daily
+	cfg := writeDigestConfig(t, dir, srv.URL+"/desk.rss", fmt.Sprintf(`  - name: daily
     type: digest
     schedule: "* * * * *"
     timezone: Europe/Berlin
@@ -77,20 +80,10 @@ sinks:
       from: monitor@example.org
       to: [analysts@example.org]
       smtp: {host: 127.0.0.1, port: %d, starttls: false}
-`, dir, srv.URL, md.SMTPPort)
-	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
+`, md.SMTPPort))
 	var logs lockedBuffer
 	start := func(args ...string) (*exec.Cmd, chan error) {
-		cmd := exec.Command(bin, append([]string{"run", "--config", cfg, "--log-format", "json"}, args...)...)
-		cmd.Stderr, cmd.Stdout = &logs, io.Discard
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		return cmd, done
+		return startBinary(t, bin, &logs, append([]string{"run", "--config", cfg, "--log-format", "json"}, args...)...)
 	}
 
 	// Kill it right after the send: as soon as it logs that the digest

@@ -26,24 +26,12 @@ func TestDigestPreview(t *testing.T) {
 		w.Write(desk)
 	}))
 	defer srv.Close()
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "config.yaml")
-	conf := fmt.Sprintf(`data_dir: %s
-http: {per_host: 4, host_interval: 0s, allow_private: [loopback]}
-defaults: {min_words: 0}
-sources:
-  - id: desk
-    url: %s/desk.rss
-sinks:
-  - name: daily
+	cfg := writeDigestConfig(t, t.TempDir(), srv.URL+"/desk.rss", fmt.Sprintf(`  - name: daily
     type: digest
     schedule: "0 8 * * *"
     timezone: America/New_York
     transport: {kind: webhook, preset: generic, url: %s/mail, to: [team@example.org]}
-`, dir, srv.URL, srv.URL)
-	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
+`, srv.URL))
 	ctx := context.Background()
 	var out, errOut bytes.Buffer
 	if code := run(ctx, []string{"once", "--config", cfg, "--deliver-existing", "--log-level", "error"}, nil, &out, &errOut); code != 0 {

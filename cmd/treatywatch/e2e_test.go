@@ -49,6 +49,32 @@ func treatyFeed(n int) []byte {
 	return b.Bytes()
 }
 
+// serveFeed serves body as an RSS feed with Last-Modified, so conditional
+// GETs get 304s.
+func serveFeed(t testing.TB, body []byte) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/rss+xml; charset=utf-8")
+		http.ServeContent(w, r, "feed.rss", time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC), bytes.NewReader(body))
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// startBinary starts the built command with args, its standard error
+// into logs; done receives its exit.
+func startBinary(t testing.TB, bin string, logs io.Writer, args ...string) (cmd *exec.Cmd, done chan error) {
+	t.Helper()
+	cmd = exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = io.Discard, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done = make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	return cmd, done
+}
+
 // receiver is a webhook endpoint that verifies signatures, drops event
 // ids it has seen, and can be told to fail.
 type receiver struct {
@@ -195,11 +221,7 @@ func envelopeIDs(es []sinks.Envelope) []string {
 func TestOnceOverCorpus(t *testing.T) {
 	fs := corpustest.NewFeedServer(t, corpustest.ServerOptions{})
 	desk := treatyFeed(12)
-	deskSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/rss+xml; charset=utf-8")
-		http.ServeContent(w, r, "desk.rss", time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC), bytes.NewReader(desk))
-	}))
-	defer deskSrv.Close()
+	deskSrv := serveFeed(t, desk)
 	rc, hook := newReceiver(t)
 
 	dir := t.TempDir()
@@ -347,11 +369,7 @@ func TestDeliverySurvivesFailuresAndKill(t *testing.T) {
 	}
 	const n = 24
 	desk := treatyFeed(n)
-	deskSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/rss+xml; charset=utf-8")
-		http.ServeContent(w, r, "desk.rss", time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC), bytes.NewReader(desk))
-	}))
-	defer deskSrv.Close()
+	deskSrv := serveFeed(t, desk)
 	rc, hook := newReceiver(t)
 	rc.fail = []func(http.ResponseWriter, *http.Request){
 		func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "boom", http.StatusInternalServerError) },
@@ -390,14 +408,7 @@ func TestDeliverySurvivesFailuresAndKill(t *testing.T) {
 
 	var stderr lockedBuffer
 	start := func(args ...string) (*exec.Cmd, chan error) {
-		cmd := exec.Command(bin, append([]string{"once", "--config", cfg, "--retry-backoff", "200ms", "--log-format", "json"}, args...)...)
-		cmd.Stdout, cmd.Stderr = io.Discard, &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		return cmd, done
+		return startBinary(t, bin, &stderr, append([]string{"once", "--config", cfg, "--retry-backoff", "200ms", "--log-format", "json"}, args...)...)
 	}
 	first, done := start("--deliver-existing")
 	deadline := time.After(60 * time.Second)

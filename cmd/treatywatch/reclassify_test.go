@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -19,12 +17,7 @@ import (
 // reports without writing, the real run reports the changes, and a third
 // run finds nothing left to change.
 func TestReclassifyAfterRuleChange(t *testing.T) {
-	desk := treatyFeed(4)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/rss+xml")
-		w.Write(desk)
-	}))
-	defer srv.Close()
+	srv := serveFeed(t, treatyFeed(4))
 	dir := t.TempDir()
 	cfg := writeConfig(t, dir, []string{sourceYAML("desk", srv.URL+"/desk.rss")}, "")
 	ctx := context.Background()
