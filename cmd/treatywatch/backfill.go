@@ -15,7 +15,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/treatywatch/treatywatch/classify"
-	"github.com/treatywatch/treatywatch/fetch/extract"
 	"github.com/treatywatch/treatywatch/internal/pipeline"
 )
 
@@ -59,7 +58,6 @@ func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 
 	view := newProgressView(stderr)
-	articles := extract.New(a.client, extract.Options{})
 	reps := make([]pipeline.BackfillReport, 0, len(srcs))
 	errs := make([]error, 0, len(srcs))
 	for _, src := range srcs {
@@ -68,7 +66,7 @@ func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 		rep, err := a.runner.Backfill(ctx, src, pipeline.BackfillOptions{
 			Since: since, Until: until, DryRun: *dryRun, Redeliver: *redeliver, MaxPages: *maxPages,
-			Progress: view.update, Getter: a.client, Articles: articles,
+			Progress: view.update, Getter: a.client, Articles: a.extractor,
 		})
 		view.done(rep, err)
 		reps = append(reps, rep)

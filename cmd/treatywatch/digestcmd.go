@@ -15,8 +15,8 @@ import (
 	"github.com/treatywatch/treatywatch/sinks/digest"
 )
 
-// cmdDigest renders a digest without sending it (--preview), or sends the
-// due digest now (--send).
+// cmdDigest renders a digest without sending it (--preview); the daemon
+// sends digests on their schedule.
 func cmdDigest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("digest", flag.ContinueOnError)
 	var c common

@@ -34,6 +34,7 @@ type app struct {
 	store      *store.Store
 	client     *fetch.Client
 	fetchers   map[string]fetch.Fetcher
+	extractor  *extract.Extractor
 	classifier *classify.Engine
 	sinks      []sinks.Sink
 	sources    []pipeline.Source
@@ -131,9 +132,10 @@ func wire(ctx context.Context, c *common, stderr io.Writer, o wireOptions) (*app
 	if o.metrics != nil {
 		a.metrics = o.metrics(a.store)
 	}
+	a.extractor = extract.New(a.client, extract.Options{})
 	var ft pipeline.FullTexter
 	if cfg.Defaults.MinWords > 0 {
-		ft = fullText{extract.New(a.client, extract.Options{})}
+		ft = fullText{a.extractor}
 	}
 	a.runner = pipeline.New(pipeline.Options{
 		Store: a.store, Fetchers: a.fetchers, FullText: ft, Classifier: a.classifier,
