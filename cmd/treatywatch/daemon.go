@@ -99,6 +99,7 @@ func cmdOnce(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	workers := fs.Int("workers", 4, "sources fetched at once")
 	deliverFor := fs.Duration("deliver-timeout", time.Minute, "how long to keep retrying deliveries that fail before exiting (they stay queued)")
 	source := fs.String("source", "", "run only this source")
+	due := fs.Bool("due", false, "skip sources that asked to wait (Retry-After, ttl, backoff after failures): for runs from an external scheduler")
 	retry := fs.Duration("retry-backoff", 5*time.Second, "first delay before a failed delivery is tried again; it doubles per failure up to 15m")
 	if code := parseFlags(fs, args, stderr); code >= 0 {
 		return code
@@ -112,7 +113,7 @@ func cmdOnce(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exitErr(stderr, "once", err)
 	}
-	reps := a.runner.RunAll(ctx, srcs, pipeline.RunOptions{Force: true, DeliverExisting: *deliverExisting}, *workers)
+	reps := a.runner.RunAll(ctx, srcs, pipeline.RunOptions{Force: !*due, DeliverExisting: *deliverExisting}, *workers)
 	dctx, cancel := context.WithTimeout(ctx, *deliverFor)
 	delivered, derr := a.runner.Flush(dctx)
 	cancel()
@@ -128,6 +129,8 @@ func cmdOnce(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			note = r.Err.Error()
 		case r.FirstRun && r.New > 0:
 			note = "first run: marked seen, not delivered"
+		case r.Outcome == pipeline.OutcomeWaiting:
+			note = "asked to wait until " + fmtTime(r.NextRun)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\n", r.Source, r.Outcome, r.Items, r.New, r.Relevant, r.Queued, note)
 	}

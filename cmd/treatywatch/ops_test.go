@@ -53,6 +53,15 @@ func TestFailingSourceStaysScheduled(t *testing.T) {
 	if !strings.Contains(out.String(), "status 500") || !strings.Contains(out.String(), "status 429") {
 		t.Errorf("the summary does not say why the sources failed:\n%s", out.String())
 	}
+	// Run from an external scheduler, the waiting sources are left alone.
+	before := calls.Load()
+	out.Reset()
+	if code := run(ctx, []string{"once", "--config", cfg, "--due", "--log-level", "error"}, nil, &out, &errOut); code != 0 {
+		t.Errorf("once --due: exit %d\n%s", code, out.String())
+	}
+	if calls.Load() != before || strings.Count(out.String(), "asked to wait until") != 2 {
+		t.Errorf("once --due fetched %d times; want the waiting sources skipped:\n%s", calls.Load()-before, out.String())
+	}
 
 	st, err := store.Open(ctx, filepath.Join(dir, "treatywatch.db"))
 	if err != nil {
