@@ -101,8 +101,10 @@ type Source struct {
 	ID string `yaml:"id"`
 	// Name is what people call it. Default: the ID.
 	Name string `yaml:"name"`
-	// Kind is "feed" (RSS, Atom, RDF, JSON Feed) or "page" (a listing page
-	// read with CSS selectors). Default "feed".
+	// Kind is "feed" (RSS, Atom, RDF, JSON Feed), "page" (a listing page
+	// read with CSS selectors) or "treaty" (a UN Treaty Collection status
+	// document: its participant rows become signature and ratification
+	// events). Default "feed".
 	Kind string `yaml:"kind"`
 	// URL is the feed or page, absolute http or https. Required.
 	URL string `yaml:"url"`

@@ -61,6 +61,8 @@ testdata/bad_proxy.bad.yaml:7: sources[1].proxy: bad proxy URL "socks5://" (want
 testdata/bad_proxy.bad.yaml:10: sources[2].charset: unknown charset "koi9-r"
 testdata/bad_proxy.bad.yaml:11: sources[2].lang: bad language tag "ru_RU!" (want BCP 47, e.g. "en" or "pt-BR")
 testdata/bad_proxy.bad.yaml:13: sources[2].headers.Bad Header: bad header name "Bad Header"`},
+		{"treaty_kind.bad.yaml", `testdata/treaty_kind.bad.yaml:5: sources[0].page: only for kind page
+testdata/treaty_kind.bad.yaml:9: sources[1].kind: unknown kind "telex" (want feed, page or treaty)`},
 		{"bad_selector.bad.yaml", `testdata/bad_selector.bad.yaml:7: sources[0].page.item: bad CSS selector "article.post[": expected identifier, found EOF instead
 testdata/bad_selector.bad.yaml:8: sources[0].page.link: bad CSS selector "a:nth-child(x)": unexpected character while attempting to parse expression of form an+b
 testdata/bad_selector.bad.yaml:10: sources[0].page.date: bad CSS selector "time[datetime": unexpected EOF in attribute selector
@@ -357,7 +359,7 @@ func TestDefault(t *testing.T) {
 	}
 	urls := map[string]string{}
 	for _, s := range cfg.Sources {
-		if s.Kind != fetch.KindFeed || s.Lang == "" || s.Name == s.ID || s.Disabled {
+		if (s.Kind != fetch.KindFeed && s.Kind != fetch.KindTreaty) || s.Lang == "" || s.Name == s.ID || s.Disabled {
 			t.Errorf("source %s: kind %q lang %q name %q disabled %v", s.ID, s.Kind, s.Lang, s.Name, s.Disabled)
 		}
 		if prev, dup := urls[s.URL]; dup {
@@ -688,7 +690,7 @@ func TestValidateInCode(t *testing.T) {
 	cfg.Sources = append(cfg.Sources, Source{ID: "eff", Kind: fetch.KindFeed, URL: "https://x.example/"})
 	cfg.Sinks[0].Format = "yaml"
 	err = cfg.Validate()
-	want := `config: sources[40].id: duplicate source id "eff" (first at sources[7])
+	want := `config: sources[41].id: duplicate source id "eff" (first at sources[8])
 config: sinks[0].format: unknown format "yaml" (want jsonl, csv or atom)`
 	if err == nil || err.Error() != want {
 		t.Errorf("Validate() = %v\nwant %s", err, want)

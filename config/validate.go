@@ -173,9 +173,9 @@ func (v *validator) source(path string, s Source) {
 		v.add(path+".id", "bad id %q (want lower-case letters, digits, '.', '_' or '-', starting with a letter or digit)", s.ID)
 	}
 	switch s.Kind {
-	case "feed", "page":
+	case "feed", "page", "treaty":
 	default:
-		v.add(path+".kind", "unknown kind %q (want feed or page)", s.Kind)
+		v.add(path+".kind", "unknown kind %q (want feed, page or treaty)", s.Kind)
 	}
 	v.httpURL(path+".url", s.URL)
 	if s.Schedule != "" {
@@ -209,7 +209,7 @@ func (v *validator) source(path string, s Source) {
 		v.add(path+".page", "required for kind page (at least item and link selectors)")
 	case s.Kind == "page":
 		v.page(path+".page", *s.Page)
-	case s.Kind == "feed" && s.Page != nil:
+	case s.Kind != "page" && s.Page != nil:
 		v.add(path+".page", "only for kind page")
 	}
 	if a := s.Archive; a != nil {

@@ -6,6 +6,9 @@ import "time"
 const (
 	KindFeed = "feed" // RSS, Atom, RDF or JSON Feed
 	KindPage = "page" // a listing page without a feed, read with CSS selectors
+	// KindTreaty is the UN Treaty Collection status document of a treaty:
+	// its participant rows become signature and ratification events.
+	KindTreaty = "treaty"
 )
 
 // Source says where to look and how. It is built from the configuration.

@@ -18,6 +18,7 @@ import (
 	"github.com/treatywatch/treatywatch/fetch/extract"
 	"github.com/treatywatch/treatywatch/fetch/feed"
 	"github.com/treatywatch/treatywatch/fetch/page"
+	"github.com/treatywatch/treatywatch/fetch/treaty"
 	"github.com/treatywatch/treatywatch/internal/pipeline"
 	"github.com/treatywatch/treatywatch/internal/store"
 	"github.com/treatywatch/treatywatch/sinks"
@@ -108,8 +109,9 @@ func wire(ctx context.Context, c *common, stderr io.Writer, o wireOptions) (*app
 		Logger:       log,
 	})
 	a.fetchers = map[string]fetch.Fetcher{
-		fetch.KindFeed: feed.New(a.client, feed.Options{Logger: log}),
-		fetch.KindPage: page.New(a.client),
+		fetch.KindFeed:   feed.New(a.client, feed.Options{Logger: log}),
+		fetch.KindPage:   page.New(a.client),
+		fetch.KindTreaty: treaty.New(a.client, log),
 	}
 	for _, s := range cfg.Sources {
 		if s.Disabled {
@@ -213,8 +215,41 @@ func buildDigest(sc config.Sink, st *store.Store, log *slog.Logger) (*digest.Sin
 	return digest.New(digest.Options{
 		Name: sc.Name, Schedule: sc.Schedule, Location: sc.Location(), Empty: sc.Empty,
 		TemplateHTML: tmplHTML, TemplateText: tmplText, Transport: tr,
-		State: st, Health: st, Logger: log,
+		State: st, Health: st, Treaty: treatyStatus, Logger: log,
 	})
+}
+
+// treatyStatus is the digest's treaty box: mentions in the news, and,
+// when a treaty status source reported in the window, the depositary's
+// own counts and the actions it recorded.
+func treatyStatus(recs []sinks.Record) *digest.TreatyStatus {
+	const maxEvents = 10
+	ts := digest.CountTreatyMentions(recs)
+	var events []string
+	var status string
+	var latest time.Time
+	for _, r := range recs {
+		s, ok := treaty.StatusOf(r.Item)
+		if !ok {
+			continue
+		}
+		if r.Item.Fetched.After(latest) || status == "" {
+			status, latest = s, r.Item.Fetched
+		}
+		if len(events) < maxEvents {
+			events = append(events, r.Item.Title+" ("+r.Item.Published.Format("2 Jan 2006")+")")
+		} else if len(events) == maxEvents {
+			events = append(events, "and more: see the ratification section")
+		}
+	}
+	if status == "" {
+		return ts
+	}
+	if ts == nil {
+		ts = &digest.TreatyStatus{}
+	}
+	ts.Official = append([]string{status}, events...)
+	return ts
 }
 
 // fullText adapts the extractor to the pipeline.

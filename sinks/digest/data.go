@@ -140,6 +140,10 @@ type TreatyStatus struct {
 	EntryIntoForce int
 	// Note is shown under the counts.
 	Note string
+	// Official is the depositary's own status (UN Treaty Collection), when
+	// a treaty status source reported in the window: the counts of
+	// signatories and parties, and the actions it recorded.
+	Official []string
 }
 
 // Stats is what a digest keeps of itself for the next one's deltas.
