@@ -3,6 +3,7 @@ package digest
 import (
 	"cmp"
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -93,6 +94,9 @@ type Entry struct {
 	Score    float64
 	// AlsoIn are the labels of the item's other topics.
 	AlsoIn []string
+	// AlsoReportedBy are the other sources that carried the same story
+	// (same URL or headline); it is counted once.
+	AlsoReportedBy []string
 }
 
 // Changes is what changed since the previous digest.
@@ -244,9 +248,12 @@ func stanceCounts(m map[string]int) []StanceCount {
 }
 
 // dedupe keeps the first record of each event id, in input order.
-func dedupe(recs []sinks.Record) []sinks.Record {
+func dedupe(recs []sinks.Record) (uniq []sinks.Record, alsoBy map[string][]string) {
+	type report struct{ eventID, sourceID string }
 	seen := make(map[string]bool, len(recs))
-	out := make([]sinks.Record, 0, len(recs))
+	story := make(map[string]report, len(recs)) // story key -> its first report
+	alsoBy = map[string][]string{}
+	uniq = make([]sinks.Record, 0, len(recs))
 	for _, r := range recs {
 		if r.EventID != "" {
 			if seen[r.EventID] {
@@ -254,9 +261,52 @@ func dedupe(recs []sinks.Record) []sinks.Record {
 			}
 			seen[r.EventID] = true
 		}
-		out = append(out, r)
+		// One source's items are distinct by their keys (a treaty status
+		// source gives many events on one page): only reports from other
+		// sources join a story.
+		first := ""
+		keys := storyKeys(r)
+		for _, k := range keys {
+			if rep, ok := story[k]; ok && rep.sourceID != r.Item.SourceID {
+				first = rep.eventID
+				break
+			}
+		}
+		if first != "" {
+			src := cmp.Or(oneLine(r.Item.SourceName), r.Item.SourceID)
+			if !slices.Contains(alsoBy[first], src) {
+				alsoBy[first] = append(alsoBy[first], src)
+			}
+			continue
+		}
+		for _, k := range keys {
+			if _, ok := story[k]; !ok {
+				story[k] = report{r.EventID, r.Item.SourceID}
+			}
+		}
+		uniq = append(uniq, r)
 	}
-	return out
+	return uniq, alsoBy
+}
+
+// storyKeys identify one story across sources: the same article URL, or
+// the same headline (of at least five words, so that short generic
+// titles do not merge). A press release syndicated by several outlets
+// (UN and UNODC releases through VNA, KUNA, WAM, Xinhua, ...) is counted
+// once, with the others listed as "also reported by".
+func storyKeys(r sinks.Record) []string {
+	var keys []string
+	if u, err := url.Parse(r.Item.URL); err == nil && u.Host != "" {
+		host := strings.TrimPrefix(strings.ToLower(u.Host), "www.")
+		keys = append(keys, "url:"+host+strings.TrimSuffix(u.EscapedPath(), "/")+"?"+u.RawQuery)
+	}
+	words := strings.FieldsFunc(strings.ToLower(r.Item.Title), func(c rune) bool {
+		return !unicode.IsLetter(c) && !unicode.IsDigit(c)
+	})
+	if len(words) >= 5 {
+		keys = append(keys, "title:"+strings.Join(words, " "))
+	}
+	return keys
 }
 
 func recordTopics(r sinks.Record) []string {
@@ -295,8 +345,9 @@ func recordActor(r sinks.Record) string {
 	return strings.TrimSpace(oneLine(r.Result.Actor))
 }
 
-// buildData turns a window into the template data. recs must be deduped.
-func (s *Sink) buildData(w sinks.Window, recs []sinks.Record, prev *Stats, health []sinks.SourceStatus) Data {
+// buildData turns a window into the template data. recs must be deduped;
+// alsoBy lists, per event id, the other sources of the same story.
+func (s *Sink) buildData(w sinks.Window, recs []sinks.Record, alsoBy map[string][]string, prev *Stats, health []sinks.SourceStatus) Data {
 	loc := s.loc
 	end := w.End.In(loc)
 	d := Data{
@@ -346,7 +397,9 @@ func (s *Sink) buildData(w sinks.Window, recs []sinks.Record, prev *Stats, healt
 		})
 		tp := Topic{ID: id, Label: topicLabel(id), Count: len(rs), Stances: stanceCounts(counts), More: len(rs) - len(top)}
 		for _, r := range top {
-			tp.Items = append(tp.Items, s.entry(r, id))
+			e := s.entry(r, id)
+			e.AlsoReportedBy = alsoBy[r.EventID]
+			tp.Items = append(tp.Items, e)
 		}
 		d.Topics = append(d.Topics, tp)
 	}

@@ -310,8 +310,8 @@ func (s *Sink) WriteWindow(ctx context.Context, w sinks.Window, recs []sinks.Rec
 		}
 		log.Info("digest resending stored message", slog.Time("window_end", w.End))
 	} else {
-		recs = dedupe(recs)
-		if len(recs) == 0 && s.empty == EmptySkip {
+		uniq, _ := dedupe(recs)
+		if len(uniq) == 0 && s.empty == EmptySkip {
 			st.Skip = true
 		} else {
 			prev, err := s.prevStats(ctx)
@@ -322,7 +322,7 @@ func (s *Sink) WriteWindow(ctx context.Context, w sinks.Window, recs []sinks.Rec
 			if st.Message, err = s.Render(w, recs, prev, health); err != nil {
 				return err
 			}
-			st.Stats = statsOf(w.End, recs)
+			st.Stats = statsOf(w.End, uniq)
 		}
 		b, err := json.Marshal(st)
 		if err != nil {
@@ -378,7 +378,7 @@ func (s *Sink) Preview(ctx context.Context, w sinks.Window, recs []sinks.Record)
 	if err != nil {
 		return Message{}, err
 	}
-	return s.Render(w, dedupe(recs), prev, s.healthStatuses(ctx, s.log.With(slog.String("sink", s.name))))
+	return s.Render(w, recs, prev, s.healthStatuses(ctx, s.log.With(slog.String("sink", s.name))))
 }
 
 func (s *Sink) prevStats(ctx context.Context) (*Stats, error) {
@@ -414,8 +414,8 @@ func (s *Sink) healthStatuses(ctx context.Context, log *slog.Logger) []sinks.Sou
 // prev is the previous digest's stats (nil for the first one); health
 // the source statuses (nil for none). It neither stores nor sends.
 func (s *Sink) Render(w sinks.Window, recs []sinks.Record, prev *Stats, health []sinks.SourceStatus) (Message, error) {
-	recs = dedupe(recs)
-	d := s.buildData(w, recs, prev, health)
+	recs, also := dedupe(recs)
+	d := s.buildData(w, recs, also, prev, health)
 	d.ID = s.ID(w.End)
 	d.Subject = subject(d)
 	m := Message{ID: d.ID, Subject: d.Subject, Date: s.now().UTC().Truncate(time.Second), Items: d.Total}

@@ -3,6 +3,7 @@ package digest
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -41,7 +42,8 @@ func TestRenderSectionsCountsAndSubject(t *testing.T) {
 	if m.ID != s.ID(winEnd) || len(m.ID) != 32 || m.Items != 6 {
 		t.Errorf("id %q items %d", m.ID, m.Items)
 	}
-	d := s.buildData(window, dedupe(windowRecords()), nil, nil)
+	uniq, also := dedupe(windowRecords())
+	d := s.buildData(window, uniq, also, nil, nil)
 	var got []string
 	for _, tp := range d.Topics {
 		got = append(got, tp.ID)
@@ -89,7 +91,7 @@ func TestRenderCapAndMore(t *testing.T) {
 	for i, st := range []classify.Stance{classify.StanceNeutral, classify.StanceCritical, classify.StanceSupportive, classify.StanceCritical, classify.StanceNeutral} {
 		recs = append(recs, rec(string(rune('a'+i)), "Item "+string(rune('A'+i)), st, float64(i)/10, winEnd.Add(-time.Hour), "gender"))
 	}
-	d := s.buildData(window, recs, nil, nil)
+	d := s.buildData(window, recs, nil, nil, nil)
 	tp := d.Topics[0]
 	// Top two by score are e (0.4, neutral) and d (0.3, critical), shown critical first.
 	if tp.Count != 5 || tp.More != 3 || len(tp.Items) != 2 || tp.Items[0].EventID != "d" || tp.Items[1].EventID != "e" {
@@ -116,7 +118,8 @@ func TestRenderDeltasAndFailingSources(t *testing.T) {
 		{ID: "eff", Name: "EFF Deeplinks", State: "blocked", Failures: 4, LastError: "403 cloudflare challenge"},
 		{ID: "hrw", Name: "HRW <script>", State: "failing", Failures: 1, LastSuccess: winEnd.Add(-48 * time.Hour)},
 	}
-	d := s.buildData(window, dedupe(recs), prev, hs)
+	uniq, also := dedupe(recs)
+	d := s.buildData(window, uniq, also, prev, hs)
 	deltas := map[string]TopicDelta{}
 	for _, td := range d.Changes.Topics {
 		deltas[td.ID] = td
@@ -286,5 +289,60 @@ func TestNextAcrossDST(t *testing.T) {
 	b := s.Next(a)
 	if d := b.Sub(a); d != 23*time.Hour {
 		t.Errorf("interval across spring forward = %s, want 23h", d)
+	}
+}
+
+// TestSyndicatedStoriesCountOnce: the same release carried by several
+// outlets (same URL, or the same headline) is one entry, counted once,
+// with the other outlets listed.
+func TestSyndicatedStoriesCountOnce(t *testing.T) {
+	s := newTestSink(t, &recorder{}, &fileState{dir: t.TempDir()}, nil)
+	at := winEnd.Add(-time.Hour)
+	release := "UNODC welcomes the first ratifications of the Convention against Cybercrime"
+	a := rec("a", release, classify.StanceSupportive, 3, at, "ratification")
+	b := rec("b", release, classify.StanceSupportive, 2, at, "ratification") // same headline
+	b.Item.URL = "https://wire.example.net/unodc-welcomes"
+	c := rec("c", "UNODC: first ratifications welcomed", classify.StanceSupportive, 1, at, "ratification")
+	c.Item.URL = "https://www.example.org/a/" // same article as a
+	d := rec("d", "Rights groups warn against ratifying the convention", classify.StanceCritical, 1, at, "ratification")
+	e := rec("e", "Mauritius ratified the United Nations Convention against Cybercrime", classify.StanceNeutral, 1, at, "ratification")
+	f := rec("f", "Qatar acceded to the United Nations Convention against Cybercrime", classify.StanceNeutral, 1, at, "ratification")
+	e.Item.URL, f.Item.URL = "https://treaties.example.org/status", "https://treaties.example.org/status"
+	e.Item.SourceID, f.Item.SourceID = "untc", "untc" // one source, one page, two events
+	tests := []struct {
+		name      string
+		recs      []sinks.Record
+		wantTotal int
+		wantAlso  []string
+	}{
+		{"same headline and same URL", []sinks.Record{a, b, c, d}, 2, []string{"Source b", "Source c"}},
+		{"distinct stories", []sinks.Record{a, d}, 2, nil},
+		{"one source's events on one page stay apart", []sinks.Record{a, e, f}, 3, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := s.Render(window, tt.recs, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			uniq, also := dedupe(tt.recs)
+			d := s.buildData(window, uniq, also, nil, nil)
+			if d.Total != tt.wantTotal {
+				t.Errorf("total = %d, want %d", d.Total, tt.wantTotal)
+			}
+			e := d.Topics[0].Items
+			var got []string
+			for _, x := range e {
+				if x.EventID == "a" {
+					got = x.AlsoReportedBy
+				}
+			}
+			if !slices.Equal(got, tt.wantAlso) {
+				t.Errorf("also reported by = %q, want %q", got, tt.wantAlso)
+			}
+			if (tt.wantAlso != nil) != strings.Contains(m.Text, "Also reported by: Source b, Source c") {
+				t.Errorf("text part:\n%s", m.Text)
+			}
+		})
 	}
 }

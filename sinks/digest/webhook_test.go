@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -211,7 +212,8 @@ func TestSlackLimitsTruncateTextNotJSON(t *testing.T) {
 	long := strings.Repeat("Überlange Überschrift & <Tags> | ", 150) // ~4800 chars
 	for i := range 300 {
 		topic := TopicIDs()[i%13]
-		recs = append(recs, rec(string(rune('A'+i%26))+strings.Repeat("x", i), long, "critical", float64(i), winEnd.Add(-time.Minute), topic))
+		// distinct headlines: identical ones would be one story
+		recs = append(recs, rec(string(rune('A'+i%26))+strings.Repeat("x", i), fmt.Sprintf("%d %s", i, long), "critical", float64(i), winEnd.Add(-time.Minute), topic))
 	}
 	s := newTestSink(t, &recorder{}, &fileState{dir: t.TempDir()}, func(o *Options) { o.PerTopic = 25 })
 	m, err := s.Render(window, recs, nil, nil)
