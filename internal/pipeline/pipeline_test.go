@@ -409,3 +409,37 @@ func TestScheduledWindowIsStableAcrossACrash(t *testing.T) {
 		t.Errorf("windows = %+v", cs.windows)
 	}
 }
+
+// TestChangedGUIDIsNotNew: an article that comes back under a new GUID
+// (same URL) is not new; items of one batch sharing a URL stay distinct.
+func TestChangedGUIDIsNotNew(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)}
+	rekeyed := items("a")[0]
+	rekeyed.Key = "a-retitled" // same URL as a
+	shared := items("s1", "s2")
+	for i := range shared {
+		shared[i].URL = "https://example.org/a" // known, but shared by both
+	}
+	f := &scriptFetcher{steps: []any{
+		fetch.Batch{Items: items("a", "b")},
+		fetch.Batch{Items: append([]fetch.Item{rekeyed}, items("b", "c")...)},
+		fetch.Batch{Items: shared},
+	}}
+	sink := &memSink{name: "mem"}
+	r, _ := newRunner(t, f, clk, sink)
+	tests := []struct {
+		name    string
+		wantNew int
+	}{
+		{"first run", 2},
+		{"a under a new GUID, and c", 1},
+		{"two events on one page", 2},
+	}
+	for _, tt := range tests {
+		rep := r.RunSource(ctx, feedSrc, RunOptions{DeliverExisting: true})
+		if rep.Err != nil || rep.New != tt.wantNew {
+			t.Errorf("%s: new = %d (err %v), want %d", tt.name, rep.New, rep.Err, tt.wantNew)
+		}
+	}
+}

@@ -292,7 +292,41 @@ func (r *Runner) unseen(ctx context.Context, sourceID string, items []fetch.Item
 			delete(unseen, it.Key) // a feed that repeats a key yields it once
 		}
 	}
-	return fresh, nil
+	return r.dropRekeyed(ctx, sourceID, items, fresh)
+}
+
+// dropRekeyed drops unseen items whose URL the source already gave under
+// another key: publishers change GUIDs (a headline inside the GUID, a
+// CMS migration), and the article is not new for that. A URL that
+// several items of the batch share (a status page with many events) is
+// not an article's identity and is left alone.
+func (r *Runner) dropRekeyed(ctx context.Context, sourceID string, batch, fresh []fetch.Item) ([]fetch.Item, error) {
+	perURL := map[string]int{}
+	for _, it := range batch {
+		perURL[it.URL]++
+	}
+	var urls []string
+	for _, it := range fresh {
+		if it.URL != "" && perURL[it.URL] == 1 {
+			urls = append(urls, it.URL)
+		}
+	}
+	if len(urls) == 0 {
+		return fresh, nil
+	}
+	known, err := r.o.Store.KnownURLs(ctx, sourceID, urls)
+	if err != nil || len(known) == 0 {
+		return fresh, err
+	}
+	out := fresh[:0]
+	for _, it := range fresh {
+		if known[it.URL] && perURL[it.URL] == 1 {
+			r.log.Debug("item seen before under another id; not new", "source", sourceID, "url", it.URL)
+			continue
+		}
+		out = append(out, it)
+	}
+	return out, nil
 }
 
 func (r *Runner) fillThin(ctx context.Context, log *slog.Logger, src Source, items []fetch.Item) {

@@ -80,6 +80,39 @@ func (s *Store) Unseen(ctx context.Context, id string, keys []string) (map[strin
 	return unseen, nil
 }
 
+// KnownURLs returns the subset of urls that stored items of source id
+// have, whatever their keys.
+func (s *Store) KnownURLs(ctx context.Context, id string, urls []string) (map[string]bool, error) {
+	known := map[string]bool{}
+	const chunk = 500
+	for start := 0; start < len(urls); start += chunk {
+		part := urls[start:min(start+chunk, len(urls))]
+		args := make([]any, 0, len(part)+1)
+		args = append(args, id)
+		for _, u := range part {
+			args = append(args, u)
+		}
+		q := `SELECT DISTINCT url FROM items WHERE source_id = ? AND url IN (?` + strings.Repeat(",?", len(part)-1) + `)`
+		rows, err := s.db.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, fmt.Errorf("store: known urls of %s: %w", id, err)
+		}
+		for rows.Next() {
+			var u string
+			if err := rows.Scan(&u); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("store: known urls of %s: %w", id, err)
+			}
+			known[u] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("store: known urls of %s: %w", id, err)
+		}
+	}
+	return known, nil
+}
+
 // Commit writes a successful run. It returns how many outbox rows it
 // queued.
 func (s *Store) Commit(ctx context.Context, c Commit) (queued int, err error) {

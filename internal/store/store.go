@@ -66,6 +66,9 @@ var migrations = []string{
 		key   TEXT PRIMARY KEY,
 		value BLOB NOT NULL
 	);`,
+	// 2: look items up by URL, to recognise an item whose publisher
+	// changed its GUID.
+	`CREATE INDEX items_url ON items (source_id, url);`,
 }
 
 // Open opens (creating when needed) the database at path and migrates it

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -223,5 +225,46 @@ func TestStateAndReclassify(t *testing.T) {
 	s.Items(ctx, ItemFilter{RelevantOnly: true}, func(l Labeled) error { got = append(got, l); return nil })
 	if len(got) != 1 || got[0].Result.Rules != "test-2" {
 		t.Errorf("items after update = %+v", got)
+	}
+}
+
+// TestMigratesAnOlderDatabase opens a database left at schema version 1
+// and finds it migrated, its data kept.
+func TestMigratesAnOlderDatabase(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(migrations[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO sources (id, etag) VALUES ('kept', '"v1"'); PRAGMA user_version = 1`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if v, _ := s.SchemaVersion(ctx); v != len(migrations) {
+		t.Errorf("version = %d, want %d", v, len(migrations))
+	}
+	if st, _ := s.Source(ctx, "kept"); st.Validators.ETag != `"v1"` {
+		t.Errorf("data lost in the migration: %+v", st)
+	}
+	var n int
+	s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'items_url'`).Scan(&n)
+	if n != 1 {
+		t.Error("migration 2 did not run")
+	}
+	// A database newer than the program is refused, not damaged.
+	s.db.ExecContext(ctx, `PRAGMA user_version = 99`)
+	s.Close()
+	if _, err := Open(ctx, path); err == nil || !strings.Contains(err.Error(), "newer than this program") {
+		t.Errorf("open of a newer database: %v", err)
 	}
 }
