@@ -2,6 +2,8 @@ package fetch
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"time"
 )
@@ -29,4 +31,21 @@ type Response struct {
 // Errors are *Error. The shared *Client implements it.
 type Getter interface {
 	Get(ctx context.Context, src Source, url string, prev Validators) (*Response, error)
+}
+
+// Provenance records how the response was captured: final URL, status,
+// validators, fetch time and, when there is a body, its SHA-256.
+func (r *Response) Provenance() Provenance {
+	p := Provenance{
+		FinalURL:     r.FinalURL,
+		Status:       r.Status,
+		ETag:         r.Next.ETag,
+		LastModified: r.Next.LastModified,
+		FetchedAt:    r.FetchedAt,
+	}
+	if len(r.Body) > 0 {
+		sum := sha256.Sum256(r.Body)
+		p.BodySHA256 = hex.EncodeToString(sum[:])
+	}
+	return p
 }

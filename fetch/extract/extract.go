@@ -3,8 +3,6 @@ package extract
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -70,16 +68,8 @@ func (e *Extractor) Extract(ctx context.Context, src fetch.Source, rawURL string
 	if final == "" {
 		final = rawURL
 	}
-	sum := sha256.Sum256(resp.Body)
-	prov := fetch.Provenance{
-		FinalURL:     final,
-		Status:       resp.Status,
-		ETag:         resp.Next.ETag,
-		LastModified: resp.Next.LastModified,
-		BodySHA256:   hex.EncodeToString(sum[:]),
-		FetchedAt:    resp.FetchedAt,
-		Extracted:    true,
-	}
+	prov := resp.Provenance()
+	prov.FinalURL, prov.Extracted = final, true
 	if resp.NotModified || len(resp.Body) == 0 {
 		return Article{}, &fetch.Error{Kind: fetch.ErrParse, URL: final, Status: resp.Status, Err: fmt.Errorf("extract: empty body: %w", ErrNoText)}
 	}

@@ -44,13 +44,7 @@ func (f *Fetcher) Fetch(ctx context.Context, src fetch.Source, prev fetch.Valida
 	if err != nil {
 		return fetch.Batch{}, err
 	}
-	prov := fetch.Provenance{
-		FinalURL:     resp.FinalURL,
-		Status:       resp.Status,
-		ETag:         resp.Next.ETag,
-		LastModified: resp.Next.LastModified,
-		FetchedAt:    resp.FetchedAt,
-	}
+	prov := resp.Provenance()
 	if resp.NotModified {
 		return fetch.Batch{NotModified: true, Next: resp.Next, RetryAfter: resp.RetryAfter, Provenance: prov}, nil
 	}
@@ -59,8 +53,6 @@ func (f *Fetcher) Fetch(ctx context.Context, src fetch.Source, prev fetch.Valida
 		f.log.Warn("feed: parse failed", "source", src.ID, "url", resp.FinalURL, "err", err)
 		return fetch.Batch{}, err
 	}
-	sum := sha256.Sum256(resp.Body)
-	prov.BodySHA256 = hex.EncodeToString(sum[:])
 	for i := range items {
 		items[i].Provenance = prov
 	}

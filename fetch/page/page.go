@@ -51,13 +51,8 @@ func (f *Fetcher) Fetch(ctx context.Context, src fetch.Source, prev fetch.Valida
 	if final == "" {
 		final = src.URL
 	}
-	prov := fetch.Provenance{
-		FinalURL:     final,
-		Status:       resp.Status,
-		ETag:         resp.Next.ETag,
-		LastModified: resp.Next.LastModified,
-		FetchedAt:    resp.FetchedAt,
-	}
+	prov := resp.Provenance()
+	prov.FinalURL = final
 	batch := fetch.Batch{Next: resp.Next, RetryAfter: resp.RetryAfter, Provenance: prov}
 	if resp.NotModified {
 		batch.NotModified = true
@@ -66,8 +61,6 @@ func (f *Fetcher) Fetch(ctx context.Context, src fetch.Source, prev fetch.Valida
 		}
 		return batch, nil
 	}
-	sum := sha256.Sum256(resp.Body)
-	batch.Provenance.BodySHA256 = hex.EncodeToString(sum[:])
 	fetched := resp.FetchedAt
 	if fetched.IsZero() {
 		fetched = time.Now()

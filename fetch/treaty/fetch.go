@@ -2,8 +2,6 @@ package treaty
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -46,11 +44,7 @@ func (f *Fetcher) Fetch(ctx context.Context, src fetch.Source, prev fetch.Valida
 	if resp.NotModified {
 		return b, nil
 	}
-	sum := sha256.Sum256(resp.Body)
-	b.Provenance = fetch.Provenance{
-		FinalURL: resp.FinalURL, Status: resp.Status, ETag: resp.Next.ETag, LastModified: resp.Next.LastModified,
-		BodySHA256: hex.EncodeToString(sum[:]), FetchedAt: resp.FetchedAt,
-	}
+	b.Provenance = resp.Provenance()
 	st, err := Parse(resp.Body)
 	if len(st.Participant) == 0 {
 		if err == nil {
