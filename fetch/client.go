@@ -435,7 +435,7 @@ func (c *Client) transportError(ctx context.Context, rawURL string, status int, 
 
 // statusError describes an error status.
 func statusError(resp *http.Response, final string, body []byte, now time.Time) *Error {
-	retry := retryAfter(resp.Header.Get("Retry-After"), now)
+	retry, _ := ParseRetryAfter(resp.Header.Get("Retry-After"), now)
 	if vendor := challenge(resp.Header, resp.StatusCode, body); vendor != "" {
 		return blockedError(final, resp.StatusCode, vendor, retry)
 	}
@@ -514,24 +514,6 @@ func challenge(h http.Header, status int, body []byte) string {
 		return "DDoS-Guard"
 	}
 	return ""
-}
-
-// retryAfter parses a Retry-After value: seconds or an HTTP date.
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if n < 0 {
-			return 0
-		}
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now).Round(time.Second)
-	}
-	return 0
 }
 
 // cacheLifetime is how long the response may be reused: Cache-Control

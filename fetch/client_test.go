@@ -517,12 +517,13 @@ func TestCacheLifetime(t *testing.T) {
 		}
 	}
 	for v, want := range map[string]time.Duration{
-		"120": 120 * time.Second, "-5": 0, "soon": 0, "": 0,
+		"120": 120 * time.Second, "-5": 0, "soon": 0, "": 0, "99999999999999999999": 0,
+		"99999999": 7 * 24 * time.Hour,
 		now.Add(90 * time.Second).Format(http.TimeFormat):  90 * time.Second,
 		now.Add(-90 * time.Second).Format(http.TimeFormat): 0,
 	} {
-		if got := retryAfter(v, now); got != want {
-			t.Errorf("retryAfter(%q) = %v, want %v", v, got, want)
+		if got, _ := ParseRetryAfter(v, now); got != want {
+			t.Errorf("ParseRetryAfter(%q) = %v, want %v", v, got, want)
 		}
 	}
 }

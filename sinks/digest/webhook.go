@@ -10,11 +10,11 @@ import (
 	"net/http"
 	"net/mail"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/treatywatch/treatywatch/fetch"
 	"github.com/treatywatch/treatywatch/sinks"
 )
 
@@ -401,7 +401,7 @@ func (w *Webhook) Send(ctx context.Context, m Message) error {
 	err = fmt.Errorf("digest webhook %s: post %s: status %d: %s", w.cfg.Preset, redact(w.cfg.URL), resp.StatusCode,
 		strings.TrimSpace(oneLine(string(snippet))))
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
-		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+		if d, ok := fetch.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 			return &sinks.RetryError{After: d, Err: err}
 		}
 	}
@@ -441,20 +441,6 @@ func redact(raw string) string {
 	u.RawQuery = ""
 	u.User = nil
 	return u.String()
-}
-
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
 }
 
 var errNoRecipients = errors.New("no recipients")

@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/treatywatch/treatywatch/fetch"
 	"github.com/treatywatch/treatywatch/sinks"
 )
 
@@ -297,7 +298,7 @@ func TestWebhookErrorsAndRetryAfter(t *testing.T) {
 			t.Errorf("status %d: not a RetryError", tt.status)
 		}
 	}
-	if d, ok := parseRetryAfter(time.Date(2026, 1, 1, 0, 1, 0, 0, time.UTC).Format(http.TimeFormat), time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)); !ok || d != time.Minute {
+	if d, ok := fetch.ParseRetryAfter(time.Date(2026, 1, 1, 0, 1, 0, 0, time.UTC).Format(http.TimeFormat), time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)); !ok || d != time.Minute {
 		t.Errorf("http-date Retry-After = %s, %v", d, ok)
 	}
 }

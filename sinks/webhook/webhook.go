@@ -17,6 +17,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/treatywatch/treatywatch/fetch"
 	"github.com/treatywatch/treatywatch/sinks"
 )
 
@@ -271,28 +272,10 @@ func (s *Sink) errorf(format string, args ...any) error {
 	return fmt.Errorf("webhook sink %s: POST %s: "+format, append([]any{s.opts.Name, s.opts.URL}, args...)...)
 }
 
-// retryAfter parses a Retry-After value: delay seconds or an HTTP date.
-// The delay is capped at MaxRetryAfter; a date in the past is zero.
+// retryAfter is the Retry-After a receiver sent, capped at MaxRetryAfter.
 func retryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	var d time.Duration
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if n < 0 {
-			return 0, false
-		}
-		if n > int64(MaxRetryAfter/time.Second) {
-			return MaxRetryAfter, true
-		}
-		d = time.Duration(n) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now)
-	} else {
-		return 0, false
-	}
-	return min(max(d, 0), MaxRetryAfter), true
+	d, ok := fetch.ParseRetryAfter(v, now)
+	return min(d, MaxRetryAfter), ok
 }
 
 // clean makes a response snippet fit on one log line.
