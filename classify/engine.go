@@ -322,6 +322,16 @@ func hasPrefixRunes(f *text.Folder, s, a string) bool {
 	return true
 }
 
+// withoutTitle returns body without a leading copy of title.
+func withoutTitle(body, title string) string {
+	t := strings.TrimSpace(title)
+	b := strings.TrimLeft(body, " \t\r\n")
+	if t == "" || !strings.HasPrefix(b, t) {
+		return body
+	}
+	return b[len(t):]
+}
+
 // byte classes of the prefilter
 const (
 	clAlnum  = 1 // ASCII letter or digit
@@ -384,7 +394,11 @@ func (e *Engine) scan(z *scratch, it fetch.Item) []field {
 			summary = ""
 		}
 	}
-	for _, f := range []struct{ name, s string }{{FieldTitle, it.Title}, {FieldSummary, summary}, {FieldContent, it.Content}} {
+	// A body that opens with the headline (articles, extracted pages) must
+	// not count the headline twice.
+	summary = withoutTitle(summary, it.Title)
+	content := withoutTitle(it.Content, it.Title)
+	for _, f := range []struct{ name, s string }{{FieldTitle, it.Title}, {FieldSummary, summary}, {FieldContent, content}} {
 		if strings.TrimSpace(f.s) == "" {
 			continue
 		}

@@ -431,3 +431,22 @@ func TestStanceCuesInOtherLanguages(t *testing.T) {
 		}
 	}
 }
+
+// TestHeadlineCountsOnce: a body that opens with the headline (as
+// articles and extracted pages do) does not count the headline twice.
+func TestHeadlineCountsOnce(t *testing.T) {
+	e := engine(t)
+	title := "Historic UN cybercrime convention adopted by the General Assembly"
+	it := fetch.Item{SourceName: "Example Wire", Title: title,
+		Content: title + "\n\nThe General Assembly adopted the UN Convention against Cybercrime without a vote on Tuesday. " +
+			"It will open for signature next year and enter into force 90 days after the 40th ratification."}
+	res := e.Classify(it)
+	for _, m := range res.Evidence {
+		if m.Field == FieldContent && m.Sentence == title {
+			t.Errorf("the headline was matched again in the body: %+v", m)
+		}
+	}
+	if !res.Relevant || res.Stance != StanceNeutral {
+		t.Errorf("relevant %v stance %q; want a neutral report", res.Relevant, res.Stance)
+	}
+}
