@@ -132,7 +132,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 // nextRun is when the daemon would run src next: its scheduled time after
 // the last fetch, or later when the source asked us to wait.
 func nextRun(src pipeline.Source, last, notBefore, now time.Time) (time.Time, error) {
-	sch, err := pipeline.ParseSchedule(src.Schedule)
+	sch, err := pipeline.ScheduleFor(src)
 	if err != nil {
 		return time.Time{}, err
 	}

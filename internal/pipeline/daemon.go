@@ -49,10 +49,11 @@ func (s spread) Next(t time.Time) time.Time {
 	return s.inner.Next(t.Add(-s.offset)).Add(s.offset)
 }
 
-// scheduleFor returns the schedule of src. A spread source is offset by a
-// hash of its id modulo its period (@every schedules are put on a grid
-// with that phase), so sources sharing a schedule start apart.
-func scheduleFor(src Source) (cron.Schedule, error) {
+// ScheduleFor returns the schedule the daemon runs src on. A spread
+// source is offset by a hash of its id modulo its period (@every
+// schedules are put on a grid with that phase), so sources sharing a
+// schedule start apart.
+func ScheduleFor(src Source) (cron.Schedule, error) {
 	sch, err := ParseSchedule(src.Schedule)
 	if err != nil {
 		return nil, err
@@ -108,7 +109,7 @@ func (r *Runner) Daemon(ctx context.Context, srcs []Source, o DaemonOptions) err
 		cron.WithChain(cron.Recover(cronLogger{r.log}), cron.SkipIfStillRunning(cronLogger{r.log})))
 	var startup sync.WaitGroup
 	for _, src := range srcs {
-		sch, err := scheduleFor(src)
+		sch, err := ScheduleFor(src)
 		if err != nil {
 			return fmt.Errorf("source %s: %w", src.ID, err)
 		}

@@ -296,7 +296,7 @@ func TestSpreadKeepsPeriod(t *testing.T) {
 	seen := map[time.Duration]bool{}
 	for i := range 8 {
 		src := Source{Source: fetch.Source{ID: fmt.Sprintf("src-%d", i)}, Schedule: "@every 30m", Spread: true}
-		sch, err := scheduleFor(src)
+		sch, err := ScheduleFor(src)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -311,7 +311,7 @@ func TestSpreadKeepsPeriod(t *testing.T) {
 	if len(seen) < 4 {
 		t.Errorf("offsets are not spread: %v", seen)
 	}
-	if _, err := scheduleFor(Source{Schedule: "61 * * * *"}); err == nil {
+	if _, err := ScheduleFor(Source{Schedule: "61 * * * *"}); err == nil {
 		t.Error("bad schedule accepted")
 	}
 }
