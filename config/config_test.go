@@ -712,14 +712,13 @@ func TestSuggest(t *testing.T) {
 }
 
 func TestLoadMakesPathsAbsolute(t *testing.T) {
-	cfg, err := Load("testdata/page_webhook.good.yaml")
-	if err == nil {
+	if _, err := Load("testdata/page_webhook.good.yaml"); err == nil {
 		t.Fatal("expected the unset TW_TEST_* variables to be reported")
 	}
 	t.Setenv("TW_TEST_SESSION", "s")
 	t.Setenv("TW_TEST_KEY", "k")
 	t.Setenv("TW_TEST_SECRET", "x")
-	cfg, err = Load("testdata/page_webhook.good.yaml")
+	cfg, err := Load("testdata/page_webhook.good.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,8 +28,6 @@ const (
 	AtomStanceScheme = "urn:treatywatch:stance"
 )
 
-const atomNS = "http://www.w3.org/2005/Atom"
-
 // atomSummaryRunes caps the item summary quoted in an entry.
 const atomSummaryRunes = 600
 
