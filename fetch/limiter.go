@@ -17,6 +17,11 @@ type hostLimiter struct {
 	perHost  int
 	interval time.Duration
 
+	// now and sleep are the clock; tests replace them to observe what
+	// the limiter decided without measuring wall-clock gaps.
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
+
 	mu    sync.Mutex
 	hosts map[string]*hostSlot
 }
@@ -27,7 +32,20 @@ type hostSlot struct {
 }
 
 func newHostLimiter(perHost int, interval time.Duration) *hostLimiter {
-	return &hostLimiter{perHost: perHost, interval: interval, hosts: map[string]*hostSlot{}}
+	return &hostLimiter{perHost: perHost, interval: interval, hosts: map[string]*hostSlot{},
+		now: time.Now, sleep: sleepCtx}
+}
+
+// sleepCtx waits d or until ctx is done.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (l *hostLimiter) slot(host string) *hostSlot {
@@ -55,21 +73,17 @@ func (l *hostLimiter) acquire(ctx context.Context, host string) (func(), error) 
 
 	if l.interval > 0 {
 		l.mu.Lock()
-		now := time.Now()
+		now := l.now()
 		start := s.nextStart
 		if start.Before(now) {
 			start = now
 		}
 		s.nextStart = start.Add(l.interval)
 		l.mu.Unlock()
-		if wait := time.Until(start); wait > 0 {
-			t := time.NewTimer(wait)
-			defer t.Stop()
-			select {
-			case <-t.C:
-			case <-ctx.Done():
+		if wait := start.Sub(now); wait > 0 {
+			if err := l.sleep(ctx, wait); err != nil {
 				release()
-				return nil, ctx.Err()
+				return nil, err
 			}
 		}
 	}

@@ -10,7 +10,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -66,17 +69,25 @@ func Start(t testing.TB, args ...string) *Server {
 	args = append([]string{"--smtp", fmt.Sprint(md.SMTPPort), "--ip", "127.0.0.1", "--web", fmt.Sprint(web),
 		"--web-ip", "127.0.0.1", "--mail-directory", t.TempDir()}, args...)
 	cmd := exec.Command(bin, args...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		<-exited
 	})
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := startDeadline(t)
 	for {
+		select {
+		case err := <-exited:
+			exited <- err // for the cleanup
+			t.Fatalf("maildev exited before it came up (%v): %s", err, out.String())
+		default:
+		}
 		resp, err := http.Get(md.API + "/healthz")
 		if err == nil {
 			resp.Body.Close()
@@ -88,10 +99,65 @@ func Start(t testing.TB, args ...string) *Server {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("maildev did not come up: %s", out.String())
+			t.Fatalf("maildev did not come up by %s: %s", deadline.Format(time.TimeOnly), out.String())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// startDeadline is how long maildev may take to come up: a minute on an
+// idle machine, more in proportion to the load average per core (a Node.js
+// start on a busy 2-core machine can take tens of seconds), but never past
+// the test's own deadline less a margin for the report.
+func startDeadline(t testing.TB) time.Time {
+	wait := time.Minute
+	if load := loadPerCPU(); load > 1 {
+		wait = time.Duration(float64(wait) * load)
+	}
+	deadline := time.Now().Add(wait)
+	if d, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
+		if td, ok := d.Deadline(); ok && td.Add(-10*time.Second).Before(deadline) {
+			deadline = td.Add(-10 * time.Second)
+		}
+	}
+	return deadline
+}
+
+// loadPerCPU is the one-minute load average divided by the number of
+// CPUs, or 0 where /proc/loadavg cannot be read.
+func loadPerCPU() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	fields := strings.Fields(string(b))
+	if len(fields) == 0 {
+		return 0
+	}
+	load, err := strconv.ParseFloat(fields[0], 64)
+	if err != nil {
+		return 0
+	}
+	return load / float64(runtime.NumCPU())
+}
+
+// lockedBuffer is a bytes.Buffer that the process's output copier writes
+// while the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // Mail is a message as maildev's API shows it.
