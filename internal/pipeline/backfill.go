@@ -135,17 +135,7 @@ func (r *Runner) Backfill(ctx context.Context, src Source, o BackfillOptions) (B
 	b := &backfill{
 		r: r, src: src, o: o, rep: &rep,
 		log:  r.log.With("source", src.ID),
-		done: map[string]bool{}, known: map[string]fetch.Item{}, knownURL: map[string]string{},
-	}
-	err := r.o.Store.Items(ctx, store.ItemFilter{SourceID: src.ID}, func(l store.Labeled) error {
-		b.known[l.Item.Key] = l.Item
-		if l.Item.URL != "" {
-			b.knownURL[l.Item.URL] = l.Item.Key
-		}
-		return nil
-	})
-	if err != nil {
-		return rep, fmt.Errorf("backfill %s: %w", src.ID, err)
+		done: map[string]bool{}, stored: map[string]bool{},
 	}
 
 	var errs []error
@@ -169,7 +159,7 @@ func (r *Runner) Backfill(ctx context.Context, src Source, o BackfillOptions) (B
 		return rep.WouldDeliver[i].Item.Published.Before(rep.WouldDeliver[j].Item.Published)
 	})
 	b.progress(StageDone, "")
-	err = errors.Join(errs...)
+	err := errors.Join(errs...)
 	attrs := []any{"pages", rep.Pages, "articles", rep.Articles, "items", rep.Items, "in_window", rep.InWindow,
 		"relevant", rep.Relevant, "queued", rep.Queued, "dry_run", o.DryRun}
 	if err != nil {
@@ -192,11 +182,39 @@ type backfill struct {
 	total, handled int
 	// done holds the keys ("k:") and URLs ("u:") taken in this backfill.
 	done map[string]bool
-	// known holds the stored items of the source by key, knownURL their
-	// keys by URL: an article a sitemap lists may be stored under a feed
-	// GUID.
-	known    map[string]fetch.Item
-	knownURL map[string]string
+	// stored holds the keys of taken items the store had before.
+	stored map[string]bool
+}
+
+// lookup asks the store which of items it has: it returns the stored
+// key of each known URL (an article a sitemap lists may be stored under
+// a feed GUID) and notes in b.stored the keys, given or stored under the
+// URL, that the store has.
+func (b *backfill) lookup(ctx context.Context, items []fetch.Item) (map[string]string, error) {
+	var urls, keys []string
+	for _, it := range items {
+		keys = append(keys, it.Key)
+		if it.URL != "" {
+			urls = append(urls, it.URL)
+		}
+	}
+	byURL, err := b.r.o.Store.KeysByURL(ctx, b.src.ID, urls)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range byURL {
+		keys = append(keys, k)
+	}
+	unseen, err := b.r.o.Store.Unseen(ctx, b.src.ID, keys)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
+		if !unseen[k] {
+			b.stored[k] = true
+		}
+	}
+	return byURL, nil
 }
 
 func (b *backfill) progress(stage, url string) {
@@ -285,7 +303,7 @@ func endOfArchive(err error) bool {
 // from date-scoped documents. It returns how many items were inside the
 // window (taken before or not) and whether some item was newer than it.
 func (b *backfill) take(ctx context.Context, items []fetch.Item, dateScoped bool) (in int, newer bool, err error) {
-	var keep []fetch.Item
+	var inWindow []fetch.Item
 	for _, it := range items {
 		b.rep.Items++
 		switch p := it.Published; {
@@ -300,7 +318,18 @@ func (b *backfill) take(ctx context.Context, items []fetch.Item, dateScoped bool
 			continue
 		}
 		in++
-		if key, ok := b.knownURL[it.URL]; ok && it.URL != "" && key != it.Key && !b.done["k:"+key] {
+		inWindow = append(inWindow, it)
+	}
+	if len(inWindow) == 0 {
+		return in, newer, nil
+	}
+	byURL, err := b.lookup(ctx, inWindow)
+	if err != nil {
+		return in, newer, err
+	}
+	var keep []fetch.Item
+	for _, it := range inWindow {
+		if key, ok := byURL[it.URL]; ok && it.URL != "" && key != it.Key && !b.done["k:"+key] {
 			it.Key = key // stored under another key (a sitemap URL, say)
 		}
 		if b.claim(it) {
@@ -321,7 +350,7 @@ func (b *backfill) claim(it fetch.Item) bool {
 		b.done["u:"+it.URL] = true
 	}
 	b.rep.InWindow++
-	if _, ok := b.known[it.Key]; !ok {
+	if !b.stored[it.Key] {
 		b.rep.New++
 	}
 	return true
@@ -353,7 +382,7 @@ func (b *backfill) label(ctx context.Context, items []fetch.Item) error {
 			continue
 		}
 		b.rep.Relevant++
-		if _, ok := b.known[it.Key]; !ok {
+		if !b.stored[it.Key] {
 			b.rep.NewRelevant++
 		}
 		topics := res.Topics
@@ -373,9 +402,8 @@ func (b *backfill) label(ctx context.Context, items []fetch.Item) error {
 	if b.o.DryRun {
 		return nil
 	}
-	n, err := b.r.o.Store.Commit(ctx, store.Commit{
-		SourceID: b.src.ID, At: b.r.o.Now(), Items: labeled,
-		Deliver: true, Redeliver: b.o.Redeliver, Sinks: b.r.names, KeepHealth: true,
+	n, err := b.r.o.Store.CommitBackfill(ctx, store.BackfillCommit{
+		SourceID: b.src.ID, At: b.r.o.Now(), Items: labeled, Sinks: b.r.names, Redeliver: b.o.Redeliver,
 	})
 	if err != nil {
 		return err
@@ -410,12 +438,28 @@ func (b *backfill) sitemap(ctx context.Context, sitemapURL string) error {
 	b.rep.Items += res.Listed
 	b.rep.Undated += res.Undated
 	b.total += len(res.Entries)
+	listed := make([]fetch.Item, len(res.Entries))
+	for i, e := range res.Entries {
+		listed[i] = fetch.Item{Key: e.URL, URL: e.URL}
+	}
+	byURL, err := b.lookup(ctx, listed)
+	if err != nil {
+		return err
+	}
+	keys := make([]string, 0, len(byURL))
+	for _, k := range byURL {
+		keys = append(keys, k)
+	}
+	stored, err := b.r.o.Store.StoredItems(ctx, b.src.ID, keys)
+	if err != nil {
+		return err
+	}
 	var batch []fetch.Item
 	for _, e := range res.Entries {
 		if ctx.Err() != nil {
 			break
 		}
-		if it, ok := b.sitemapItem(ctx, e); ok && b.claim(it) {
+		if it, ok := b.sitemapItem(ctx, e, byURL, stored); ok && b.claim(it) {
 			batch = append(batch, it)
 		}
 		b.handled++
@@ -438,12 +482,12 @@ func (b *backfill) sitemap(ctx context.Context, sitemapURL string) error {
 
 // sitemapItem turns a sitemap entry into an item: the stored one when the
 // store has the URL, else the article read from the page.
-func (b *backfill) sitemapItem(ctx context.Context, e archive.Entry) (fetch.Item, bool) {
-	if key, ok := b.knownURL[e.URL]; ok {
+func (b *backfill) sitemapItem(ctx context.Context, e archive.Entry, byURL map[string]string, stored map[string]fetch.Item) (fetch.Item, bool) {
+	if key, ok := byURL[e.URL]; ok {
 		if b.done["k:"+key] {
 			return fetch.Item{}, false
 		}
-		it := b.known[key]
+		it := stored[key]
 		if it.Published.IsZero() {
 			it.Published = e.Date()
 		}

@@ -39,7 +39,7 @@ func (r *Runner) deliverDue(ctx context.Context, s sinks.Sink) (int, error) {
 	total := 0
 	for ctx.Err() == nil {
 		now := r.o.Now()
-		due, err := r.o.Store.Due(ctx, s.Name(), now, r.o.BatchSize)
+		due, err := r.o.Store.ClaimDue(ctx, s.Name(), now, r.o.Lease, r.o.BatchSize)
 		if err != nil || len(due) == 0 {
 			return total, err
 		}
@@ -81,11 +81,6 @@ func records(ps []store.Pending) ([]sinks.Record, []int64) {
 	return recs, ids
 }
 
-// windowKey holds the end of the last window a scheduled sink took;
-// pendingKey the end of a window handed to it and not yet acknowledged.
-func windowKey(sink string) string  { return "scheduled/" + sink + "/last" }
-func pendingKey(sink string) string { return "scheduled/" + sink + "/pending" }
-
 // deliverWindow hands a scheduled sink its window once the window's end
 // has passed. The first time a sink is seen its window starts now. A
 // window is fixed before it is handed over: if the process dies after the
@@ -94,16 +89,13 @@ func pendingKey(sink string) string { return "scheduled/" + sink + "/pending" }
 // when more windows have passed in between.
 func (r *Runner) deliverWindow(ctx context.Context, s sinks.Scheduled) (int, error) {
 	now := r.o.Now()
-	last, err := r.lastWindow(ctx, s.Name(), now)
+	w, err := r.sinkWindow(ctx, s.Name(), now)
 	if err != nil {
 		return 0, err
 	}
-	end, ok, err := r.stateTime(ctx, pendingKey(s.Name()))
-	if err != nil {
-		return 0, err
-	}
-	if !ok {
-		end = s.Next(last)
+	end := w.Pending
+	if end.IsZero() {
+		end = s.Next(w.Last)
 		if now.Before(end) {
 			return 0, nil
 		}
@@ -116,30 +108,23 @@ func (r *Runner) deliverWindow(ctx context.Context, s sinks.Scheduled) (int, err
 			}
 			end = n
 		}
-		if err := r.putStateTime(ctx, pendingKey(s.Name()), end); err != nil {
+		w.Pending = end
+		if err := r.o.Store.PutSinkWindow(ctx, s.Name(), w); err != nil {
 			return 0, err
 		}
 	}
-	due, err := r.o.Store.Window(ctx, s.Name(), end)
+	due, err := r.o.Store.ClaimWindow(ctx, s.Name(), end, now, r.o.Lease)
 	if err != nil {
 		return 0, err
 	}
 	recs, ids := records(due)
-	w := sinks.Window{Start: last, End: end}
-	if err := s.WriteWindow(ctx, w, recs); err != nil {
+	if err := s.WriteWindow(ctx, sinks.Window{Start: w.Last, End: end}, recs); err != nil {
 		r.o.Metrics.delivered(s.Name(), "failed", len(recs))
 		r.log.Warn("scheduled delivery failed; the window is offered again", "sink", s.Name(),
 			"window_end", end.Format(time.RFC3339), "records", len(recs), "err", err)
 		return 0, fmt.Errorf("sink %s: %w", s.Name(), err)
 	}
-	wctx := context.WithoutCancel(ctx)
-	if err := r.o.Store.Ack(wctx, r.o.Now(), ids...); err != nil {
-		return 0, err
-	}
-	if err := r.putStateTime(wctx, windowKey(s.Name()), end); err != nil {
-		return 0, err
-	}
-	if err := r.o.Store.PutState(wctx, pendingKey(s.Name()), []byte{}); err != nil {
+	if err := r.o.Store.CloseWindow(context.WithoutCancel(ctx), s.Name(), end, r.o.Now(), ids...); err != nil {
 		return 0, err
 	}
 	r.o.Metrics.delivered(s.Name(), "ok", len(recs))
@@ -147,39 +132,24 @@ func (r *Runner) deliverWindow(ctx context.Context, s sinks.Scheduled) (int, err
 	return len(recs), nil
 }
 
-// stateTime reads a time kept in the store's state; ok is false when it
-// is absent or empty.
-func (r *Runner) stateTime(ctx context.Context, key string) (time.Time, bool, error) {
-	v, ok, err := r.o.Store.GetState(ctx, key)
-	if err != nil || !ok || len(v) == 0 {
-		return time.Time{}, false, err
+// sinkWindow returns the window state of a scheduled sink; a sink seen
+// for the first time starts its first window now.
+func (r *Runner) sinkWindow(ctx context.Context, sink string, now time.Time) (store.SinkWindow, error) {
+	w, err := r.o.Store.SinkWindow(ctx, sink)
+	if err != nil || !w.Last.IsZero() {
+		return w, err
 	}
-	t, err := time.Parse(time.RFC3339Nano, string(v))
-	if err != nil {
-		return time.Time{}, false, fmt.Errorf("state %s: %w", key, err)
-	}
-	return t, true, nil
-}
-
-func (r *Runner) putStateTime(ctx context.Context, key string, t time.Time) error {
-	return r.o.Store.PutState(ctx, key, []byte(t.UTC().Format(time.RFC3339Nano)))
-}
-
-func (r *Runner) lastWindow(ctx context.Context, sink string, now time.Time) (time.Time, error) {
-	t, ok, err := r.stateTime(ctx, windowKey(sink))
-	if err != nil || ok {
-		return t, err
-	}
-	return now, r.putStateTime(ctx, windowKey(sink), now)
+	w.Last = now
+	return w, r.o.Store.PutSinkWindow(ctx, sink, w)
 }
 
 // NextWindow returns when a scheduled sink sends next.
 func (r *Runner) NextWindow(ctx context.Context, s sinks.Scheduled) (time.Time, error) {
-	last, err := r.lastWindow(ctx, s.Name(), r.o.Now())
+	w, err := r.sinkWindow(ctx, s.Name(), r.o.Now())
 	if err != nil {
 		return time.Time{}, err
 	}
-	return s.Next(last), nil
+	return s.Next(w.Last), nil
 }
 
 // Flush delivers until nothing immediate sinks hold is pending or until

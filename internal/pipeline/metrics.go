@@ -5,8 +5,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/treatywatch/treatywatch/internal/store"
 )
 
 // Metrics are the Prometheus metrics of the pipeline. A nil *Metrics
@@ -19,9 +17,14 @@ type Metrics struct {
 	lastSuccess *prometheus.GaugeVec
 }
 
+// OutboxDepther tells how many deliveries are pending per sink.
+type OutboxDepther interface {
+	OutboxDepth(ctx context.Context) (map[string]int, error)
+}
+
 // NewMetrics registers the pipeline's metrics with reg. The outbox depth
 // is read from st at scrape time.
-func NewMetrics(reg prometheus.Registerer, st *store.Store) *Metrics {
+func NewMetrics(reg prometheus.Registerer, st OutboxDepther) *Metrics {
 	m := &Metrics{
 		fetches: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "treatywatch_fetches_total",
@@ -77,7 +80,7 @@ var outboxDesc = prometheus.NewDesc("treatywatch_outbox_pending",
 	"Records queued and not yet taken, by sink.", []string{"sink"}, nil)
 
 // outboxCollector reads the outbox depth from the store at scrape time.
-type outboxCollector struct{ st *store.Store }
+type outboxCollector struct{ st OutboxDepther }
 
 func (c outboxCollector) Describe(ch chan<- *prometheus.Desc) { ch <- outboxDesc }
 

@@ -40,7 +40,7 @@ type Prechecker interface {
 
 // Options wire a Runner.
 type Options struct {
-	Store      *store.Store
+	Store      Store
 	Fetchers   map[string]fetch.Fetcher // by source kind
 	FullText   FullTexter               // nil: no extraction
 	Classifier classify.Classifier
@@ -60,6 +60,10 @@ type Options struct {
 	DeliveryBackoff, DeliveryBackoffCap time.Duration
 	// BatchSize is how many records one Write gets at most (default 25).
 	BatchSize int
+	// Lease is how long a claim on outbox records lasts before a store
+	// shared by several processes may hand them to another (default
+	// 10m).
+	Lease time.Duration
 	// EmptyRunsWarn is how many item-less runs in a row of a page source
 	// make it suspect (default DefaultEmptyRunsWarn).
 	EmptyRunsWarn int
@@ -102,6 +106,9 @@ func New(o Options) *Runner {
 	}
 	if o.BatchSize == 0 {
 		o.BatchSize = 25
+	}
+	if o.Lease == 0 {
+		o.Lease = 10 * time.Minute
 	}
 	if o.EmptyRunsWarn == 0 {
 		o.EmptyRunsWarn = DefaultEmptyRunsWarn
@@ -212,9 +219,13 @@ func (r *Runner) RunSource(ctx context.Context, src Source, ro RunOptions) Repor
 	}
 
 	// 5. Commit validators, items, labels and outbox rows at once.
-	rep.Queued, err = r.o.Store.Commit(ctx, store.Commit{
+	var queueFor []string
+	if deliver {
+		queueFor = r.names
+	}
+	rep.Queued, err = r.o.Store.CommitRun(ctx, store.RunCommit{
 		SourceID: src.ID, Validators: batch.Next, At: now, NextRun: next,
-		Items: labeled, Deliver: deliver, Sinks: r.names, Empty: len(batch.Items) == 0,
+		Listed: len(batch.Items), Items: labeled, Sinks: queueFor,
 	})
 	if err != nil {
 		rep.Outcome, rep.Err = OutcomeFailed, err
@@ -314,13 +325,13 @@ func (r *Runner) dropRekeyed(ctx context.Context, sourceID string, batch, fresh 
 	if len(urls) == 0 {
 		return fresh, nil
 	}
-	known, err := r.o.Store.KnownURLs(ctx, sourceID, urls)
+	known, err := r.o.Store.KeysByURL(ctx, sourceID, urls)
 	if err != nil || len(known) == 0 {
 		return fresh, err
 	}
 	out := fresh[:0]
 	for _, it := range fresh {
-		if known[it.URL] && perURL[it.URL] == 1 {
+		if _, ok := known[it.URL]; ok && perURL[it.URL] == 1 {
 			r.log.Debug("item seen before under another id; not new", "source", sourceID, "url", it.URL)
 			continue
 		}

@@ -8,4 +8,8 @@
 // source run: validators, seen items with labels, and one outbox row per
 // (relevant item × sink), so a crash before the commit only means a
 // re-fetch and a crash after it loses nothing.
+//
+// The pipeline reaches the store only through its own interface
+// (pipeline.Store): source state, CommitRun and CommitBackfill, per-record
+// outbox claims and acks, and the window state of scheduled sinks.
 package store

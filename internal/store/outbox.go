@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -85,14 +86,26 @@ func (s *Store) Ack(ctx context.Context, at time.Time, ids ...int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	in, args := idList(ids)
-	args = append([]any{fmtTime(at)}, args...)
-	_, err := s.db.ExecContext(ctx, `UPDATE outbox SET state = 'done', delivered = ?, attempts = attempts + 1, last_error = ''
-		WHERE id IN `+in, args...)
-	if err != nil {
+	if err := ack(ctx, s.db, at, ids); err != nil {
 		return fmt.Errorf("store: ack deliveries: %w", err)
 	}
 	return nil
+}
+
+// execer is a database or a transaction.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func ack(ctx context.Context, x execer, at time.Time, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	in, args := idList(ids)
+	args = append([]any{fmtTime(at)}, args...)
+	_, err := x.ExecContext(ctx, `UPDATE outbox SET state = 'done', delivered = ?, attempts = attempts + 1, last_error = ''
+		WHERE id IN `+in, args...)
+	return err
 }
 
 // Retry keeps deliveries queued and moves their next attempt to next.

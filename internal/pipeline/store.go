@@ -1,0 +1,88 @@
+package pipeline
+
+import (
+	"context"
+	"time"
+
+	"github.com/treatywatch/treatywatch/fetch"
+	"github.com/treatywatch/treatywatch/internal/store"
+)
+
+// Store is everything the pipeline keeps between runs: what it knows of
+// each source, the items it has seen, the outbox and the windows of
+// scheduled sinks. The pipeline uses nothing else of a store; the
+// embedded SQLite store (*store.Store) implements it, and any other store
+// must behave the same way.
+type Store interface {
+	SourceStore
+	ItemStore
+	Outbox
+	WindowStore
+}
+
+// SourceStore keeps the health and schedule state of sources.
+type SourceStore interface {
+	// Source returns the state of one source; a source never run has a
+	// zero state with its ID set.
+	Source(ctx context.Context, id string) (store.SourceState, error)
+	// RecordFailure notes a failed run and when the source may run
+	// again; it returns the failures in a row, this one included.
+	RecordFailure(ctx context.Context, id string, kind fetch.ErrorKind, msg string, at, nextRun time.Time) (int, error)
+	// RecordNotModified notes a run the server answered with 304.
+	RecordNotModified(ctx context.Context, id string, at, nextRun time.Time) error
+}
+
+// ItemStore keeps the items of sources and commits runs.
+type ItemStore interface {
+	// Unseen returns the subset of keys not stored for the source.
+	Unseen(ctx context.Context, sourceID string, keys []string) (map[string]bool, error)
+	// KeysByURL returns, for those of urls that stored items of the
+	// source have, the key of the item stored under the URL.
+	KeysByURL(ctx context.Context, sourceID string, urls []string) (map[string]string, error)
+	// StoredItems returns the stored items of the source among keys.
+	StoredItems(ctx context.Context, sourceID string, keys []string) (map[string]fetch.Item, error)
+	// CommitRun writes one successful scheduled run at once: the
+	// source's validators and health, its new items with their labels
+	// and an outbox row per relevant item and sink. It returns the rows
+	// queued.
+	CommitRun(ctx context.Context, c store.RunCommit) (int, error)
+	// CommitBackfill writes items a backfill read and queues the
+	// relevant ones, leaving the source's health and schedule alone. It
+	// returns the rows queued.
+	CommitBackfill(ctx context.Context, c store.BackfillCommit) (int, error)
+}
+
+// Outbox hands queued records to sinks. Records are claimed one by one:
+// a claim lasts until the record is acked or retried, or until its lease
+// runs out (a store shared by several processes hands an expired claim
+// to another). A store used by one process may treat the lease as
+// infinite. Ack and Retry take any subset of claimed records, so a sink
+// that took part of a batch acks that part.
+type Outbox interface {
+	// ClaimDue claims up to limit queued records of sink whose next
+	// attempt is at or before now, oldest first.
+	ClaimDue(ctx context.Context, sink string, now time.Time, lease time.Duration, limit int) ([]store.Pending, error)
+	// ClaimWindow claims every queued record of a scheduled sink queued
+	// at or before end, whatever its next attempt.
+	ClaimWindow(ctx context.Context, sink string, end, now time.Time, lease time.Duration) ([]store.Pending, error)
+	// Ack marks records delivered.
+	Ack(ctx context.Context, at time.Time, ids ...int64) error
+	// Retry releases records and sets their next attempt.
+	Retry(ctx context.Context, next time.Time, errMsg string, ids ...int64) error
+	// NextAttempt returns the earliest next attempt of the queued records
+	// of sink; ok is false when none is queued.
+	NextAttempt(ctx context.Context, sink string) (t time.Time, ok bool, err error)
+}
+
+// WindowStore keeps where each scheduled sink (the digest) stands.
+type WindowStore interface {
+	// SinkWindow returns the window state of a scheduled sink; zero
+	// times when it has none.
+	SinkWindow(ctx context.Context, sink string) (store.SinkWindow, error)
+	// PutSinkWindow replaces it.
+	PutSinkWindow(ctx context.Context, sink string, w store.SinkWindow) error
+	// CloseWindow acks the records of the window ending at end, moves the
+	// sink's last window end to end and clears its pending window, at
+	// once.
+	CloseWindow(ctx context.Context, sink string, end, at time.Time, ids ...int64) error
+}

@@ -1,0 +1,83 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/treatywatch/treatywatch/fetch"
+)
+
+// inChunks runs q, which ends in "IN (" with a placeholder list to
+// fill, for the source id and every chunk of vals, and calls scan on
+// each row.
+func (s *Store) inChunks(ctx context.Context, q, id string, vals []string, scan func(interface{ Scan(...any) error }) error) error {
+	const chunk = 500
+	for start := 0; start < len(vals); start += chunk {
+		part := vals[start:min(start+chunk, len(vals))]
+		args := make([]any, 0, len(part)+1)
+		args = append(args, id)
+		for _, v := range part {
+			args = append(args, v)
+		}
+		rows, err := s.db.QueryContext(ctx, q+`?`+strings.Repeat(",?", len(part)-1)+`)`, args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// KeysByURL returns the key stored under each of urls that stored items
+// of source id have. When several stored items share a URL, the
+// smallest of their keys.
+func (s *Store) KeysByURL(ctx context.Context, id string, urls []string) (map[string]string, error) {
+	keys := map[string]string{}
+	err := s.inChunks(ctx, `SELECT url, key FROM items WHERE source_id = ? AND url IN (`, id, urls,
+		func(row interface{ Scan(...any) error }) error {
+			var u, k string
+			if err := row.Scan(&u, &k); err != nil {
+				return err
+			}
+			if old, ok := keys[u]; !ok || k < old {
+				keys[u] = k
+			}
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("store: keys by url of %s: %w", id, err)
+	}
+	return keys, nil
+}
+
+// StoredItems returns the stored items of source id among keys, by key.
+func (s *Store) StoredItems(ctx context.Context, id string, keys []string) (map[string]fetch.Item, error) {
+	items := map[string]fetch.Item{}
+	err := s.inChunks(ctx, `SELECT item_json, result_json FROM items WHERE source_id = ? AND key IN (`, id, keys,
+		func(row interface{ Scan(...any) error }) error {
+			var ij, rj string
+			if err := row.Scan(&ij, &rj); err != nil {
+				return err
+			}
+			l, err := decodeLabeled(ij, rj)
+			if err != nil {
+				return err
+			}
+			items[l.Item.Key] = l.Item
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("store: items of %s: %w", id, err)
+	}
+	return items, nil
+}
