@@ -130,7 +130,10 @@ func (s *Store) RecordFailure(ctx context.Context, id string, kind fetch.ErrorKi
 	if err != nil {
 		return 0, fmt.Errorf("store: record failure of %s: %w", id, err)
 	}
-	return n, tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("store: record failure of %s: %w", id, err)
+	}
+	return n, nil
 }
 
 // RecordNotModified notes a 304: the source is healthy and unchanged.
@@ -149,5 +152,8 @@ func (s *Store) RecordNotModified(ctx context.Context, id string, at, nextRun ti
 	if err != nil {
 		return fmt.Errorf("store: record 304 of %s: %w", id, err)
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: record 304 of %s: %w", id, err)
+	}
+	return nil
 }
