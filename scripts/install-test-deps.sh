@@ -7,6 +7,8 @@
 #   chromium  optional (Debian package), for the digest's PNG rendering
 #             test; skipped unless INSTALL_CHROMIUM=1 or it is already
 #             installed.
+#   postgresql  PostgreSQL server (Debian package) for the PostgreSQL
+#             store's tests; scripts/test starts a throwaway cluster.
 set -euo pipefail
 
 MAILDEV_VERSION="3.0.0"
@@ -45,4 +47,25 @@ if [ "${INSTALL_CHROMIUM:-0}" = "1" ] && ! command -v chromium >/dev/null 2>&1; 
 	else
 		log "INSTALL_CHROMIUM=1 but apt-get or root is missing; skipping chromium"
 	fi
+fi
+
+# PostgreSQL: the server binaries (initdb, pg_ctl, postgres) from Debian.
+pg_bindir() {
+	ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1
+}
+if [ -n "$(pg_bindir)" ] && [ -x "$(pg_bindir)/initdb" ]; then
+	log "postgresql already installed ($(pg_bindir))"
+else
+	if ! command -v apt-get >/dev/null 2>&1 || [ "$(id -u)" != "0" ]; then
+		log "postgresql not found and cannot install it (needs apt-get and root): apt-get install postgresql"
+		exit 1
+	fi
+	log "installing postgresql with apt-get"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+	if [ -z "$(pg_bindir)" ] || [ ! -x "$(pg_bindir)/initdb" ]; then
+		log "postgresql installed but no initdb under /usr/lib/postgresql/*/bin"
+		exit 1
+	fi
+	log "postgresql installed ($(pg_bindir))"
 fi

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -158,7 +157,7 @@ func (s *Store) Commit(ctx context.Context, c Commit) (queued int, err error) {
 	return queued, nil
 }
 
-func upsertItem(ctx context.Context, tx *sql.Tx, at time.Time, l Labeled) error {
+func upsertItem(ctx context.Context, tx *tx, at time.Time, l Labeled) error {
 	itemJSON, err := json.Marshal(l.Item)
 	if err != nil {
 		return err
@@ -177,7 +176,7 @@ func upsertItem(ctx context.Context, tx *sql.Tx, at time.Time, l Labeled) error 
 	return err
 }
 
-func enqueue(ctx context.Context, tx *sql.Tx, sink string, it fetch.Item, at time.Time, redeliver bool) (int, error) {
+func enqueue(ctx context.Context, tx *tx, sink string, it fetch.Item, at time.Time, redeliver bool) (int, error) {
 	id := sinks.EventID(it.SourceID, it.Key, sink)
 	conflict := `DO NOTHING`
 	if redeliver {

@@ -23,8 +23,13 @@ const pendingQuery = `SELECT o.id, o.sink, o.event_id, o.attempts, o.created, i.
 	FROM outbox o JOIN items i ON i.source_id = o.source_id AND i.key = o.item_key
 	WHERE o.sink = ? AND o.state = 'pending' `
 
-func (s *Store) queryPending(ctx context.Context, q string, args ...any) ([]Pending, error) {
-	rows, err := s.db.QueryContext(ctx, q, args...)
+// querier is a db or a tx.
+type querier interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
+func queryPending(ctx context.Context, db querier, q string, args ...any) ([]Pending, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: pending deliveries: %w", err)
 	}
@@ -48,29 +53,39 @@ func (s *Store) queryPending(ctx context.Context, q string, args ...any) ([]Pend
 }
 
 // Due returns up to limit pending deliveries for sink whose next attempt
-// is at or before now, oldest first.
+// is at or before now, oldest first, without claiming them (see Claim).
 func (s *Store) Due(ctx context.Context, sink string, now time.Time, limit int) ([]Pending, error) {
-	return s.queryPending(ctx, pendingQuery+`AND o.next_attempt <= ? ORDER BY o.id LIMIT ?`, sink, fmtTime(now), limit)
+	return queryPending(ctx, s.db, pendingQuery+`AND o.next_attempt <= ? ORDER BY o.id LIMIT ?`, sink, fmtTime(now), limit)
 }
 
 // Window returns every pending delivery for sink queued at or before end,
 // whatever its next attempt time (scheduled sinks take them all at once).
 func (s *Store) Window(ctx context.Context, sink string, end time.Time) ([]Pending, error) {
-	return s.queryPending(ctx, pendingQuery+`AND o.created <= ? ORDER BY o.id`, sink, fmtTime(end))
+	return queryPending(ctx, s.db, pendingQuery+`AND o.created <= ? ORDER BY o.id`, sink, fmtTime(end))
 }
 
-// NextAttempt returns the earliest next attempt among pending deliveries
-// of sink; ok is false when nothing is pending.
+// NextAttempt returns the earliest time a pending delivery of sink may
+// be tried: its next attempt, or for one another instance holds, the end
+// of that lease. ok is false when nothing is pending.
 func (s *Store) NextAttempt(ctx context.Context, sink string) (t time.Time, ok bool, err error) {
-	var v *string
-	err = s.db.QueryRowContext(ctx, `SELECT MIN(next_attempt) FROM outbox WHERE sink = ? AND state = 'pending'`, sink).Scan(&v)
+	var free *string
+	var leased *int64
+	err = s.db.QueryRowContext(ctx, `SELECT
+		(SELECT MIN(next_attempt) FROM outbox WHERE sink = ? AND state = 'pending' AND lease_owner = ''),
+		(SELECT MIN(lease_until) FROM outbox WHERE sink = ? AND state = 'pending' AND lease_owner <> '')`,
+		sink, sink).Scan(&free, &leased)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("store: next attempt for %s: %w", sink, err)
 	}
-	if v == nil {
-		return time.Time{}, false, nil
+	if free != nil {
+		t, ok = parseTime(*free), true
 	}
-	return parseTime(*v), true, nil
+	if leased != nil {
+		if l := time.UnixMilli(*leased).UTC(); !ok || l.Before(t) {
+			t, ok = l, true
+		}
+	}
+	return t, ok, nil
 }
 
 func idList(ids []int64) (string, []any) {
@@ -81,7 +96,7 @@ func idList(ids []int64) (string, []any) {
 	return "(?" + strings.Repeat(",?", len(ids)-1) + ")", args
 }
 
-// Ack marks deliveries done: the sink took them.
+// Ack marks deliveries done: the sink took them. It ends their claim.
 func (s *Store) Ack(ctx context.Context, at time.Time, ids ...int64) error {
 	if len(ids) == 0 {
 		return nil
@@ -103,20 +118,21 @@ func ack(ctx context.Context, x execer, at time.Time, ids []int64) error {
 	}
 	in, args := idList(ids)
 	args = append([]any{fmtTime(at)}, args...)
-	_, err := x.ExecContext(ctx, `UPDATE outbox SET state = 'done', delivered = ?, attempts = attempts + 1, last_error = ''
-		WHERE id IN `+in, args...)
+	_, err := x.ExecContext(ctx, `UPDATE outbox SET state = 'done', delivered = ?, attempts = attempts + 1, last_error = '',
+		lease_owner = '', lease_until = 0 WHERE id IN `+in, args...)
 	return err
 }
 
-// Retry keeps deliveries queued and moves their next attempt to next.
+// Retry keeps deliveries queued, counts a failed attempt and moves their
+// next attempt to next. It ends their claim.
 func (s *Store) Retry(ctx context.Context, next time.Time, errMsg string, ids ...int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
 	in, args := idList(ids)
 	args = append([]any{fmtTime(next), errMsg}, args...)
-	_, err := s.db.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, next_attempt = ?, last_error = ?
-		WHERE id IN `+in, args...)
+	_, err := s.db.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, next_attempt = ?, last_error = ?,
+		lease_owner = '', lease_until = 0 WHERE id IN `+in, args...)
 	if err != nil {
 		return fmt.Errorf("store: reschedule deliveries: %w", err)
 	}

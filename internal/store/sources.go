@@ -107,7 +107,7 @@ func (st SourceState) Status() sinks.SourceStatus {
 	}
 }
 
-func ensureSource(ctx context.Context, tx *sql.Tx, id string) error {
+func ensureSource(ctx context.Context, tx *tx, id string) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO sources (id) VALUES (?) ON CONFLICT (id) DO NOTHING`, id)
 	return err
 }

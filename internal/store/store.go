@@ -8,14 +8,20 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
-// Store is the monitor's state. It is safe for concurrent use.
+// Store is the monitor's state. It is safe for concurrent use, and
+// several processes may share one PostgreSQL database (see claims.go).
 type Store struct {
-	db *sql.DB
+	db *db
+	// where names the database in messages, without credentials.
+	where string
+	// owner identifies this handle's leases (see Owner).
+	owner string
 }
 
 // migrations, applied in order; PRAGMA user_version holds how many ran.
@@ -69,24 +75,50 @@ var migrations = []string{
 	// 2: look items up by URL, to recognise an item whose publisher
 	// changed its GUID.
 	`CREATE INDEX items_url ON items (source_id, url);`,
+	// 3: leases, so that several processes share the work without doing
+	// it twice (claims.go). Lease times are Unix milliseconds.
+	`ALTER TABLE sources ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';
+	ALTER TABLE sources ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE sources ADD COLUMN due INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE outbox ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';
+	ALTER TABLE outbox ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
+	CREATE TABLE leases (
+		name  TEXT PRIMARY KEY,
+		owner TEXT NOT NULL,
+		until INTEGER NOT NULL
+	);`,
 }
 
-// Open opens (creating when needed) the database at path and migrates it
-// to the current schema.
-func Open(ctx context.Context, path string) (*Store, error) {
+// Open opens the store named by name, creating and migrating it when
+// needed: a postgres:// or postgresql:// URL is a PostgreSQL database
+// (several instances may share it); anything else is the path of an
+// SQLite file, optionally written sqlite:PATH.
+func Open(ctx context.Context, name string) (*Store, error) {
+	if IsPostgres(name) {
+		return openPostgres(ctx, name)
+	}
+	return openSQLite(ctx, strings.TrimPrefix(name, "sqlite:"))
+}
+
+// IsPostgres tells whether dsn names a PostgreSQL database.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+func openSQLite(ctx context.Context, path string) (*Store, error) {
 	if path != ":memory:" {
 		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 			return nil, fmt.Errorf("store: create data directory: %w", err)
 		}
 	}
-	db, err := sql.Open("sqlite", dsn(path))
+	sdb, err := sql.Open("sqlite", dsn(path))
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	if path == ":memory:" {
-		db.SetMaxOpenConns(1)
+		sdb.SetMaxOpenConns(1)
 	}
-	return openDB(ctx, db, path)
+	return openDB(ctx, sdb, path)
 }
 
 // dsn is the data source name Open uses for path.
@@ -101,20 +133,30 @@ func dsn(path string) string {
 
 // openDB migrates an opened database and returns the store over it; it
 // closes db when the migration fails.
-func openDB(ctx context.Context, db *sql.DB, name string) (*Store, error) {
-	s := &Store{db: db}
+func openDB(ctx context.Context, sdb *sql.DB, name string) (*Store, error) {
+	s := &Store{db: &db{DB: sdb, dialect: dialectSQLite}, where: name, owner: newOwner()}
 	if err := s.migrate(ctx); err != nil {
-		db.Close()
+		sdb.Close()
 		return nil, fmt.Errorf("store: %s: %w", name, err)
 	}
 	return s, nil
 }
+
+// Driver is "sqlite" or "postgres".
+func (s *Store) Driver() string { return s.db.dialect.String() }
+
+// String names the database (an SQLite path, or a PostgreSQL URL without
+// its password).
+func (s *Store) String() string { return s.where }
 
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 
 // SchemaVersion returns the schema version of the open database.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	if s.db.dialect == dialectPostgres {
+		return pgSchemaVersion(ctx, s.db)
+	}
 	var v int
 	err := s.db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v)
 	return v, err
@@ -150,7 +192,11 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
-const timeLayout = time.RFC3339Nano
+// timeLayout writes times in UTC with all nine fractional digits, so
+// that stored times compare as text in time order (RFC3339Nano drops
+// trailing zeros, and "…:00.5Z" sorts before "…:00Z"). Older rows in
+// RFC3339Nano still parse.
+const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
 
 func fmtTime(t time.Time) string {
 	if t.IsZero() {
@@ -163,7 +209,7 @@ func parseTime(s string) time.Time {
 	if s == "" {
 		return time.Time{}
 	}
-	t, err := time.Parse(timeLayout, s)
+	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		return time.Time{}
 	}

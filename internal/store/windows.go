@@ -26,7 +26,7 @@ func (s *Store) stateTime(ctx context.Context, key string) (time.Time, error) {
 	if err != nil || !ok || len(v) == 0 {
 		return time.Time{}, err
 	}
-	t, err := time.Parse(timeLayout, string(v))
+	t, err := time.Parse(time.RFC3339Nano, string(v))
 	if err != nil {
 		return time.Time{}, fmt.Errorf("store: state %s: %w", key, err)
 	}
