@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/treatywatch/treatywatch/fetch"
+	"github.com/treatywatch/treatywatch/internal/window"
 )
 
 // Config is the whole configuration file. After Load, Parse or Default the
@@ -131,6 +132,10 @@ type Source struct {
 	DeliverExisting *bool `yaml:"deliver_existing,omitempty"`
 	// Disabled sources are kept in the config but never run.
 	Disabled bool `yaml:"disabled,omitempty"`
+	// Active limits when the source is fetched: outside the window it is
+	// not fetched (a run that falls outside waits for the window to open),
+	// and `check` says when it resumes. Empty: always.
+	Active *Window `yaml:"active,omitempty"`
 	// Page holds the CSS selectors of a page source; required for kind
 	// page, refused for kind feed.
 	Page *Page `yaml:"page,omitempty"`
@@ -269,6 +274,9 @@ const (
 	PresetPostmark = "postmark"
 	PresetSendGrid = "sendgrid"
 	PresetSlack    = "slack"
+	PresetDiscord  = "discord"
+	PresetTeams    = "teams"
+	PresetNtfy     = "ntfy"
 )
 
 // Sink is one destination. Which fields apply depends on Type; a field set
@@ -305,6 +313,41 @@ type Sink struct {
 	TemplateText string `yaml:"template_text,omitempty"`
 	// Transport (digest) says how the digest is sent. Required.
 	Transport *Transport `yaml:"transport,omitempty"`
+
+	// Quiet (webhook, digest) is when nothing is sent: records wait in the
+	// outbox until the window ends (a digest due inside it goes out when
+	// it ends). Empty: never quiet.
+	Quiet *Window `yaml:"quiet,omitempty"`
+	// MaxBytes (webhook, digest) bounds one request body. Text fields are
+	// cut in a fixed order, with a marker, to fit; the envelope and the
+	// event id never are. Default: the documented limit of the receiver
+	// (see DefaultMaxBytes).
+	MaxBytes Size `yaml:"max_bytes,omitempty"`
+}
+
+// Window is a weekly time window in a time zone, for active and quiet.
+type Window struct {
+	// Days are weekday names and ranges: "mon-fri", "sat,sun",
+	// "mon-wed,fri". Empty: every day.
+	Days string `yaml:"days,omitempty"`
+	// Hours is "HH:MM-HH:MM" ("07:00-19:00"); a span across midnight
+	// ("22:00-07:00") belongs to the day it starts. Empty: all day.
+	Hours string `yaml:"hours,omitempty"`
+	// Timezone is an IANA zone name. Default "UTC".
+	Timezone string `yaml:"timezone,omitempty"`
+}
+
+// Parsed returns the window to test times against; nil when w is nil.
+// The config has been validated, so it parses.
+func (w *Window) Parsed() *window.Window {
+	if w == nil {
+		return nil
+	}
+	p, err := window.Parse(w.Days, w.Hours, w.Timezone)
+	if err != nil {
+		return nil
+	}
+	return p
 }
 
 // Location returns the digest's time zone (UTC when unset or invalid; the
@@ -324,14 +367,17 @@ func (s Sink) Location() *time.Location {
 type Transport struct {
 	// Kind is "webhook" or "smtp". Required.
 	Kind string `yaml:"kind"`
-	// Preset (webhook) shapes the JSON body: "generic" (default,
-	// {subject, html, text, to}), "postmark", "sendgrid" or "slack".
+	// Preset (webhook) shapes the request body: "generic" (default,
+	// {subject, html, text, to}), "postmark", "sendgrid" (email APIs), or
+	// "slack", "discord", "teams", "ntfy" (chat and push webhooks, where
+	// the URL is the channel).
 	Preset string `yaml:"preset,omitempty"`
 	// URL (webhook) is the endpoint. Default for postmark
 	// https://api.postmarkapp.com/email and for sendgrid
 	// https://api.sendgrid.com/v3/mail/send; required otherwise.
 	URL string `yaml:"url,omitempty"`
-	// To are the recipients' addresses; required except for slack.
+	// To are the recipients' addresses; required for the email presets
+	// and smtp, refused for the chat presets.
 	To []string `yaml:"to,omitempty"`
 	// From is the sender's address; required for smtp, postmark, sendgrid.
 	From string `yaml:"from,omitempty"`

@@ -52,6 +52,15 @@ testdata/bad_archive.bad.yaml:8: sources[0].archive.page_param: bad query parame
 testdata/bad_archive.bad.yaml:9: sources[0].archive.max_pages: must not be negative, got -2
 testdata/bad_archive.bad.yaml:10: sources[0].archive.sitemap: bad URL "sitemap.xml" (want an absolute http or https URL)
 testdata/bad_archive.bad.yaml:14: sinks[0].transport.kind: required (webhook or smtp)`},
+		{"bad_windows.bad.yaml", `testdata/bad_windows.bad.yaml:4: sources[0].active.days: bad days "mon-fry" (want day names mon..sun, ranges like mon-fri, separated by commas)
+testdata/bad_windows.bad.yaml:4: sources[0].active.hours: bad hours "7-19": "7" is not a time of day (HH:MM)
+testdata/bad_windows.bad.yaml:4: sources[0].active.timezone: unknown time zone "Europe/Berlín" (want an IANA name such as "Europe/Berlin" or "UTC")
+testdata/bad_windows.bad.yaml:7: sources[1].active: set days, hours or both (e.g. days: mon-fri, hours: "07:00-19:00")
+testdata/bad_windows.bad.yaml:12: sinks[0].quiet: is quiet all the time: nothing would ever be sent
+testdata/bad_windows.bad.yaml:13: sinks[0].max_bytes: must be at least 1KiB, got 512
+testdata/bad_windows.bad.yaml:16: sinks[1].quiet: not used by sinks of type file
+testdata/bad_windows.bad.yaml:17: sinks[1].max_bytes: not used by sinks of type file
+testdata/bad_windows.bad.yaml:20: sinks[2].transport.to: not used by preset discord (the URL is the channel)`},
 		{"bad_cidr.bad.yaml", `testdata/bad_cidr.bad.yaml:4: http.allow_private[1]: bad entry "10.0.0.0/33" (want a CIDR, an IP address, "loopback", "private" or "link-local")
 testdata/bad_cidr.bad.yaml:5: http.allow_private[2]: bad entry "intranet" (want a CIDR, an IP address, "loopback", "private" or "link-local")`},
 		{"bad_cron.bad.yaml", `testdata/bad_cron.bad.yaml:12: sources[3].schedule: bad cron spec "*/61 * * * *": step 61 does not fit the minute field (0-59)
@@ -112,7 +121,7 @@ testdata/missing_required.bad.yaml:19: sinks[3].transport.to: at least one recip
 		{"sink_enums.bad.yaml", `testdata/sink_enums.bad.yaml:6: sinks[0].type: unknown sink type "email" (want file, webhook or digest)
 testdata/sink_enums.bad.yaml:9: sinks[1].format: unknown format "xml" (want jsonl, csv or atom)
 testdata/sink_enums.bad.yaml:12: sinks[2].empty: unknown mode "always" (want skip or notify)
-testdata/sink_enums.bad.yaml:15: sinks[2].transport.preset: unknown preset "mailgun" (want generic, postmark, sendgrid or slack)
+testdata/sink_enums.bad.yaml:15: sinks[2].transport.preset: unknown preset "mailgun" (want generic, postmark, sendgrid, slack, discord, teams or ntfy)
 testdata/sink_enums.bad.yaml:20: sinks[3].transport.kind: unknown transport kind "pigeon" (want webhook or smtp)`},
 		{"syntax.bad.yaml", `testdata/syntax.bad.yaml:3: bad YAML: mapping values are not allowed in this context`},
 		{"unknown_key.bad.yaml", `testdata/unknown_key.bad.yaml:4: sources[0].shedule: unknown field (did you mean "schedule"?)
@@ -583,6 +592,66 @@ func TestRedaction(t *testing.T) {
 	} {
 		if got := redactURL(tt.in); got != tt.want {
 			t.Errorf("redactURL(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestWindowsAndBudgets(t *testing.T) {
+	cfg, err := parseFile(t, "testdata/windows_budgets.good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	active := cfg.Sources[0].Active.Parsed()
+	if active == nil || active.String() != "mon-fri 07:00-19:00 America/New_York" {
+		t.Fatalf("active = %v", active)
+	}
+	// 2026-12-07 is a Monday; 12:00 UTC is 07:00 in New York.
+	if mon := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC); !active.Contains(mon) || active.Contains(mon.Add(-time.Minute)) {
+		t.Errorf("active window does not open at 07:00 New York time")
+	}
+	if cfg.Sources[1].Active.Parsed().Contains(time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)) {
+		t.Errorf("06:00-01:00 contains 03:00")
+	}
+	if cfg.Sources[1].Active.Parsed().Location() != time.UTC {
+		t.Errorf("window time zone does not default to UTC")
+	}
+	want := map[string]Size{"hook": 64 * KiB, "team-chat": 28 * KiB, "phone": 4096, "discord": 6000, "mail": DefaultSMTPMaxBytes}
+	for _, s := range cfg.Sinks {
+		if s.MaxBytes != want[s.Name] {
+			t.Errorf("%s: max_bytes = %d, want %d", s.Name, s.MaxBytes, want[s.Name])
+		}
+	}
+	if q := cfg.Sinks[1].Quiet.Parsed(); q == nil || !q.Contains(time.Date(2026, 12, 7, 23, 30, 0, 0, time.UTC)) {
+		t.Errorf("quiet 22:00-07:00 Berlin does not contain 00:30 Berlin")
+	}
+	if cfg.Sources[0].Active != nil && (*Window)(nil).Parsed() != nil {
+		t.Error("a nil window parses")
+	}
+}
+
+func TestRedactChatURLs(t *testing.T) {
+	for _, f := range []string{"testdata/digest_presets.good.yaml", "testdata/windows_budgets.good.yaml"} {
+		cfg, err := parseFile(t, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := cfg.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := string(out)
+		for _, bad := range []string{"%2A", "XXXXSECRET", "treatywatch-secret-topic", "IncomingWebhook"} {
+			if strings.Contains(text, bad) {
+				t.Errorf("%s: config output contains %q:\n%s", f, bad, text)
+			}
+		}
+		for _, want := range []string{"https://hooks.slack.com/***", "https://discord.com/***", "https://ntfy.sh/***"} {
+			if strings.Contains(f, "presets") != strings.Contains(want, "slack") {
+				continue
+			}
+			if !strings.Contains(text, "url: "+want+"\n") {
+				t.Errorf("%s: config output lacks %q:\n%s", f, want, text)
+			}
 		}
 	}
 }

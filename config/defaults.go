@@ -127,7 +127,67 @@ func applyDefaults(c *Config, base string, env lookupFunc, present func(path str
 				applyTransportDefaults(t)
 			}
 		}
+		if s.MaxBytes == 0 && !present(path+".max_bytes") {
+			s.MaxBytes = DefaultMaxBytes(*s)
+		}
 	}
+}
+
+// Body budgets (max_bytes) by receiver, from each API's documented limit.
+// Chat APIs count characters; a budget in bytes of the same number is
+// never more than that many characters.
+const (
+	// Webhook sinks: no API prescribes one; 1 MiB keeps a record well
+	// inside what HTTP collectors accept by default.
+	DefaultWebhookMaxBytes = 1 * MiB
+	// SMTP: Postfix's default message_size_limit is 10,240,000 bytes.
+	DefaultSMTPMaxBytes = 10_240_000
+)
+
+// presetMaxBytes is the default budget of each digest webhook preset.
+var presetMaxBytes = map[string]Size{
+	// Generic email APIs: 10 MB is the smallest common limit (Postmark,
+	// Amazon SES).
+	PresetGeneric: 10 * 1000 * 1000,
+	// Postmark: "10 MB" per message, attachments included.
+	PresetPostmark: 10 * 1000 * 1000,
+	// SendGrid v3 mail/send: the whole message under 30 MB.
+	PresetSendGrid: 30 * 1000 * 1000,
+	// Slack: message text is truncated past 40,000 characters.
+	PresetSlack: 40_000,
+	// Discord: at most 6,000 characters across a message's embeds
+	// (content 2,000, an embed description 4,096).
+	PresetDiscord: 6_000,
+	// Microsoft Teams incoming webhooks: a message of at most 28 KB.
+	PresetTeams: 28 * KiB,
+	// ntfy: a message body of at most 4,096 bytes (larger ones turn into
+	// an attachment).
+	PresetNtfy: 4_096,
+}
+
+// chatPreset reports whether a preset posts to a channel URL rather than
+// to mail recipients.
+func chatPreset(p string) bool {
+	return p == PresetSlack || p == PresetDiscord || p == PresetTeams || p == PresetNtfy
+}
+
+// DefaultMaxBytes returns the body budget a sink gets when max_bytes is
+// not set: by transport preset for digests, DefaultWebhookMaxBytes for
+// webhooks, 0 (none) for files.
+func DefaultMaxBytes(s Sink) Size {
+	switch s.Type {
+	case SinkWebhook:
+		return DefaultWebhookMaxBytes
+	case SinkDigest:
+		if s.Transport == nil {
+			return 0
+		}
+		if s.Transport.Kind == TransportSMTP {
+			return DefaultSMTPMaxBytes
+		}
+		return presetMaxBytes[s.Transport.Preset]
+	}
+	return 0
 }
 
 func applyTransportDefaults(t *Transport) {

@@ -63,12 +63,8 @@ func (c *Config) redacted() *Config {
 			tc.To = slices.Clone(t.To)
 			tc.Token = redactString(t.Token)
 			tc.URL = redactURL(t.URL)
-			if tc.Preset == PresetSlack && tc.URL != "" {
-				if u, err := url.Parse(tc.URL); err == nil && u.Path != "" && u.Path != "/" {
-					u.Path = "/" + Redacted
-					u.RawPath = ""
-					tc.URL = u.String()
-				}
+			if chatPreset(tc.Preset) {
+				tc.URL = redactPath(tc.URL)
 			}
 			if m := t.SMTP; m != nil {
 				mc := *m
@@ -130,6 +126,19 @@ func redactHeaders(h map[string]string) map[string]string {
 		}
 	}
 	return out
+}
+
+// redactPath hides the path of a chat webhook URL, which is its secret
+// (https://hooks.slack.com/services/T/B/XXXX becomes
+// https://hooks.slack.com/***). The "***" is written as is, not
+// percent-encoded, so it reads as a redaction.
+func redactPath(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || s == "" || u.Path == "" || u.Path == "/" {
+		return s
+	}
+	u.Path, u.RawPath = "", ""
+	return strings.ReplaceAll(u.String()+"/"+Redacted, "%2A", "*")
 }
 
 // redactURL hides the password of the user info and the values of query

@@ -16,6 +16,7 @@ import (
 
 	"github.com/andybalholm/cascadia"
 	"github.com/robfig/cron/v3"
+	"github.com/treatywatch/treatywatch/internal/window"
 	"golang.org/x/net/html/charset"
 	"golang.org/x/net/http/httpguts"
 	"golang.org/x/text/language"
@@ -215,7 +216,31 @@ func (v *validator) source(path string, s Source) {
 	if a := s.Archive; a != nil {
 		v.archive(path+".archive", *a)
 	}
+	if s.Active != nil {
+		v.window(path+".active", *s.Active)
+	}
 }
+
+// window checks an active or quiet window field by field.
+func (v *validator) window(path string, w Window) {
+	if w.Days == "" && w.Hours == "" {
+		v.add(path, "set days, hours or both (e.g. days: mon-fri, hours: \"07:00-19:00\")")
+		return
+	}
+	if _, err := window.Parse(w.Days, "", ""); err != nil {
+		v.add(path+".days", "%s", err.Error())
+	}
+	if _, err := window.Parse("", w.Hours, ""); err != nil {
+		v.add(path+".hours", "%s", err.Error())
+	}
+	if _, err := window.Parse("", "", w.Timezone); err != nil {
+		v.add(path+".timezone", "%s", err.Error())
+	}
+}
+
+// minMaxBytes is the smallest body budget: below it even a record whose
+// text fields are all cut may not fit.
+const minMaxBytes = 1 * KiB
 
 func (v *validator) page(path string, p Page) {
 	for _, f := range []struct {
@@ -269,8 +294,8 @@ func (v *validator) archive(path string, a Archive) {
 // sinkFields lists the keys each sink type uses besides name and type.
 var sinkFields = map[string][]string{
 	SinkFile:    {"path", "format"},
-	SinkWebhook: {"url", "secret", "timeout", "headers"},
-	SinkDigest:  {"timeout", "schedule", "timezone", "empty", "template_html", "template_text", "transport"},
+	SinkWebhook: {"url", "secret", "timeout", "headers", "quiet", "max_bytes"},
+	SinkDigest:  {"timeout", "schedule", "timezone", "empty", "template_html", "template_text", "transport", "quiet", "max_bytes"},
 }
 
 func (v *validator) sink(path string, s Sink) {
@@ -290,6 +315,15 @@ func (v *validator) sink(path string, s Sink) {
 		return
 	}
 	v.unused(path, s, append([]string{"name", "type"}, allowed...), "sinks of type "+s.Type)
+	if s.Quiet != nil {
+		v.window(path+".quiet", *s.Quiet)
+		if w := s.Quiet.Parsed(); w != nil && w.Always() {
+			v.add(path+".quiet", "is quiet all the time: nothing would ever be sent")
+		}
+	}
+	if _, set := v.p.lines[path+".max_bytes"]; (set || s.MaxBytes != 0) && s.MaxBytes < minMaxBytes {
+		v.add(path+".max_bytes", "must be at least %s, got %s", minMaxBytes, s.MaxBytes)
+	}
 	switch s.Type {
 	case SinkFile:
 		if !oneOf(s.Format, FormatJSONL, FormatCSV, FormatAtom) {
@@ -324,8 +358,8 @@ func (v *validator) transport(path string, t Transport) {
 	switch t.Kind {
 	case TransportWebhook:
 		v.unused(path, t, []string{"kind", "preset", "url", "to", "from", "token"}, "kind webhook")
-		if !oneOf(t.Preset, PresetGeneric, PresetPostmark, PresetSendGrid, PresetSlack) {
-			v.add(path+".preset", "unknown preset %q (want generic, postmark, sendgrid or slack)", t.Preset)
+		if _, ok := presetMaxBytes[t.Preset]; !ok {
+			v.add(path+".preset", "unknown preset %q (want generic, postmark, sendgrid, slack, discord, teams or ntfy)", t.Preset)
 			return
 		}
 		if t.URL == "" {
@@ -341,7 +375,10 @@ func (v *validator) transport(path string, t Transport) {
 				v.add(path+".from", "required for preset %s", t.Preset)
 			}
 		}
-		if t.Preset != PresetSlack && len(t.To) == 0 {
+		if chatPreset(t.Preset) && len(t.To) > 0 {
+			v.add(path+".to", "not used by preset %s (the URL is the channel)", t.Preset)
+		}
+		if !chatPreset(t.Preset) && len(t.To) == 0 {
 			v.add(path+".to", "at least one recipient is required for preset %s", t.Preset)
 		}
 	case TransportSMTP:
