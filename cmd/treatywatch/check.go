@@ -80,6 +80,9 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		if status.LastError != "" && note == "" {
 			note = "last error: " + status.LastError
 		}
+		if src.Active != nil && !src.Active.Contains(now) {
+			note = joinNote(fmt.Sprintf("outside its active window (%s): resumes %s", src.Active, fmtTime(next)), note)
+		}
 		bad := status.State == "failing" || status.State == "blocked" || rows[i].detail != "" && rows[i].detail != "no items"
 		if src.Kind == fetch.KindPage && st.EmptyRuns >= pipeline.DefaultEmptyRunsWarn {
 			note = fmt.Sprintf("selectors matched nothing in the last %d runs: the page layout may have changed", st.EmptyRuns)
@@ -119,6 +122,9 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			}
 			note = joinNote(note, "next send "+fmtTime(next))
 		}
+		if until := a.runner.QuietUntil(s.Name()); !until.IsZero() {
+			note = joinNote(note, "quiet hours: records wait until "+fmtTime(until))
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", s.Name(), status, depth[s.Name()], note)
 	}
 	tw.Flush()
@@ -136,12 +142,15 @@ func nextRun(src pipeline.Source, last, notBefore, now time.Time) (time.Time, er
 	if err != nil {
 		return time.Time{}, err
 	}
-	if last.IsZero() {
-		return now, nil
+	next := now
+	if !last.IsZero() {
+		next = sch.Next(last)
 	}
-	next := sch.Next(last)
 	if notBefore.After(next) {
 		next = notBefore
+	}
+	if src.Active != nil {
+		next = src.Active.NextOpen(next)
 	}
 	return next, nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/treatywatch/treatywatch/fetch/treaty"
 	"github.com/treatywatch/treatywatch/internal/pipeline"
 	"github.com/treatywatch/treatywatch/internal/store"
+	"github.com/treatywatch/treatywatch/internal/window"
 	"github.com/treatywatch/treatywatch/sinks"
 	"github.com/treatywatch/treatywatch/sinks/digest"
 	"github.com/treatywatch/treatywatch/sinks/file"
@@ -123,6 +124,7 @@ func wire(ctx context.Context, c *common, stderr io.Writer, o wireOptions) (*app
 			Schedule:        eff.Schedule,
 			Spread:          s.Schedule == "",
 			DeliverExisting: eff.DeliverExisting,
+			Active:          s.Active.Parsed(),
 		})
 	}
 	if !o.noSinks {
@@ -142,9 +144,20 @@ func wire(ctx context.Context, c *common, stderr io.Writer, o wireOptions) (*app
 	a.runner = pipeline.New(pipeline.Options{
 		Store: a.store, Fetchers: a.fetchers, FullText: ft, Classifier: a.classifier,
 		Sinks: a.sinks, Logger: log, Metrics: a.metrics, MinWords: cfg.Defaults.MinWords,
-		DeliveryBackoff: o.retryBackoff,
+		DeliveryBackoff: o.retryBackoff, Quiet: quietHours(cfg),
 	})
 	return a, nil
+}
+
+// quietHours maps each sink with quiet hours to its window.
+func quietHours(cfg *config.Config) map[string]*window.Window {
+	out := map[string]*window.Window{}
+	for _, s := range cfg.Sinks {
+		if w := s.Quiet.Parsed(); w != nil {
+			out[s.Name] = w
+		}
+	}
+	return out
 }
 
 func loadClassifier(cfg *config.Config) (*classify.Engine, error) {

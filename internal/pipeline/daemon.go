@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/treatywatch/treatywatch/internal/window"
 )
 
 // cronParser accepts the standard five fields and descriptors (@every, @hourly).
@@ -49,11 +51,31 @@ func (s spread) Next(t time.Time) time.Time {
 	return s.inner.Next(t.Add(-s.offset)).Add(s.offset)
 }
 
+// inWindow moves each run of a schedule that falls outside an active
+// window to the moment the window opens.
+type inWindow struct {
+	inner cron.Schedule
+	w     *window.Window
+}
+
+func (s inWindow) Next(t time.Time) time.Time {
+	return s.w.NextOpen(s.inner.Next(t))
+}
+
 // ScheduleFor returns the schedule the daemon runs src on. A spread
 // source is offset by a hash of its id modulo its period (@every
 // schedules are put on a grid with that phase), so sources sharing a
 // schedule start apart.
 func ScheduleFor(src Source) (cron.Schedule, error) {
+	sch, err := spreadSchedule(src)
+	if err != nil || src.Active == nil {
+		return sch, err
+	}
+	return inWindow{inner: sch, w: src.Active}, nil
+}
+
+// spreadSchedule is the source's schedule with its per-source offset.
+func spreadSchedule(src Source) (cron.Schedule, error) {
 	sch, err := ParseSchedule(src.Schedule)
 	if err != nil {
 		return nil, err

@@ -19,6 +19,10 @@ func (r *Runner) Deliver(ctx context.Context) (int, error) {
 	var total int
 	var errs []error
 	for _, s := range r.o.Sinks {
+		if until, quiet := r.quietUntil(s.Name()); quiet {
+			r.log.Debug("quiet hours: records wait in the outbox", "sink", s.Name(), "until", until.Format(time.RFC3339))
+			continue
+		}
 		var n int
 		var err error
 		if sch, ok := s.(sinks.Scheduled); ok {
@@ -187,13 +191,38 @@ func (r *Runner) Flush(ctx context.Context) (int, error) {
 	}
 }
 
+// quietUntil reports whether sink is in its quiet hours now, and until
+// when.
+func (r *Runner) quietUntil(sink string) (time.Time, bool) {
+	w := r.o.Quiet[sink]
+	if w == nil {
+		return time.Time{}, false
+	}
+	now := r.o.Now()
+	if !w.Contains(now) {
+		return time.Time{}, false
+	}
+	return w.NextClose(now), true
+}
+
+// QuietUntil returns when a sink's quiet hours end, or the zero time when
+// it is not quiet now.
+func (r *Runner) QuietUntil(sink string) time.Time {
+	t, _ := r.quietUntil(sink)
+	return t
+}
+
 // nextRetry returns how long until the earliest queued record of an
-// immediate sink may be tried again.
+// immediate sink may be tried again. Sinks in their quiet hours are left
+// out: their records wait for the window to end, not for a flush.
 func (r *Runner) nextRetry(ctx context.Context) (time.Duration, bool, error) {
 	var earliest time.Time
 	pending := false
 	for _, s := range r.o.Sinks {
 		if _, ok := s.(sinks.Scheduled); ok {
+			continue
+		}
+		if _, quiet := r.quietUntil(s.Name()); quiet {
 			continue
 		}
 		t, ok, err := r.o.Store.NextAttempt(ctx, s.Name())

@@ -11,6 +11,7 @@ import (
 	"github.com/treatywatch/treatywatch/classify"
 	"github.com/treatywatch/treatywatch/fetch"
 	"github.com/treatywatch/treatywatch/internal/store"
+	"github.com/treatywatch/treatywatch/internal/window"
 	"github.com/treatywatch/treatywatch/sinks"
 )
 
@@ -25,6 +26,8 @@ type Source struct {
 	// DeliverExisting delivers the items of the first successful fetch
 	// instead of only marking them seen.
 	DeliverExisting bool
+	// Active, when set, is the only time the source is fetched.
+	Active *window.Window
 }
 
 // FullTexter fetches the main text of an article page.
@@ -67,6 +70,9 @@ type Options struct {
 	// EmptyRunsWarn is how many item-less runs in a row of a page source
 	// make it suspect (default DefaultEmptyRunsWarn).
 	EmptyRunsWarn int
+	// Quiet holds, by sink name, the hours a sink sends nothing: its
+	// records wait in the outbox until the window ends.
+	Quiet map[string]*window.Window
 }
 
 // DefaultEmptyRunsWarn is how many item-less runs in a row make a page
@@ -125,7 +131,8 @@ const (
 	OutcomeOK          = "ok"
 	OutcomeNotModified = "not-modified"
 	OutcomeFailed      = "failed"
-	OutcomeWaiting     = "waiting" // the source asked us to wait (Retry-After, backoff)
+	OutcomeWaiting     = "waiting"  // the source asked us to wait (Retry-After, backoff)
+	OutcomeInactive    = "inactive" // outside the source's active window; NextRun is when it opens
 )
 
 // Report says what one source run did.
@@ -163,6 +170,13 @@ func (r *Runner) RunSource(ctx context.Context, src Source, ro RunOptions) Repor
 	}
 	if !ro.Force && now.Before(st.NextRun) {
 		rep.Outcome, rep.NextRun = OutcomeWaiting, st.NextRun
+		return rep
+	}
+	if src.Active != nil && !src.Active.Contains(now) {
+		// Not fetched, nothing stored: the source's state stays as it was.
+		rep.Outcome, rep.NextRun = OutcomeInactive, src.Active.NextOpen(now)
+		log.Debug("outside the active window; not fetched", "active", src.Active.String(),
+			"resumes", rep.NextRun.Format(time.RFC3339))
 		return rep
 	}
 
