@@ -199,6 +199,7 @@ func buildSink(sc config.Sink, st *store.Store, log *slog.Logger) (sinks.Sink, e
 	case config.SinkWebhook:
 		return webhook.New(webhook.Options{
 			Name: sc.Name, URL: sc.URL, Secret: sc.Secret, Timeout: sc.Timeout.D(), Headers: sc.Headers,
+			MaxBytes: int(sc.MaxBytes),
 		}), nil
 	case config.SinkDigest:
 		return buildDigest(sc, st, log)

@@ -60,6 +60,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock of the signature timestamp; nil means time.Now.
 	Now func() time.Time
+	// MaxBytes bounds a request body: text fields are cut to fit (see
+	// sinks.FitEnvelope). Zero means no budget.
+	MaxBytes int
 }
 
 // Sink POSTs each record as a signed JSON Envelope. It is safe for
@@ -116,7 +119,8 @@ func (s *Sink) Write(ctx context.Context, recs []sinks.Record) error {
 		if r.EventID == "" {
 			return s.errorf("record without event id")
 		}
-		body, err := Marshal(sinks.NewEnvelope(r))
+		env := sinks.NewEnvelope(r)
+		body, err := sinks.FitEnvelope(&env, s.opts.MaxBytes, func(e sinks.Envelope) ([]byte, error) { return Marshal(e) })
 		if err != nil {
 			return s.errorf("event %s: encode: %w", r.EventID, err)
 		}

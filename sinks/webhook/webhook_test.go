@@ -403,3 +403,52 @@ func TestSignVerify(t *testing.T) {
 		}
 	}
 }
+
+// A record whose text is larger than the sink's budget arrives cut to
+// fit, signed, with its event id and URL whole; at the default budget of
+// a webhook sink (1 MiB) and at a small one.
+func TestMaxBytes(t *testing.T) {
+	for _, max := range []int{1 << 20, 2048} {
+		t.Run(strconv.Itoa(max), func(t *testing.T) {
+			var sizes []int
+			var mu sync.Mutex
+			rc := newReceiver(t)
+			inner := rc.srv.Config.Handler
+			rc.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				sizes = append(sizes, int(r.ContentLength))
+				mu.Unlock()
+				inner.ServeHTTP(w, r)
+			})
+			recs := sinktest.Records(2)
+			recs[0].Item.Summary = strings.Repeat("A long summary of the convention. ", max/20)
+			recs[0].Item.Title = strings.Repeat("Заголовок ", max/10)
+			s := New(Options{Name: "hook", URL: rc.srv.URL, Secret: secret, MaxBytes: max})
+			if err := s.Write(t.Context(), recs); err != nil {
+				t.Fatal(err)
+			}
+			got := rc.received(t)
+			if len(got) != 2 {
+				t.Fatalf("received %d records, want 2", len(got))
+			}
+			for i, n := range sizes {
+				if n > max {
+					t.Errorf("request %d: %d bytes over a budget of %d", i, n, max)
+				}
+			}
+			if sizes[0] < max-64 {
+				t.Errorf("request 0: %d bytes, cut far below the budget of %d", sizes[0], max)
+			}
+			e := got[0]
+			if e.EventID != recs[0].EventID || e.Item.URL != recs[0].Item.URL || e.Item.Key != recs[0].Item.Key {
+				t.Errorf("ids or URL cut: %+v", e.Item)
+			}
+			if !strings.HasSuffix(e.Item.Summary, sinks.Marker) {
+				t.Errorf("summary not marked as cut (%d bytes)", len(e.Item.Summary))
+			}
+			if strings.HasSuffix(got[1].Item.Summary, sinks.Marker) || strings.HasSuffix(got[1].Item.Title, sinks.Marker) {
+				t.Error("a record within the budget was cut")
+			}
+		})
+	}
+}
