@@ -17,60 +17,85 @@ type Field struct {
 }
 
 // Fit cuts fields, in the order given and each only as far as needed,
-// until size reports at most max bytes. size measures the whole encoded
+// until size reports at most limit bytes. size measures the whole encoded
 // body with the fields as they are now; it must not shrink by less than
 // the bytes removed from a field (JSON, MIME and plain text all hold to
 // that). Everything not listed (the envelope, ids, URLs) is never
 // touched. Fit returns an error when the body is still too large with
 // every field cut down to the marker.
-func Fit(max int, size func() (int, error), fields ...Field) error {
+func Fit(limit int, size func() (int, error), fields ...Field) error {
 	n, err := size()
 	if err != nil {
 		return err
 	}
 	for _, f := range fields {
-		if n <= max {
+		if n <= limit {
 			return nil
 		}
-		orig := *f.Text
-		if len(orig) <= len(Marker) {
-			continue
-		}
-		// Cutting by the overflow is always enough (each byte removed
-		// removes at least one encoded byte), but escapes can make it too
-		// much: then search for the longest cut that fits.
-		lo, hi := len(orig)-(n-max)-len(Marker), len(orig)
-		*f.Text = cut(orig, lo, f.HTML)
-		if n, err = size(); err != nil {
+		if n, err = fitField(limit, n, size, f); err != nil {
 			return err
 		}
-		if n > max {
-			continue // down to the marker and still too big: next field
-		}
-		for hi-lo > 1 {
-			mid := (lo + hi) / 2
-			*f.Text = cut(orig, mid, f.HTML)
-			m, err := size()
-			if err != nil {
-				return err
-			}
-			if m <= max {
-				lo = mid
-			} else {
-				hi = mid
-			}
-		}
-		*f.Text = cut(orig, lo, f.HTML)
-		_, err = size() // leave size's caller with the body that fits
-		return err
 	}
-	if n, err = size(); err != nil {
-		return err
-	}
-	if n > max {
-		return fmt.Errorf("%d bytes do not fit the budget of %d even with every text field cut: raise max_bytes", n, max)
+	if n > limit {
+		return fmt.Errorf("%d bytes do not fit the budget of %d even with every text field cut: raise max_bytes", n, limit)
 	}
 	return nil
+}
+
+// closeEnough is how far under the budget a cut may end without a search
+// for a longer one.
+const closeEnough = 16
+
+// fitField cuts one field until the body fits or the field is down to the
+// marker, and returns the body's size. Cutting by the overflow removes at
+// least that many encoded bytes, unless the cut text was not shown (a
+// renderer with its own limits), so it repeats; when escapes made the
+// cut too deep, a search finds the longest cut that fits.
+func fitField(limit, n int, size func() (int, error), f Field) (int, error) {
+	orig := *f.Text
+	if len(orig) <= len(Marker) {
+		return n, nil
+	}
+	var err error
+	// hi is the shortest cut known too long, nHi its size; keep the
+	// current cut.
+	hi, nHi, keep := len(orig), n, len(orig)-len(Marker)
+	for n > limit {
+		keep = max(keep-(n-limit), 0)
+		*f.Text = cut(orig, keep, f.HTML)
+		if n, err = size(); err != nil {
+			return n, err
+		}
+		if n > limit && keep == 0 {
+			return n, nil // only the marker is left, and still too big
+		}
+		if n > limit {
+			hi, nHi = keep, n
+		}
+	}
+	// Escapes or an encoding (base64, quoted-printable) made the cut too
+	// deep: search for the longest cut that fits, by interpolation, as
+	// the size grows about linearly with the bytes kept.
+	lo, nLo := keep, n
+	for hi-lo > 1 && limit-nLo > closeEnough {
+		mid := lo + int(int64(limit-nLo)*int64(hi-lo)/int64(nHi-nLo))
+		mid = min(mid, hi-1)
+		if mid <= lo {
+			mid = lo + 1
+		}
+		*f.Text = cut(orig, mid, f.HTML)
+		m, err := size()
+		if err != nil {
+			return m, err
+		}
+		if m <= limit {
+			lo, nLo = mid, m
+		} else {
+			hi, nHi = mid, m
+		}
+	}
+	*f.Text = cut(orig, lo, f.HTML)
+	return size() // leave the caller's body at the cut that fits
 }
 
 // cut returns s cut to at most keep bytes at a rune boundary, plus the

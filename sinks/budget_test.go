@@ -83,7 +83,7 @@ func TestFitEnvelope(t *testing.T) {
 					t.Errorf("%s is not valid UTF-8 after the cut", f.name)
 				}
 			}
-			if tt.max > 0 && tt.cutSummary && len(body) < tt.max-6 && !tt.cutTitle {
+			if tt.max > 0 && tt.cutSummary && len(body) < tt.max-closeEnough-4 && !tt.cutTitle {
 				t.Errorf("cut too much: %d bytes for a budget of %d", len(body), tt.max)
 			}
 		})

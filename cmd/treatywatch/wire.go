@@ -308,7 +308,8 @@ func buildTransport(sc config.Sink) (digest.Transport, error) {
 	case config.TransportWebhook:
 		return digest.NewWebhook(digest.WebhookConfig{
 			Preset: t.Preset, URL: t.URL, Token: t.Token, From: t.From, To: t.To,
-			Client: &http.Client{Timeout: max(sc.Timeout.D(), 10*time.Second)},
+			Client:   &http.Client{Timeout: max(sc.Timeout.D(), 10*time.Second)},
+			MaxBytes: int(sc.MaxBytes),
 		})
 	case config.TransportSMTP:
 		if t.SMTP == nil {
@@ -320,7 +321,7 @@ func buildTransport(sc config.Sink) (digest.Transport, error) {
 		}
 		return digest.NewSMTP(digest.SMTPConfig{
 			Host: t.SMTP.Host, Port: t.SMTP.Port, Username: t.SMTP.Username, Password: t.SMTP.Password,
-			From: t.From, To: t.To, TLS: mode,
+			From: t.From, To: t.To, TLS: mode, MaxBytes: int(sc.MaxBytes),
 		})
 	}
 	return nil, fmt.Errorf("unknown transport kind %q", t.Kind)

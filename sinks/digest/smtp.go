@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/treatywatch/treatywatch/sinks"
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
@@ -51,6 +52,9 @@ type SMTPConfig struct {
 	HelloName string
 	// Timeout bounds one whole send; default 60 s.
 	Timeout time.Duration
+	// MaxBytes bounds the whole message: the HTML part, then the text
+	// part are cut to fit. Zero means no budget.
+	MaxBytes int
 }
 
 // SMTP sends a digest as a MIME multipart/alternative mail.
@@ -185,9 +189,28 @@ func (s *SMTP) dial(ctx context.Context) (*smtp.Client, func(), error) {
 	return c, done, nil
 }
 
+// Encode is Build within the budget: the HTML part, then the text part
+// are cut until the whole message fits MaxBytes.
+func (s *SMTP) Encode(m Message) ([]byte, error) {
+	var raw []byte
+	size := func() (int, error) {
+		var err error
+		raw, err = s.Build(m)
+		return len(raw), err
+	}
+	if s.cfg.MaxBytes <= 0 {
+		_, err := size()
+		return raw, err
+	}
+	if err := sinks.Fit(s.cfg.MaxBytes, size, sinks.Field{Text: &m.HTML, HTML: true}, sinks.Field{Text: &m.Text}); err != nil {
+		return nil, fmt.Errorf("digest smtp: digest %s: %w", m.ID, err)
+	}
+	return raw, nil
+}
+
 // Send delivers m to every recipient in one transaction.
 func (s *SMTP) Send(ctx context.Context, m Message) error {
-	raw, err := s.Build(m)
+	raw, err := s.Encode(m)
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,9 @@ const (
 	PresetPostmark = "postmark"
 	PresetSendGrid = "sendgrid"
 	PresetSlack    = "slack"
+	PresetDiscord  = "discord"
+	PresetTeams    = "teams"
+	PresetNtfy     = "ntfy"
 )
 
 // Default endpoints of the presets that have one.
@@ -63,6 +66,10 @@ type WebhookConfig struct {
 	Headers map[string]string
 	// Client defaults to a client with a 30 s timeout.
 	Client *http.Client
+	// MaxBytes bounds the request body: the message's parts are cut, in
+	// the order of the preset's fields (see fields), to fit. Zero means
+	// no budget beyond the preset's own limits.
+	MaxBytes int
 }
 
 // Webhook posts a digest as the JSON body of an email or chat API.
@@ -96,9 +103,9 @@ func NewWebhook(cfg WebhookConfig) (*Webhook, error) {
 		if w.cfg.URL == "" {
 			w.cfg.URL = SendGridURL
 		}
-	case PresetGeneric, PresetSlack:
+	case PresetGeneric, PresetSlack, PresetDiscord, PresetTeams, PresetNtfy:
 	default:
-		return nil, fmt.Errorf("digest webhook: unknown preset %q (want generic, postmark, sendgrid or slack)", cfg.Preset)
+		return nil, fmt.Errorf("digest webhook: unknown preset %q (want generic, postmark, sendgrid, slack, discord, teams or ntfy)", cfg.Preset)
 	}
 	u, err := url.Parse(w.cfg.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -129,10 +136,19 @@ func NewWebhook(cfg WebhookConfig) (*Webhook, error) {
 	return w, nil
 }
 
-// Recipients returns the To addresses, or the URL for Slack (the channel
-// is the recipient there).
+// chat reports whether the preset posts to a channel URL.
+func (w *Webhook) chat() bool {
+	switch w.cfg.Preset {
+	case PresetSlack, PresetDiscord, PresetTeams, PresetNtfy:
+		return true
+	}
+	return false
+}
+
+// Recipients returns the To addresses, or the URL for the chat presets
+// (the channel is the recipient there).
 func (w *Webhook) Recipients() []string {
-	if w.cfg.Preset == PresetSlack || len(w.to) == 0 {
+	if w.chat() || len(w.to) == 0 {
 		return []string{w.cfg.URL}
 	}
 	out := make([]string, len(w.to))
@@ -142,8 +158,40 @@ func (w *Webhook) Recipients() []string {
 	return out
 }
 
-// Body returns the JSON body Send posts for m.
+// Body returns the body Send posts for m (JSON, or plain text for
+// ntfy), cut to the budget: the preset's text parts are cut in a fixed
+// order (HTML, then text, for email; the chat rendering for chat), never
+// the subject's place, the id or the addresses.
 func (w *Webhook) Body(m Message) ([]byte, error) {
+	var body []byte
+	size := func() (int, error) {
+		var err error
+		body, err = w.encode(m)
+		return len(body), err
+	}
+	if w.cfg.MaxBytes <= 0 {
+		_, err := size()
+		return body, err
+	}
+	if err := sinks.Fit(w.cfg.MaxBytes, size, w.fields(&m)...); err != nil {
+		return nil, fmt.Errorf("digest webhook %s: digest %s: %w", w.cfg.Preset, m.ID, err)
+	}
+	return body, nil
+}
+
+// fields lists the parts of m the preset's body carries, in the order
+// they are cut.
+func (w *Webhook) fields(m *Message) []sinks.Field {
+	switch w.cfg.Preset {
+	case PresetSlack:
+		return []sinks.Field{{Text: &m.Mrkdwn}, {Text: &m.Text}}
+	case PresetDiscord, PresetTeams, PresetNtfy:
+		return []sinks.Field{{Text: &m.Text}}
+	}
+	return []sinks.Field{{Text: &m.HTML, HTML: true}, {Text: &m.Text}}
+}
+
+func (w *Webhook) encode(m Message) ([]byte, error) {
 	var v any
 	switch w.cfg.Preset {
 	case PresetPostmark:
@@ -152,6 +200,12 @@ func (w *Webhook) Body(m Message) ([]byte, error) {
 		v = w.sendgrid(m)
 	case PresetSlack:
 		v = slackBody(m)
+	case PresetDiscord:
+		v = discordBody(m)
+	case PresetTeams:
+		v = teamsBody(m)
+	case PresetNtfy:
+		return []byte(ntfyText(m)), nil
 	default:
 		v = w.generic(m)
 	}
@@ -349,13 +403,21 @@ func (w *Webhook) newRequest(ctx context.Context, method string, body []byte, m 
 	if body != nil {
 		r = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, w.cfg.URL, r)
+	target := w.cfg.URL
+	if w.cfg.Preset == PresetNtfy && m != nil {
+		target = ntfyURL(target, *m)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, r)
 	if err != nil {
 		return nil, fmt.Errorf("digest webhook %s: %w", w.cfg.Preset, err)
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "treatywatch-digest")
-	if body != nil {
+	switch {
+	case body == nil:
+	case w.cfg.Preset == PresetNtfy:
+		req.Header.Set("Content-Type", "text/plain; charset=utf-8")
+	default:
 		req.Header.Set("Content-Type", "application/json")
 	}
 	switch w.cfg.Preset {
@@ -390,7 +452,7 @@ func (w *Webhook) Send(ctx context.Context, m Message) error {
 	}
 	resp, err := w.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("digest webhook %s: post %s: %w", w.cfg.Preset, redact(w.cfg.URL), err)
+		return fmt.Errorf("digest webhook %s: post %s: %w", w.cfg.Preset, w.safeURL(), err)
 	}
 	defer resp.Body.Close()
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
@@ -398,7 +460,7 @@ func (w *Webhook) Send(ctx context.Context, m Message) error {
 	if resp.StatusCode < 400 {
 		return nil
 	}
-	err = fmt.Errorf("digest webhook %s: post %s: status %d: %s", w.cfg.Preset, redact(w.cfg.URL), resp.StatusCode,
+	err = fmt.Errorf("digest webhook %s: post %s: status %d: %s", w.cfg.Preset, w.safeURL(), resp.StatusCode,
 		strings.TrimSpace(oneLine(string(snippet))))
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
 		if d, ok := fetch.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
@@ -417,16 +479,27 @@ func (w *Webhook) Check(ctx context.Context) error {
 	}
 	resp, err := w.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("digest webhook %s: check %s: %w", w.cfg.Preset, redact(w.cfg.URL), err)
+		return fmt.Errorf("digest webhook %s: check %s: %w", w.cfg.Preset, w.safeURL(), err)
 	}
 	resp.Body.Close()
 	switch {
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return fmt.Errorf("digest webhook %s: check %s: credentials rejected (status %d)", w.cfg.Preset, redact(w.cfg.URL), resp.StatusCode)
+		return fmt.Errorf("digest webhook %s: check %s: credentials rejected (status %d)", w.cfg.Preset, w.safeURL(), resp.StatusCode)
 	case resp.StatusCode >= 500:
-		return fmt.Errorf("digest webhook %s: check %s: status %d", w.cfg.Preset, redact(w.cfg.URL), resp.StatusCode)
+		return fmt.Errorf("digest webhook %s: check %s: status %d", w.cfg.Preset, w.safeURL(), resp.StatusCode)
 	}
 	return nil
+}
+
+// safeURL is the endpoint for messages: without the path of a chat
+// preset's URL (its secret) or any query.
+func (w *Webhook) safeURL() string {
+	if w.chat() {
+		if u, err := url.Parse(w.cfg.URL); err == nil {
+			return u.Scheme + "://" + u.Host + "/…"
+		}
+	}
+	return redact(w.cfg.URL)
 }
 
 // redact drops the path of Slack-style secret URLs and any query.
