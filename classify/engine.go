@@ -30,10 +30,13 @@ const (
 	kReport
 	kFirst
 	kActor
+	kModal
+	kSafeguard
+	kStatement
 )
 
 // evidence kinds as written in Match.Kind
-var kindName = [...]string{"alias", "gate", "gate", "gate", "guard", "topic", "stance", "negator", "contrast", "concessive", "hedge", "reporting", "first-person", "actor"}
+var kindName = [...]string{"alias", "gate", "gate", "gate", "guard", "topic", "stance", "negator", "contrast", "concessive", "hedge", "reporting", "first-person", "actor", "modal", "safeguard", "statement"}
 
 // crule is a compiled rule.
 type crule struct {
@@ -63,6 +66,10 @@ type Engine struct {
 	wideAnchors map[rune][]string // pieces that start with a non-ASCII letter
 	byteClass   [128]uint8
 	pool        sync.Pool
+	// fs names the features of the fitted model; model is nil for a pack
+	// that was never fitted (rule weights as written)
+	fs    *featSpace
+	model *fitted
 }
 
 var _ Classifier = (*Engine)(nil)
@@ -126,6 +133,15 @@ func New(p *rules.Pack) (*Engine, error) {
 		{kFirst, []rules.Rule{s.FirstPerson}},
 		{kActor, p.Actors},
 	}
+	if s.Modals.ID != "" {
+		secs = append(secs, sec{kModal, []rules.Rule{s.Modals}})
+	}
+	if s.Statements.ID != "" {
+		secs = append(secs, sec{kStatement, []rules.Rule{s.Statements}})
+	}
+	if s.Safeguards.ID != "" {
+		secs = append(secs, sec{kSafeguard, []rules.Rule{s.Safeguards}})
+	}
 	for _, sc := range secs {
 		for i := range sc.rs {
 			if err := add(sc.k, &sc.rs[i]); err != nil {
@@ -172,6 +188,14 @@ func New(p *rules.Pack) (*Engine, error) {
 		}
 	}
 	e.pool.New = func() any { return &scratch{sc: text.NewScanner(f)} }
+	e.fs = newFeatSpace(e)
+	if p.Model != nil {
+		m, err := e.compileModel(p.Model)
+		if err != nil {
+			return nil, fmt.Errorf("classify: %s: %w", p.Name, err)
+		}
+		e.model = m
+	}
 	return e, nil
 }
 
@@ -189,6 +213,7 @@ type scratch struct {
 	hits  []hit
 	spans []span
 	fs    []field
+	v     fvec
 }
 
 // candidate is the prefilter: false only when the item is in Latin script
@@ -507,6 +532,9 @@ func (e *Engine) Classify(it fetch.Item) Result {
 		return Result{Rules: e.pack.Version, Topics: []string{}, Evidence: []Match{}}
 	}
 	fs := e.scan(z, it)
+	if e.model != nil {
+		return e.classifyFitted(z, fs, it)
+	}
 	res := Result{Rules: e.pack.Version, Topics: []string{}, Evidence: []Match{}}
 	ev := &evidence{fs: fs, e: e, per: map[int32]int{}}
 

@@ -3,6 +3,7 @@ package classify
 import (
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 
 	"github.com/treatywatch/treatywatch/classify/rules"
@@ -78,6 +79,13 @@ type Report struct {
 	Stance    StanceReport `json:"stance"`
 	// Errors lists the items whose relevance or stance was wrong.
 	Errors []EvalError `json:"errors,omitempty"`
+	// ByLang is the same report for the items of each language (the
+	// labelled item's lang).
+	ByLang map[string]*Report `json:"by_lang,omitempty"`
+	// Folds is the out-of-fold report of a cross-validation (each item
+	// scored by a model fitted without its source); FoldCount its k.
+	Folds     *Report `json:"folds,omitempty"`
+	FoldCount int     `json:"fold_count,omitempty"`
 }
 
 // EvalError is one item the classifier got wrong.
@@ -102,6 +110,40 @@ func stance3(s Stance) string {
 
 // Evaluate classifies every item and scores the results against the labels.
 func Evaluate(c Classifier, items []Labelled) Report {
+	res := make([]Result, len(items))
+	for i, l := range items {
+		res[i] = c.Classify(l.Item)
+	}
+	return scoreWithLangs(items, res)
+}
+
+// scoreWithLangs scores results against labels, overall and per language.
+func scoreWithLangs(items []Labelled, res []Result) Report {
+	rep := score(items, res)
+	byLang := map[string][]int{}
+	for i, l := range items {
+		if l.Item.Lang != "" {
+			byLang[l.Item.Lang] = append(byLang[l.Item.Lang], i)
+		}
+	}
+	if len(byLang) > 1 {
+		rep.ByLang = map[string]*Report{}
+		for lang, idx := range byLang {
+			li := make([]Labelled, len(idx))
+			lr := make([]Result, len(idx))
+			for j, i := range idx {
+				li[j], lr[j] = items[i], res[i]
+			}
+			r := score(li, lr)
+			r.Errors = nil
+			rep.ByLang[lang] = &r
+		}
+	}
+	return rep
+}
+
+// score compares results to labels.
+func score(items []Labelled, results []Result) Report {
 	rep := Report{Items: len(items)}
 	var rtp, rfp, rfn int
 	topics := rules.TopicIDs()
@@ -118,8 +160,8 @@ func Evaluate(c Classifier, items []Labelled) Report {
 		conf[i] = make([]int, 4)
 	}
 	col := map[string]int{"supportive": 0, "critical": 1, "neutral": 2, "none": 3}
-	for _, l := range items {
-		res := c.Classify(l.Item)
+	for k, l := range items {
+		res := results[k]
 		if rep.Rules == "" {
 			rep.Rules = res.Rules
 		}
@@ -216,12 +258,55 @@ func Evaluate(c Classifier, items []Labelled) Report {
 	return rep
 }
 
-// WriteText prints the report for a person to read.
+// WriteText prints the report for a person to read. After a
+// cross-validation it prints the in-sample and out-of-fold figures side by
+// side, per language, then the details of the out-of-fold scores.
 func (r Report) WriteText(w io.Writer) error {
 	var b strings.Builder
+	if r.Folds != nil {
+		o := r.Folds
+		fmt.Fprintf(&b, "items: %d   rules: %s   folds: %d, grouped by source\n\n", r.Items, r.Rules, r.FoldCount)
+		fmt.Fprintf(&b, "  %-18s %10s %12s\n", "", "in-sample", "out-of-fold")
+		fmt.Fprintf(&b, "  %-18s %10.3f %12.3f\n", "relevance F1", r.Relevance.F1, o.Relevance.F1)
+		fmt.Fprintf(&b, "  %-18s %10.3f %12.3f\n", "topic micro-F1", r.Topics.MicroF1, o.Topics.MicroF1)
+		fmt.Fprintf(&b, "  %-18s %10.3f %12.3f\n", "stance macro-F1", r.Stance.MacroF1, o.Stance.MacroF1)
+		fmt.Fprintf(&b, "\nBY LANGUAGE (in-sample / out-of-fold)\n  %-5s %6s %15s %15s %15s\n", "lang", "items", "relevance F1", "topic micro-F1", "stance macro-F1")
+		langs := make([]string, 0, len(r.ByLang))
+		for l := range r.ByLang {
+			langs = append(langs, l)
+		}
+		sort.Strings(langs)
+		for _, l := range langs {
+			i, f := r.ByLang[l], o.ByLang[l]
+			if f == nil {
+				continue
+			}
+			fmt.Fprintf(&b, "  %-5s %6d     %.3f/%.3f     %.3f/%.3f     %.3f/%.3f\n", l, i.Items, i.Relevance.F1, f.Relevance.F1, i.Topics.MicroF1, f.Topics.MicroF1, i.Stance.MacroF1, f.Stance.MacroF1)
+		}
+		fmt.Fprintf(&b, "\nOUT-OF-FOLD DETAILS\n")
+		if _, err := io.WriteString(w, b.String()); err != nil {
+			return err
+		}
+		d := *o
+		d.ByLang = nil
+		return d.WriteText(w)
+	}
 	fmt.Fprintf(&b, "items: %d   rules: %s\n\n", r.Items, r.Rules)
 	x := r.Relevance
 	fmt.Fprintf(&b, "RELEVANCE  precision %.3f  recall %.3f  F1 %.3f   (tp %d, fp %d, fn %d)\n\n", x.Precision, x.Recall, x.F1, x.TP, x.FP, x.FN)
+	if len(r.ByLang) > 1 {
+		langs := make([]string, 0, len(r.ByLang))
+		for l := range r.ByLang {
+			langs = append(langs, l)
+		}
+		sort.Strings(langs)
+		fmt.Fprintf(&b, "BY LANGUAGE\n  %-5s %6s %13s %15s %16s\n", "lang", "items", "relevance F1", "topic micro-F1", "stance macro-F1")
+		for _, l := range langs {
+			x := r.ByLang[l]
+			fmt.Fprintf(&b, "  %-5s %6d %13.3f %15.3f %16.3f\n", l, x.Items, x.Relevance.F1, x.Topics.MicroF1, x.Stance.MacroF1)
+		}
+		b.WriteString("\n")
+	}
 	fmt.Fprintf(&b, "TOPICS (gold-relevant items)  micro-F1 %.3f  macro-F1 %.3f\n", r.Topics.MicroF1, r.Topics.MacroF1)
 	fmt.Fprintf(&b, "  %-26s %7s %5s %5s %5s %6s %6s %6s\n", "topic", "support", "tp", "fp", "fn", "P", "R", "F1")
 	for _, t := range r.Topics.PerTopic {

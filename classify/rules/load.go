@@ -108,6 +108,14 @@ func Load(name string, data []byte) (*Pack, error) {
 			return nil, err
 		}
 	}
+	for _, r := range []*Rule{&s.Modals, &s.Safeguards, &s.Statements} {
+		if r.ID == "" && len(r.Terms) == 0 {
+			continue
+		}
+		if err := v.rule("stance", r); err != nil {
+			return nil, err
+		}
+	}
 	types := map[string]bool{"state": true, "un": true, "igo": true, "ngo": true, "company": true, "press": true, "academia": true}
 	for i := range p.Actors {
 		r := &p.Actors[i]
@@ -129,6 +137,11 @@ func Load(name string, data []byte) (*Pack, error) {
 			if _, ok := v.ids[id]; !ok {
 				return nil, fail(g.Line, "rule %q: suppresses unknown rule %q", g.ID, id)
 			}
+		}
+	}
+	if p.Model != nil {
+		if err := p.Model.validate(fail, keys["model"]); err != nil {
+			return nil, err
 		}
 	}
 	if err := checkPrefilter(v.f, p); err != nil {

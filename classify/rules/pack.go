@@ -42,6 +42,9 @@ type Rule struct {
 	// Prior is an actor's usual stance toward the treaty; it counts only
 	// when the item is that actor's own statement, and only a little.
 	Prior string `yaml:"prior,omitempty"`
+	// Basis says where an actor's known position comes from (a
+	// published statement, a signature).
+	Basis string `yaml:"basis,omitempty"`
 	// Suppress lists rule ids whose hits a guard cancels when it fires
 	// (UNCC the Compensation Commission cancels the UNCC alias).
 	Suppress []string `yaml:"suppress,omitempty"`
@@ -102,6 +105,16 @@ type Stance struct {
 	// FirstPerson words ("we", "our") outside quotes mark the item as a
 	// statement in its own voice.
 	FirstPerson Rule `yaml:"first_person"`
+	// Modals of obligation ("must", "should", "doit", "deben", "должны")
+	// in a sentence with a Safeguards word ("safeguards", "oversight",
+	// "human rights") make a normative demand: criticism in the form of
+	// what the treaty or states ought to do. Both optional.
+	Modals Rule `yaml:"modals,omitempty"`
+	// Statements in a headline ("Statement by", "Déclaration de",
+	// "Заявление") mark the item as its issuer's own statement: the
+	// actor named in the headline speaks. Optional.
+	Statements Rule `yaml:"statements,omitempty"`
+	Safeguards Rule `yaml:"safeguards,omitempty"`
 }
 
 // Settings are the numbers the engine uses.
@@ -155,6 +168,9 @@ type Pack struct {
 	// which no word starts with one cannot be relevant and is not scanned
 	// further. The loader checks the coverage.
 	Prefilter []Term `yaml:"prefilter"`
+	// Model holds the fitted weights; nil in a pack that was never fitted,
+	// which the engine then scores with the rule weights as written.
+	Model *Model `yaml:"model,omitempty"`
 }
 
 // LoadError says why a pack was rejected, and where.

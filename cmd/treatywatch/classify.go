@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -55,13 +56,17 @@ type classifiedLine struct {
 // [--json]] [FILE]": it labels JSONL items read from FILE (or stdin) and
 // writes one JSON line per item, or with --eval scores the labels.
 func cmdClassify(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "fit" {
+		return cmdClassifyFit(ctx, args[1:], stdin, stdout, stderr)
+	}
 	fs := flag.NewFlagSet("classify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	rulesFile := fs.String("rules", "", "rule pack `file` (YAML) instead of the built-in one")
 	eval := fs.Bool("eval", false, "score the labels of the input and print metrics")
 	asJSON := fs.Bool("json", false, "with --eval: print the metrics as one JSON object")
+	folds := fs.Int("folds", 0, "with --eval: cross-validate the fit over `K` folds grouped by source (out-of-fold beside in-sample)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: treatywatch classify [--rules FILE] [--eval [--json]] [FILE.jsonl]\n")
+		fmt.Fprintf(stderr, "usage: treatywatch classify [--rules FILE] [--eval [--folds K] [--json]] [FILE.jsonl]\n       treatywatch classify fit [--rules FILE] [--out PACK.yaml] LABELLED.jsonl\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -76,6 +81,10 @@ func cmdClassify(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	}
 	if *asJSON && !*eval {
 		fmt.Fprintln(stderr, "classify: --json needs --eval")
+		return 2
+	}
+	if *folds != 0 && (!*eval || *folds < 2) {
+		fmt.Fprintln(stderr, "classify: --folds needs --eval and K >= 2")
 		return 2
 	}
 	eng, err := loadEngine(*rulesFile)
@@ -100,17 +109,26 @@ func cmdClassify(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		return 1
 	}
 	if *eval {
-		items := make([]classify.Labelled, 0, len(recs))
-		for _, r := range recs {
-			if r.Relevant == nil {
-				fmt.Fprintf(stderr, "classify: --eval: %s: item %q has no \"relevant\" label\n", name, r.ID)
+		items, err := labelled(recs, name)
+		if err != nil {
+			fmt.Fprintf(stderr, "classify: --eval: %v\n", err)
+			return 1
+		}
+		var rep classify.Report
+		if *folds > 0 {
+			rep, err = classify.CrossValidate(eng.Pack(), items, *folds, classify.FitOptions{})
+			if err != nil {
+				fmt.Fprintf(stderr, "classify: --eval: %v\n", err)
 				return 1
 			}
-			items = append(items, classify.Labelled{ID: r.ID, Item: r.item(), Relevant: *r.Relevant, Topics: r.Topics, Stance: classify.Stance(r.Stance)})
+		} else {
+			rep = classify.Evaluate(eng, items)
 		}
-		rep := classify.Evaluate(eng, items)
 		if *asJSON {
 			rep.Errors = nil
+			if rep.Folds != nil {
+				rep.Folds.Errors = nil
+			}
 			if err := json.NewEncoder(stdout).Encode(rep); err != nil {
 				fmt.Fprintf(stderr, "classify: %v\n", err)
 				return 1
@@ -182,4 +200,114 @@ func readRecords(ctx context.Context, r io.Reader) ([]labelledRecord, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// labelled turns records into labelled items; every record needs a
+// "relevant" label.
+func labelled(recs []labelledRecord, name string) ([]classify.Labelled, error) {
+	items := make([]classify.Labelled, 0, len(recs))
+	for _, r := range recs {
+		if r.Relevant == nil {
+			return nil, fmt.Errorf("%s: item %q has no \"relevant\" label", name, r.ID)
+		}
+		items = append(items, classify.Labelled{ID: r.ID, Item: r.item(), Relevant: *r.Relevant, Topics: r.Topics, Stance: classify.Stance(r.Stance)})
+	}
+	return items, nil
+}
+
+// cmdClassifyFit implements "treatywatch classify fit [--rules FILE]
+// [--out PACK.yaml] LABELLED.jsonl": it fits the weights of a pack's
+// vocabulary (the built-in one, or FILE) on labelled items and writes the
+// pack with its new model section.
+func cmdClassifyFit(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("classify fit", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	rulesFile := fs.String("rules", "", "rule pack `file` whose vocabulary to fit (default: the built-in pack)")
+	out := fs.String("out", "", "write the fitted pack to `file` (default: stdout)")
+	l2 := fs.Float64("l2", classify.DefaultL2, "ridge penalty on the weights")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: treatywatch classify fit [--rules FILE] [--out PACK.yaml] [--l2 X] LABELLED.jsonl\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return 2
+	}
+	src := rules.DefaultYAML()
+	if *rulesFile != "" {
+		b, err := os.ReadFile(*rulesFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "classify fit: %v\n", err)
+			return 1
+		}
+		src = b
+	}
+	name := *rulesFile
+	if name == "" {
+		name = rules.DefaultName
+	}
+	p, err := rules.Load(name, src)
+	if err != nil {
+		fmt.Fprintf(stderr, "classify fit: %v\n", err)
+		return 1
+	}
+	in := stdin
+	lname := "stdin"
+	if a := fs.Arg(0); a != "-" {
+		f, err := os.Open(a)
+		if err != nil {
+			fmt.Fprintf(stderr, "classify fit: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		in, lname = f, a
+	}
+	recs, err := readRecords(ctx, in)
+	if err != nil {
+		fmt.Fprintf(stderr, "classify fit: read %s: %v\n", lname, err)
+		return 1
+	}
+	items, err := labelled(recs, lname)
+	if err != nil {
+		fmt.Fprintf(stderr, "classify fit: %v\n", err)
+		return 1
+	}
+	m, err := classify.Fit(p, items, classify.FitOptions{L2: *l2, Fitted: fmt.Sprintf("%s, %d items", filepath.Base(lname), len(items))})
+	if err != nil {
+		fmt.Fprintf(stderr, "classify fit: %v\n", err)
+		return 1
+	}
+	b, err := rules.WithModel(src, m)
+	if err != nil {
+		fmt.Fprintf(stderr, "classify fit: %v\n", err)
+		return 1
+	}
+	// the written pack must load and compile as it is
+	q, err := rules.Load(name, b)
+	if err == nil {
+		_, err = classify.New(q)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "classify fit: the fitted pack does not load: %v\n", err)
+		return 1
+	}
+	if *out == "" {
+		_, err = stdout.Write(b)
+	} else {
+		err = os.WriteFile(*out, b, 0o644)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "classify fit: %v\n", err)
+		return 1
+	}
+	if *out != "" {
+		fmt.Fprintf(stderr, "classify fit: %d items, wrote %s\n", len(items), *out)
+	}
+	return 0
 }

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/treatywatch/treatywatch/internal/corpustest"
 )
 
 const sampleJSONL = `{"id":"x1","url":"https://example.org/1","source":"Example Wire","lang":"en","title":"States sign UN cybercrime treaty in Hanoi","text":"States sign UN cybercrime treaty in Hanoi\n\nSixty states signed the UN Convention against Cybercrime in Hanoi. It enters into force after the 40th ratification.","relevant":true,"topics":["ratification"],"stance":"neutral"}
@@ -115,5 +118,71 @@ func TestCmdClassifyErrors(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want %d and %q", code, errb.String(), tt.code, tt.msg)
 			}
 		})
+	}
+}
+
+// TestCmdClassifyFoldsJSON: --folds adds the out-of-fold figures and the
+// per-language tables in the shape of the top level.
+func TestCmdClassifyFoldsJSON(t *testing.T) {
+	in := filepath.Join(corpustest.Shared(t, "eval"), "dev.jsonl")
+	var out, errb bytes.Buffer
+	if code := cmdClassify(context.Background(), []string{"--eval", "--folds", "3", "--json", in}, nil, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	type figs struct {
+		Relevance struct{ F1 *float64 } `json:"relevance"`
+		Topics    struct {
+			MicroF1 *float64 `json:"micro_f1"`
+		} `json:"topics"`
+		Stance struct {
+			MacroF1 *float64 `json:"macro_f1"`
+		} `json:"stance"`
+	}
+	var rep struct {
+		figs
+		Folds *struct {
+			figs
+			ByLang map[string]figs `json:"by_lang"`
+		} `json:"folds"`
+		ByLang map[string]figs `json:"by_lang"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Folds == nil || rep.Folds.Relevance.F1 == nil || rep.Folds.Topics.MicroF1 == nil || rep.Folds.Stance.MacroF1 == nil {
+		t.Fatalf("no out-of-fold figures: %s", out.String())
+	}
+	for _, l := range []string{"en", "fr", "es", "ru"} {
+		if b, ok := rep.Folds.ByLang[l]; !ok || b.Relevance.F1 == nil || b.Stance.MacroF1 == nil {
+			t.Errorf("folds.by_lang[%s] missing: %s", l, out.String())
+		}
+		if _, ok := rep.ByLang[l]; !ok {
+			t.Errorf("by_lang[%s] missing", l)
+		}
+	}
+}
+
+// TestCmdClassifyFit: "classify fit" writes a pack that loads and
+// classifies; fitting the same items twice gives the same bytes.
+func TestCmdClassifyFit(t *testing.T) {
+	in := filepath.Join(corpustest.Shared(t, "eval"), "dev.jsonl")
+	dir := t.TempDir()
+	var errb bytes.Buffer
+	for _, name := range []string{"a.yaml", "b.yaml"} {
+		if code := cmdClassify(context.Background(), []string{"fit", "--out", filepath.Join(dir, name), in}, nil, io.Discard, &errb); code != 0 {
+			t.Fatalf("exit %d: %s", code, errb.String())
+		}
+	}
+	a, _ := os.ReadFile(filepath.Join(dir, "a.yaml"))
+	b, _ := os.ReadFile(filepath.Join(dir, "b.yaml"))
+	if !bytes.Equal(a, b) || !bytes.Contains(a, []byte("\nmodel:\n")) {
+		t.Fatalf("two fits differ or have no model (%d, %d bytes)", len(a), len(b))
+	}
+	var out bytes.Buffer
+	if code := cmdClassify(context.Background(), []string{"--rules", filepath.Join(dir, "a.yaml")}, strings.NewReader(sampleJSONL), &out, &errb); code != 0 {
+		t.Fatalf("fitted pack: exit %d: %s", code, errb.String())
+	}
+	if code := cmdClassify(context.Background(), []string{"fit", in + ".missing"}, nil, io.Discard, &errb); code != 1 {
+		t.Errorf("fit on a missing file: exit %d, want 1", code)
 	}
 }

@@ -28,7 +28,8 @@ func TestReclassifyAfterRuleChange(t *testing.T) {
 	relevant := strings.Fields(lineFor(out.String(), "desk"))[4] // the RELEVANT column
 
 	pack := rules.DefaultYAML()
-	pack = regexp.MustCompile(`(?m)^(\s*relevance_threshold:).*$`).ReplaceAll(pack, []byte("${1} 1000"))
+	// the fitted relevance head: a bias no item overcomes
+	pack = regexp.MustCompile(`(?m)^(    relevance:\n        bias:).*$`).ReplaceAll(pack, []byte("${1} -1000"))
 	pack = regexp.MustCompile(`(?m)^version:.*$`).ReplaceAll(pack, []byte(`version: "strict-test"`))
 	packPath := filepath.Join(dir, "strict.yaml")
 	if err := os.WriteFile(packPath, pack, 0o644); err != nil {

@@ -1,0 +1,138 @@
+package classify
+
+import (
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/treatywatch/treatywatch/fetch"
+)
+
+// classifyFitted labels an item with the pack's fitted model.
+func (e *Engine) classifyFitted(z *scratch, fs []field, it fetch.Item) Result {
+	v := &z.v
+	e.extract(fs, it, v)
+	res := Result{Rules: e.pack.Version, Topics: []string{}, Evidence: []Match{}}
+	m := e.model
+	p := sigmoid(headScore(&m.rel, v.x))
+	res.Score = round3(p)
+	res.Relevant = p >= m.rel.threshold
+	res.Evidence = e.explain(fs, v, &m.rel, "relevance", 4, res.Evidence)
+	if !res.Relevant {
+		return res
+	}
+	for i := range m.topics {
+		h := &m.topics[i]
+		if sigmoid(headScore(h, v.x)) >= h.threshold {
+			res.Topics = append(res.Topics, e.topics[i])
+			res.Evidence = e.explain(fs, v, h, e.topics[i], 3, res.Evidence)
+		}
+	}
+	best, bestZ := 0, math.Inf(-1)
+	for i := range m.stance {
+		if z := headScore(&m.stance[i], v.x); z > bestZ {
+			best, bestZ = i, z
+		}
+	}
+	res.Stance = Stance(stanceLabels[best])
+	res.Evidence = e.explain(fs, v, &m.stance[best], "stance "+stanceLabels[best], 5, res.Evidence)
+	if v.own >= 0 {
+		res.Actor = e.rules[v.own].name
+	} else if it.SourceActor != "" {
+		res.Actor = it.SourceActor
+	}
+	return res
+}
+
+// explain adds the features that weighed most for a decision, each with
+// the text it matched.
+func (e *Engine) explain(fs []field, v *fvec, h *dhead, decision string, n int, out []Match) []Match {
+	type contrib struct {
+		f int32
+		c float64
+	}
+	var cs []contrib
+	for _, f := range h.feats {
+		if c := h.w[f] * v.x[f]; c != 0 && f != e.fs.topicLen {
+			cs = append(cs, contrib{f, c})
+		}
+	}
+	sort.Slice(cs, func(a, b int) bool {
+		if math.Abs(cs[a].c) != math.Abs(cs[b].c) {
+			return math.Abs(cs[a].c) > math.Abs(cs[b].c)
+		}
+		return cs[a].f < cs[b].f
+	})
+	if len(cs) > n {
+		cs = cs[:n]
+	}
+	for _, c := range cs {
+		name := e.fs.names[c.f]
+		m := Match{Rule: name, Kind: e.featKind(name), Label: decision + e.featNote(name, v), Weight: round3(c.c), Field: FieldSource, Words: []string{}}
+		for k, r := range v.refs[c.f] {
+			f := &fs[r.fi]
+			if k == 0 {
+				m.Field = f.name
+			}
+			if r.hi >= 0 {
+				hh := &f.hits[r.hi]
+				m.Words = append(m.Words, f.s[hh.bstart:hh.bend])
+			} else {
+				m.Words = append(m.Words, gateWords(e, f, r.sent)...)
+			}
+			if k == 0 {
+				m.Sentence = sentence(f, r.sent)
+			}
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func gateWords(e *Engine, f *field, sent int32) []string {
+	var words []string
+	for _, h := range f.hits {
+		if h.sent == sent && !h.dropped {
+			if k := e.rules[h.rule].kind; k == kCyber || k == kTreaty {
+				words = append(words, f.s[h.bstart:h.bend])
+			}
+		}
+	}
+	return words
+}
+
+// featKind names the kind of evidence a feature is.
+func (e *Engine) featKind(name string) string {
+	switch {
+	case strings.HasPrefix(name, "alias."), name == "named-sentences":
+		return "alias"
+	case strings.HasPrefix(name, "guard."):
+		return "guard"
+	case strings.HasPrefix(name, "gate"), name == "named-sentences", name == "single-mention", name == "cybercrime-words", name == "named-in-lead", name == "topic-sentences":
+		return "gate"
+	case strings.HasPrefix(name, "topic."), name == "sentences":
+		return "topic"
+	case strings.HasPrefix(name, "position."), strings.HasPrefix(name, "speaker."), name == "statement", name == "first-person", strings.HasPrefix(name, "source."):
+		return "actor"
+	}
+	return "stance"
+}
+
+// featNote says, for evidence, the voice a cue was in and the basis of an
+// actor's position.
+func (e *Engine) featNote(name string, v *fvec) string {
+	if i := strings.LastIndexByte(name, '|'); i >= 0 {
+		return " (" + name[i+1:] + " voice)"
+	}
+	if strings.HasPrefix(name, "position.") && v.own >= 0 {
+		r := e.pack.Actors
+		own := &e.rules[v.own]
+		for k := range r {
+			if r[k].ID == own.id && r[k].Basis != "" {
+				return " (" + own.name + ": " + r[k].Basis + ")"
+			}
+		}
+		return " (" + own.name + ")"
+	}
+	return ""
+}
