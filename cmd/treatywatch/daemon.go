@@ -33,7 +33,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	reg := prometheus.NewRegistry()
-	wo := wireOptions{retryBackoff: *retry}
+	wo := wireOptions{retryBackoff: *retry, exclusive: true}
 	if *listen != "" {
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		wo.metrics = func(st *store.Store) *pipeline.Metrics { return pipeline.NewMetrics(reg, st) }
@@ -104,7 +104,7 @@ func cmdOnce(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if code := parseFlags(fs, args, stderr); code >= 0 {
 		return code
 	}
-	a, err := wire(ctx, &c, stderr, wireOptions{retryBackoff: *retry})
+	a, err := wire(ctx, &c, stderr, wireOptions{retryBackoff: *retry, exclusive: true})
 	if err != nil {
 		return exitErr(stderr, "once", err)
 	}

@@ -22,7 +22,7 @@ func cmdReclassify(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if code := parseFlags(fs, args, stderr); code >= 0 {
 		return code
 	}
-	a, err := wire(ctx, &c, stderr, wireOptions{noSinks: true})
+	a, err := wire(ctx, &c, stderr, wireOptions{noSinks: true, exclusive: true})
 	if err != nil {
 		return exitErr(stderr, "reclassify", err)
 	}

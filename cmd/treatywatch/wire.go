@@ -72,6 +72,9 @@ type wireOptions struct {
 	// retryBackoff is the first delay after a failed delivery (doubling
 	// up to 15 minutes); zero means the pipeline's default.
 	retryBackoff time.Duration
+	// exclusive: the command fetches or delivers, so on an SQLite
+	// database it waits until no other process does.
+	exclusive bool
 }
 
 // wire loads the config and builds the store, fetchers, classifier, sinks
@@ -89,6 +92,16 @@ func wire(ctx context.Context, c *common, stderr io.Writer, o wireOptions) (*app
 
 	if a.store, err = store.Open(ctx, dbPath(c, cfg)); err != nil {
 		return nil, err
+	}
+	if o.exclusive {
+		err := a.store.Exclusive(ctx, func(holder string) {
+			log.Warn("waiting: an SQLite database has one writer at a time, and another process is working on it; this one starts when it ends (several instances at once need PostgreSQL)",
+				"db", a.store.String(), "holder", holder)
+		})
+		if err != nil {
+			a.store.Close()
+			return nil, err
+		}
 	}
 	a.classifier, err = loadClassifier(cfg)
 	if err != nil {

@@ -22,6 +22,9 @@ type Store struct {
 	where string
 	// owner identifies this handle's leases (see Owner).
 	owner string
+	// lock is the SQLite lock file while this process holds it
+	// (Exclusive).
+	lock *os.File
 }
 
 // migrations, applied in order; PRAGMA user_version holds how many ran.
@@ -149,8 +152,10 @@ func (s *Store) Driver() string { return s.db.dialect.String() }
 // its password).
 func (s *Store) String() string { return s.where }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes the database and releases its lock file.
+func (s *Store) Close() error {
+	return errors.Join(s.db.Close(), s.unlock())
+}
 
 // SchemaVersion returns the schema version of the open database.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
