@@ -3,17 +3,18 @@ package config
 import (
 	"bytes"
 	"fmt"
-	"maps"
 	"net/url"
 	"reflect"
 	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/treatywatch/treatywatch/internal/redact"
 )
 
 // Redacted replaces secret values.
-const Redacted = "***"
+const Redacted = redact.Mask
 
 // Marshal returns the effective config (defaults applied, paths resolved)
 // as YAML, with secrets replaced by "***": webhook secrets, API tokens,
@@ -97,32 +98,51 @@ func redactString(s string) string {
 	return Redacted
 }
 
-// sensitiveName reports whether a header or query parameter name looks
-// like it carries a credential: one of its words (split on "-", "_", ".")
-// is token, secret, key, password and the like.
-func sensitiveName(name string) bool {
-	words := strings.FieldsFunc(strings.ToLower(name), func(r rune) bool {
-		return r == '-' || r == '_' || r == '.' || r == ' '
-	})
-	for _, w := range words {
-		switch w {
-		case "authorization", "cookie", "token", "secret", "key", "apikey",
-			"password", "passwd", "pwd", "sig", "signature", "auth",
-			"credential", "credentials", "session":
-			return true
+func redactHeaders(h map[string]string) map[string]string { return redact.Headers(h) }
+
+// redactURL hides the password of the user info, the values of query
+// parameters with sensitive names and a chat webhook's secret path.
+func redactURL(s string) string { return redact.URL(s) }
+
+// Secrets returns every credential the config holds: sink secrets, API
+// tokens, SMTP passwords, passwords and keys in URLs, sensitive header
+// values. The commands hide them from every output.
+func (c *Config) Secrets() []string {
+	var out []string
+	headers := func(h map[string]string) {
+		for k, v := range h {
+			if redact.SensitiveName(k) && v != "" {
+				out = append(out, v)
+				// "Bearer xyz": the token alone may be printed too.
+				if _, tok, ok := strings.Cut(v, " "); ok {
+					out = append(out, tok)
+				}
+			}
 		}
 	}
-	return false
-}
-
-func redactHeaders(h map[string]string) map[string]string {
-	if h == nil {
-		return nil
+	for _, s := range c.Sources {
+		headers(s.Headers)
+		out = append(out, redact.Secrets(s.URL)...)
+		out = append(out, redact.Secrets(s.Proxy)...)
 	}
-	out := maps.Clone(h)
-	for k, v := range out {
-		if sensitiveName(k) && v != "" {
-			out[k] = Redacted
+	for _, s := range c.Sinks {
+		headers(s.Headers)
+		out = append(out, redact.Secrets(s.URL)...)
+		if s.Secret != "" {
+			out = append(out, s.Secret)
+		}
+		if t := s.Transport; t != nil {
+			out = append(out, redact.Secrets(t.URL)...)
+			if u, err := url.Parse(t.URL); err == nil && chatPreset(t.Preset) && len(u.Path) > 1 {
+				// A chat webhook's path is its secret.
+				out = append(out, strings.TrimPrefix(u.Path, "/"))
+			}
+			if t.Token != "" {
+				out = append(out, t.Token)
+			}
+			if t.SMTP != nil && t.SMTP.Password != "" {
+				out = append(out, t.SMTP.Password)
+			}
 		}
 	}
 	return out
@@ -139,38 +159,6 @@ func redactPath(s string) string {
 	}
 	u.Path, u.RawPath = "", ""
 	return strings.ReplaceAll(u.String()+"/"+Redacted, "%2A", "*")
-}
-
-// redactURL hides the password of the user info and the values of query
-// parameters with sensitive names.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || s == "" {
-		return s
-	}
-	changed := false
-	if u.User != nil {
-		if _, ok := u.User.Password(); ok {
-			u.User = url.UserPassword(u.User.Username(), Redacted)
-			changed = true
-		}
-	}
-	if u.RawQuery != "" {
-		q := u.Query()
-		for k := range q {
-			if sensitiveName(k) {
-				q[k] = []string{Redacted}
-				changed = true
-			}
-		}
-		if changed {
-			u.RawQuery = q.Encode()
-		}
-	}
-	if !changed {
-		return s
-	}
-	return strings.ReplaceAll(u.String(), "%2A%2A%2A", Redacted)
 }
 
 // escapeStrings doubles the "$" of every "${" in the strings under v, so

@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/andybalholm/brotli"
+
+	"github.com/treatywatch/treatywatch/internal/redact"
 )
 
 // Defaults of ClientOptions.
@@ -262,7 +264,7 @@ func (c *Client) Get(ctx context.Context, src Source, rawURL string, prev Valida
 	}
 	out.RetryAfter = cacheLifetime(resp.Header, out.FetchedAt)
 	defer func() {
-		c.log.Debug("fetch: get", "source", src.ID, "url", rawURL, "status", resp.StatusCode,
+		c.log.Debug("fetch: get", "source", src.ID, "url", redact.URL(rawURL), "status", resp.StatusCode,
 			"bytes", len(out.Body), "duration", time.Since(start))
 	}()
 

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/treatywatch/treatywatch/internal/redact"
 )
 
 // ErrorKind says what went wrong in words a user can act on.
@@ -37,7 +39,7 @@ func (e *Error) Error() string {
 		msg = fmt.Sprintf("%s: status %d", msg, e.Status)
 	}
 	if e.URL != "" {
-		msg += " from " + e.URL
+		msg += " from " + redact.URL(e.URL)
 	}
 	if e.Err != nil {
 		msg += ": " + e.Err.Error()

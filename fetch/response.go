@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"net/http"
 	"time"
+
+	"github.com/treatywatch/treatywatch/internal/redact"
 )
 
 // Response is a fetched HTTP response whose body was read whole (within
@@ -37,7 +39,7 @@ type Getter interface {
 // validators, fetch time and, when there is a body, its SHA-256.
 func (r *Response) Provenance() Provenance {
 	p := Provenance{
-		FinalURL:     r.FinalURL,
+		FinalURL:     redact.URL(r.FinalURL),
 		Status:       r.Status,
 		ETag:         r.Next.ETag,
 		LastModified: r.Next.LastModified,

@@ -15,7 +15,7 @@ func cmdConfig(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	if code := parseFlags(fs, args, stderr); code >= 0 {
 		return code
 	}
-	cfg, _, err := loadConfig(c.config)
+	cfg, _, err := loadConfig(c.config, stderr)
 	if err != nil {
 		return exitErr(stderr, "config", err)
 	}

@@ -15,6 +15,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/treatywatch/treatywatch/internal/redact"
 )
 
 const usage = `treatywatch watches the world's statements about the UN Convention against Cybercrime.
@@ -58,6 +60,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		return 0
 	}
+	// Every secret of the config is hidden from everything the command
+	// prints; wire and loadConfig tell the scrubber what to hide.
+	scrub := redact.NewScrubber()
+	stdout, stderr = scrub.Writer(stdout), scrub.Writer(stderr)
 	cmd, rest := args[0], args[1:]
 	switch cmd {
 	case "run":
@@ -111,11 +117,13 @@ func (c *common) logger(w io.Writer) (*slog.Logger, error) {
 		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", c.logLevel)
 	}
 	opts := &slog.HandlerOptions{Level: level}
+	// Secrets are hidden before the handler quotes or escapes values.
+	scrub := redact.Of(w)
 	switch strings.ToLower(c.logFormat) {
 	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		return slog.New(scrub.Handler(slog.NewTextHandler(w, opts))), nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		return slog.New(scrub.Handler(slog.NewJSONHandler(w, opts))), nil
 	}
 	return nil, fmt.Errorf("--log-format %q: want text or json", c.logFormat)
 }

@@ -45,7 +45,7 @@ func cmdOPML(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if code := parseFlags(fs, args[1:], stderr); code >= 0 {
 		return code
 	}
-	cfg, _, err := loadConfig(c.config)
+	cfg, _, err := loadConfig(c.config, stderr)
 	if err != nil {
 		return exitErr(stderr, "opml", err)
 	}

@@ -26,7 +26,7 @@ func cmdSeen(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "treatywatch seen: --source is required")
 		return 2
 	}
-	st, err := openStore(ctx, &c)
+	st, err := openStore(ctx, &c, stderr)
 	if err != nil {
 		return exitErr(stderr, "seen", err)
 	}
@@ -54,8 +54,8 @@ func cmdSeen(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // openStore opens the state database the flags and config point to,
 // without building the rest.
-func openStore(ctx context.Context, c *common) (*store.Store, error) {
-	cfg, _, err := loadConfig(c.config)
+func openStore(ctx context.Context, c *common, stderr io.Writer) (*store.Store, error) {
+	cfg, _, err := loadConfig(c.config, stderr)
 	if err != nil {
 		return nil, err
 	}

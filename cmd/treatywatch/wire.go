@@ -20,6 +20,7 @@ import (
 	"github.com/treatywatch/treatywatch/fetch/page"
 	"github.com/treatywatch/treatywatch/fetch/treaty"
 	"github.com/treatywatch/treatywatch/internal/pipeline"
+	"github.com/treatywatch/treatywatch/internal/redact"
 	"github.com/treatywatch/treatywatch/internal/store"
 	"github.com/treatywatch/treatywatch/internal/window"
 	"github.com/treatywatch/treatywatch/sinks"
@@ -45,14 +46,22 @@ type app struct {
 }
 
 // loadConfig reads the config file, or the built-in default when path is
-// empty.
-func loadConfig(path string) (*config.Config, string, error) {
+// empty, and tells the scrubber behind out (see redact.Of) the config's
+// secrets.
+func loadConfig(path string, out io.Writer) (*config.Config, string, error) {
+	name := path
+	var c *config.Config
+	var err error
 	if path == "" {
-		c, err := config.Default()
-		return c, "built-in default", err
+		c, err = config.Default()
+		name = "built-in default"
+	} else {
+		c, err = config.Load(path)
 	}
-	c, err := config.Load(path)
-	return c, path, err
+	if c != nil {
+		redact.Of(out).Add(c.Secrets()...)
+	}
+	return c, name, err
 }
 
 // dbPath is --db, else treatywatch.db in the data directory.
@@ -84,7 +93,7 @@ func wire(ctx context.Context, c *common, stderr io.Writer, o wireOptions) (*app
 	if err != nil {
 		return nil, err
 	}
-	cfg, name, err := loadConfig(c.config)
+	cfg, name, err := loadConfig(c.config, stderr)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +166,7 @@ func wire(ctx context.Context, c *common, stderr io.Writer, o wireOptions) (*app
 	a.runner = pipeline.New(pipeline.Options{
 		Store: a.store, Fetchers: a.fetchers, FullText: ft, Classifier: a.classifier,
 		Sinks: a.sinks, Logger: log, Metrics: a.metrics, MinWords: cfg.Defaults.MinWords,
-		DeliveryBackoff: o.retryBackoff, Quiet: quietHours(cfg),
+		DeliveryBackoff: o.retryBackoff, Quiet: quietHours(cfg), Redact: redact.Of(stderr).String,
 	})
 	return a, nil
 }

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/treatywatch/treatywatch/fetch"
+	"github.com/treatywatch/treatywatch/internal/redact"
 )
 
 // Focus trades precision against recall.
@@ -69,7 +70,7 @@ func (e *Extractor) Extract(ctx context.Context, src fetch.Source, rawURL string
 		final = rawURL
 	}
 	prov := resp.Provenance()
-	prov.FinalURL, prov.Extracted = final, true
+	prov.FinalURL, prov.Extracted = redact.URL(final), true
 	if resp.NotModified || len(resp.Body) == 0 {
 		return Article{}, &fetch.Error{Kind: fetch.ErrParse, URL: final, Status: resp.Status, Err: fmt.Errorf("extract: empty body: %w", ErrNoText)}
 	}

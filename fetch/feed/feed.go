@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/mmcdole/gofeed"
+
 	"github.com/treatywatch/treatywatch/fetch"
+	"github.com/treatywatch/treatywatch/internal/redact"
 )
 
 // Options configure a Fetcher.
@@ -50,7 +52,7 @@ func (f *Fetcher) Fetch(ctx context.Context, src fetch.Source, prev fetch.Valida
 	}
 	items, ttl, err := Parse(resp.Body, resp.Header.Get("Content-Type"), resp.FinalURL, src, resp.FetchedAt)
 	if err != nil {
-		f.log.Warn("feed: parse failed", "source", src.ID, "url", resp.FinalURL, "err", err)
+		f.log.Warn("feed: parse failed", "source", src.ID, "url", redact.URL(resp.FinalURL), "err", err)
 		return fetch.Batch{}, err
 	}
 	for i := range items {

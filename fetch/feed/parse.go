@@ -16,7 +16,9 @@ import (
 	"time"
 
 	"github.com/mmcdole/gofeed"
+
 	"github.com/treatywatch/treatywatch/fetch"
+	"github.com/treatywatch/treatywatch/internal/redact"
 )
 
 // maxInflated caps a body that arrives gzip-compressed without saying so.
@@ -67,7 +69,7 @@ func Parse(body []byte, contentType, baseURL string, src fetch.Source, fetched t
 		return nil, 0, fail(err)
 	}
 	base, _ := url.Parse(baseURL)
-	prov := fetch.Provenance{FinalURL: baseURL, BodySHA256: hex.EncodeToString(sum[:]), FetchedAt: fetched}
+	prov := fetch.Provenance{FinalURL: redact.URL(baseURL), BodySHA256: hex.EncodeToString(sum[:]), FetchedAt: fetched}
 	return normalise(f, base, src, fetched, prov), ttl, nil
 }
 

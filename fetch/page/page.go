@@ -15,6 +15,7 @@ import (
 	"github.com/andybalholm/cascadia"
 
 	"github.com/treatywatch/treatywatch/fetch"
+	"github.com/treatywatch/treatywatch/internal/redact"
 )
 
 // Fetcher reads listing pages of sources of kind "page". It keeps no
@@ -52,7 +53,7 @@ func (f *Fetcher) Fetch(ctx context.Context, src fetch.Source, prev fetch.Valida
 		final = src.URL
 	}
 	prov := resp.Provenance()
-	prov.FinalURL = final
+	prov.FinalURL = redact.URL(final)
 	batch := fetch.Batch{Next: resp.Next, RetryAfter: resp.RetryAfter, Provenance: prov}
 	if resp.NotModified {
 		batch.NotModified = true

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/treatywatch/treatywatch/fetch"
+	"github.com/treatywatch/treatywatch/internal/redact"
 )
 
 // EntryIntoForce is how many instruments of ratification, acceptance,
@@ -54,7 +55,7 @@ func (f *Fetcher) Fetch(ctx context.Context, src fetch.Source, prev fetch.Valida
 	}
 	if err != nil {
 		// Rows we could not read are left out; the rest still counts.
-		f.log.Warn("treaty status: some rows were not read", "source", src.ID, "url", src.URL, "err", err)
+		f.log.Warn("treaty status: some rows were not read", "source", src.ID, "url", redact.URL(src.URL), "err", err)
 	}
 	b.Items = Items(st, src, b.Provenance)
 	return b, nil

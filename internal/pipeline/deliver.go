@@ -55,7 +55,7 @@ func (r *Runner) deliverDue(ctx context.Context, s sinks.Sink) (int, error) {
 			}
 			next := now.Add(wait)
 			// The records stay queued even when ctx was cancelled mid-write.
-			if rerr := r.o.Store.Retry(context.WithoutCancel(ctx), next, err.Error(), ids...); rerr != nil {
+			if rerr := r.o.Store.Retry(context.WithoutCancel(ctx), next, r.o.Redact(err.Error()), ids...); rerr != nil {
 				return total, errors.Join(err, rerr)
 			}
 			r.o.Metrics.delivered(s.Name(), "failed", len(recs))

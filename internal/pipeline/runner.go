@@ -10,6 +10,7 @@ import (
 
 	"github.com/treatywatch/treatywatch/classify"
 	"github.com/treatywatch/treatywatch/fetch"
+	"github.com/treatywatch/treatywatch/internal/redact"
 	"github.com/treatywatch/treatywatch/internal/store"
 	"github.com/treatywatch/treatywatch/internal/window"
 	"github.com/treatywatch/treatywatch/sinks"
@@ -73,6 +74,9 @@ type Options struct {
 	// Quiet holds, by sink name, the hours a sink sends nothing: its
 	// records wait in the outbox until the window ends.
 	Quiet map[string]*window.Window
+	// Redact hides secrets in error text before it is stored (default:
+	// the text unchanged).
+	Redact func(string) string
 }
 
 // DefaultEmptyRunsWarn is how many item-less runs in a row make a page
@@ -118,6 +122,9 @@ func New(o Options) *Runner {
 	}
 	if o.EmptyRunsWarn == 0 {
 		o.EmptyRunsWarn = DefaultEmptyRunsWarn
+	}
+	if o.Redact == nil {
+		o.Redact = func(s string) string { return s }
 	}
 	r := &Runner{o: o, log: o.Logger, kick: make(chan struct{}, 1)}
 	for _, s := range o.Sinks {
@@ -201,7 +208,7 @@ func (r *Runner) RunSource(ctx context.Context, src Source, ro RunOptions) Repor
 		if err := r.o.Store.RecordNotModified(ctx, src.ID, now, next); err != nil {
 			rep.Outcome, rep.Err = OutcomeFailed, err
 		}
-		log.Debug("not modified", "url", src.URL)
+		log.Debug("not modified", "url", redact.URL(src.URL))
 		return rep
 	}
 	rep.Items = len(batch.Items)
@@ -249,7 +256,7 @@ func (r *Runner) RunSource(ctx context.Context, src Source, ro RunOptions) Repor
 	r.o.Metrics.fetched(src.ID, rep.Outcome, now)
 	r.o.Metrics.items(src.ID, rep.New, rep.Relevant)
 	if len(batch.Items) == 0 && src.Kind == fetch.KindPage && st.EmptyRuns+1 >= r.o.EmptyRunsWarn {
-		log.Warn("page selectors matched nothing", "url", src.URL, "runs", st.EmptyRuns+1,
+		log.Warn("page selectors matched nothing", "url", redact.URL(src.URL), "runs", st.EmptyRuns+1,
 			"hint", "the page layout may have changed: check the source's page selectors")
 	}
 	attrs := []any{"items", rep.Items, "new", rep.New, "relevant", rep.Relevant, "queued", rep.Queued}
@@ -275,12 +282,12 @@ func (r *Runner) fail(ctx context.Context, log *slog.Logger, rep Report, src Sou
 	}
 	rep.Outcome, rep.Err, rep.NextRun = OutcomeFailed, ferr, now.Add(wait)
 	kind := fetch.KindOf(ferr)
-	n, err := r.o.Store.RecordFailure(context.WithoutCancel(ctx), src.ID, kind, ferr.Error(), now, rep.NextRun)
+	n, err := r.o.Store.RecordFailure(context.WithoutCancel(ctx), src.ID, kind, r.o.Redact(ferr.Error()), now, rep.NextRun)
 	if err != nil {
 		rep.Err = errors.Join(ferr, err)
 	}
 	r.o.Metrics.fetched(src.ID, string(kind), time.Time{})
-	log.Warn("fetch failed", "url", src.URL, "kind", string(kind), "failures", n,
+	log.Warn("fetch failed", "url", redact.URL(src.URL), "kind", string(kind), "failures", n,
 		"next_run", rep.NextRun.Format(time.RFC3339), "err", ferr)
 	return rep
 }

@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/treatywatch/treatywatch/fetch"
+	"github.com/treatywatch/treatywatch/internal/redact"
 	"github.com/treatywatch/treatywatch/sinks"
 )
 
@@ -452,7 +453,7 @@ func (w *Webhook) Send(ctx context.Context, m Message) error {
 	}
 	resp, err := w.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("digest webhook %s: post %s: %w", w.cfg.Preset, w.safeURL(), err)
+		return fmt.Errorf("digest webhook %s: post %s: %w", w.cfg.Preset, w.safeURL(), redact.URLError(err))
 	}
 	defer resp.Body.Close()
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
@@ -479,7 +480,7 @@ func (w *Webhook) Check(ctx context.Context) error {
 	}
 	resp, err := w.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("digest webhook %s: check %s: %w", w.cfg.Preset, w.safeURL(), err)
+		return fmt.Errorf("digest webhook %s: check %s: %w", w.cfg.Preset, w.safeURL(), redact.URLError(err))
 	}
 	resp.Body.Close()
 	switch {
@@ -499,21 +500,7 @@ func (w *Webhook) safeURL() string {
 			return u.Scheme + "://" + u.Host + "/…"
 		}
 	}
-	return redact(w.cfg.URL)
-}
-
-// redact drops the path of Slack-style secret URLs and any query.
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(bad url)"
-	}
-	if strings.Contains(u.Path, "/services/") || strings.Contains(u.Path, "/hooks/") {
-		u.Path = "/…"
-	}
-	u.RawQuery = ""
-	u.User = nil
-	return u.String()
+	return redact.URL(w.cfg.URL)
 }
 
 var errNoRecipients = errors.New("no recipients")

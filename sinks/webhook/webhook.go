@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/treatywatch/treatywatch/fetch"
+	"github.com/treatywatch/treatywatch/internal/redact"
 	"github.com/treatywatch/treatywatch/sinks"
 )
 
@@ -230,6 +231,7 @@ func (s *Sink) post(parent context.Context, eventID, eventType string, body []by
 	start := time.Now()
 	resp, err := s.client.Do(req)
 	if err != nil {
+		err = redact.URLError(err)
 		if parent.Err() == nil && ctx.Err() != nil {
 			return s.errorf("event %s: no response within %s: %w", eventID, s.opts.Timeout, err)
 		}
@@ -238,13 +240,13 @@ func (s *Sink) post(parent context.Context, eventID, eventType string, body []by
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // let the connection be reused
 	resp.Body.Close()
-	s.log.Debug("webhook delivery", "sink", s.opts.Name, "url", s.opts.URL, "event_id", eventID,
+	s.log.Debug("webhook delivery", "sink", s.opts.Name, "url", redact.URL(s.opts.URL), "event_id", eventID,
 		"status", resp.StatusCode, "duration", time.Since(start))
 
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
 	}
-	err = &StatusError{Sink: s.opts.Name, URL: s.opts.URL, EventID: eventID, Status: resp.StatusCode, Body: clean(snippet)}
+	err = &StatusError{Sink: s.opts.Name, URL: redact.URL(s.opts.URL), EventID: eventID, Status: resp.StatusCode, Body: clean(snippet)}
 	if loc := resp.Header.Get("Location"); resp.StatusCode < 400 && loc != "" {
 		err.(*StatusError).Body = "redirect to " + loc + " (not followed; configure the final URL)"
 	}
@@ -273,7 +275,7 @@ func (e *StatusError) Error() string {
 }
 
 func (s *Sink) errorf(format string, args ...any) error {
-	return fmt.Errorf("webhook sink %s: POST %s: "+format, append([]any{s.opts.Name, s.opts.URL}, args...)...)
+	return fmt.Errorf("webhook sink %s: POST %s: "+format, append([]any{s.opts.Name, redact.URL(s.opts.URL)}, args...)...)
 }
 
 // retryAfter is the Retry-After a receiver sent, capped at MaxRetryAfter.
