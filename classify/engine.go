@@ -2,6 +2,7 @@ package classify
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -61,6 +62,8 @@ type Engine struct {
 	topics []string
 	// actorByName finds an actor rule by its display name (lower case).
 	actorByName map[string]int32
+	// actorBySite finds an actor rule by a web host it publishes on.
+	actorBySite map[string]int32
 	anchors     [128][]string // prefilter pieces by first byte
 	hasAnchors  bool
 	wideAnchors map[rune][]string // pieces that start with a non-ASCII letter
@@ -70,6 +73,7 @@ type Engine struct {
 	// that was never fitted (rule weights as written)
 	fs    *featSpace
 	model *fitted
+	lang  *langDetector
 }
 
 var _ Classifier = (*Engine)(nil)
@@ -159,9 +163,15 @@ func New(p *rules.Pack) (*Engine, error) {
 			e.rules[gi].suppress = append(e.rules[gi].suppress, id)
 		}
 	}
+	e.actorBySite = map[string]int32{}
 	for i, r := range e.rules {
 		if r.kind == kActor {
 			e.actorByName[strings.ToLower(r.name)] = int32(i)
+		}
+	}
+	for i := range p.Actors {
+		for _, h := range p.Actors[i].Sites {
+			e.actorBySite[h] = ids[p.Actors[i].ID]
 		}
 	}
 	e.wideAnchors = map[rune][]string{}
@@ -189,6 +199,7 @@ func New(p *rules.Pack) (*Engine, error) {
 	}
 	e.pool.New = func() any { return &scratch{sc: text.NewScanner(f)} }
 	e.fs = newFeatSpace(e)
+	e.lang = newLangDetector()
 	if p.Model != nil {
 		m, err := e.compileModel(p.Model)
 		if err != nil {
@@ -707,6 +718,7 @@ func (e *Engine) Classify(it fetch.Item) Result {
 	}
 
 	// actor and stance
+	res.Lang = e.lang.detect(it)
 	if own >= 0 {
 		res.Actor = e.rules[own].name
 	} else if it.SourceActor != "" {
@@ -718,9 +730,43 @@ func (e *Engine) Classify(it fetch.Item) Result {
 }
 
 // ownActor finds who speaks when the item is a statement: the source's
-// actor, else an actor named in the source name (not the press).
+// actor, else an actor named in the source name or the by-line, else the
+// actor whose site the item is on (not the press).
 func (e *Engine) ownActor(it fetch.Item) int32 {
-	for _, s := range []string{it.SourceActor, it.SourceName} {
+	if a := e.ownActorNamed(it); a >= 0 {
+		return a
+	}
+	if a := e.siteActor(it.URL); a >= 0 && e.rules[a].label != "press" {
+		return a
+	}
+	return -1
+}
+
+// siteActor is the actor rule whose site hosts rawURL, or -1.
+func (e *Engine) siteActor(rawURL string) int32 {
+	if len(e.actorBySite) == 0 || rawURL == "" {
+		return -1
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return -1
+	}
+	h := strings.TrimPrefix(strings.ToLower(u.Hostname()), "www.")
+	for h != "" {
+		if a, ok := e.actorBySite[h]; ok {
+			return a
+		}
+		i := strings.IndexByte(h, '.')
+		if i < 0 || !strings.Contains(h[i+1:], ".") {
+			break
+		}
+		h = h[i+1:]
+	}
+	return -1
+}
+
+func (e *Engine) ownActorNamed(it fetch.Item) int32 {
+	for _, s := range []string{it.SourceActor, it.SourceName, it.Author} {
 		if s == "" {
 			continue
 		}

@@ -468,7 +468,11 @@ func (e *Engine) extractStance(fs []field, it fetch.Item, own int32, v *fvec) {
 		v.x[s.stStatement] = 1
 	}
 	v.x[s.stFirst] = float64(firstPerson)
-	if p := e.pressRule(it.SourceName); p >= 0 {
+	p := e.pressRule(it.SourceName)
+	if a := e.siteActor(it.URL); p < 0 && a >= 0 && e.rules[a].label == "press" {
+		p = a
+	}
+	if p >= 0 {
 		v.x[s.stSource[p]] = 1
 	}
 	if own >= 0 && statement {

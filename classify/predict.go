@@ -21,6 +21,9 @@ func (e *Engine) classifyFitted(z *scratch, fs []field, it fetch.Item) Result {
 	if !res.Relevant {
 		return res
 	}
+	// the language of what is delivered (detection costs more than the
+	// rest of the classification: only for relevant items)
+	res.Lang = e.lang.detect(it)
 	for i := range m.topics {
 		h := &m.topics[i]
 		if sigmoid(headScore(h, v.x)) >= h.threshold {

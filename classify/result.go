@@ -41,7 +41,11 @@ type Result struct {
 	Topics   []string `json:"topics"`
 	Stance   Stance   `json:"stance"`
 	Actor    string   `json:"actor,omitempty"`
-	Evidence []Match  `json:"evidence"`
+	// Lang is the language of the item's text (ISO 639-1), detected from
+	// its words for relevant items; empty for the others (their source's
+	// language stands).
+	Lang     string  `json:"lang,omitempty"`
+	Evidence []Match `json:"evidence"`
 	// Rules is the version of the rule pack that produced the result, so
 	// results are reproducible and reclassify can find stale ones.
 	Rules string `json:"rules"`

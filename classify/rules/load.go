@@ -131,6 +131,11 @@ func Load(name string, data []byte) (*Pack, error) {
 		if r.Name == "" {
 			return nil, fail(r.Line, "rule %q: actor without a name", r.ID)
 		}
+		for _, h := range r.Sites {
+			if h == "" || strings.ContainsAny(h, "/: ") || h != strings.ToLower(h) || !strings.Contains(h, ".") {
+				return nil, fail(r.Line, "rule %q: site %q must be a lower-case host name such as hrw.org", r.ID, h)
+			}
+		}
 	}
 	for _, g := range p.Guards {
 		for _, id := range g.Suppress {

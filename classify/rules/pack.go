@@ -45,6 +45,10 @@ type Rule struct {
 	// Basis says where an actor's known position comes from (a
 	// published statement, a signature).
 	Basis string `yaml:"basis,omitempty"`
+	// Sites are the web hosts an actor publishes on ("hrw.org"): an item
+	// whose URL is on one of them (or a subdomain) is the actor's own, or
+	// for the press, the outlet's.
+	Sites []string `yaml:"sites,omitempty"`
 	// Suppress lists rule ids whose hits a guard cancels when it fires
 	// (UNCC the Compensation Commission cancels the UNCC alias).
 	Suppress []string `yaml:"suppress,omitempty"`

@@ -377,7 +377,7 @@ func (b *backfill) label(ctx context.Context, items []fetch.Item) error {
 	labeled := make([]store.Labeled, len(items))
 	for i, it := range items {
 		res := b.r.o.Classifier.Classify(it)
-		labeled[i] = store.Labeled{Item: it, Result: res}
+		labeled[i] = store.Labeled{Item: withLang(it, res), Result: res}
 		if !res.Relevant {
 			continue
 		}

@@ -233,7 +233,7 @@ func (r *Runner) RunSource(ctx context.Context, src Source, ro RunOptions) Repor
 	labeled := make([]store.Labeled, len(fresh))
 	for i, it := range fresh {
 		res := r.o.Classifier.Classify(it)
-		labeled[i] = store.Labeled{Item: it, Result: res}
+		labeled[i] = store.Labeled{Item: withLang(it, res), Result: res}
 		if res.Relevant {
 			rep.Relevant++
 		}
@@ -401,4 +401,13 @@ func (r *Runner) Kick() {
 	case r.kick <- struct{}{}:
 	default:
 	}
+}
+
+// withLang stores the language the classifier read in the item's own
+// words; the source's language stays when it detected none.
+func withLang(it fetch.Item, res classify.Result) fetch.Item {
+	if res.Lang != "" {
+		it.Lang = res.Lang
+	}
+	return it
 }
