@@ -4,11 +4,16 @@
 #
 #   maildev   SMTP mail catcher with an HTTP API (npm), for the digest's
 #             SMTP test (sinks/digest). Pinned version.
-#   chromium  optional (Debian package), for the digest's PNG rendering
-#             test; skipped unless INSTALL_CHROMIUM=1 or it is already
-#             installed.
+#   chromium  Debian package, for the tests that render in a browser
+#             (the digest's PNG). Installed when INSTALL_CHROMIUM=1 (CI
+#             sets it); without it those tests skip locally and fail
+#             under CI=true.
 #   postgresql  PostgreSQL server (Debian package) for the PostgreSQL
 #             store's tests; scripts/test starts a throwaway cluster.
+#
+# Every install that is asked for and fails stops this script with a
+# non-zero status and says what failed: a missing dependency must not
+# turn into a quietly skipped test.
 set -euo pipefail
 
 MAILDEV_VERSION="3.0.0"
@@ -38,14 +43,22 @@ else
 fi
 
 if [ "${INSTALL_CHROMIUM:-0}" = "1" ] && ! command -v chromium >/dev/null 2>&1; then
-	if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
-		log "installing chromium with apt-get"
-		# Optional: a failure here only skips the PNG rendering test.
-		if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; then
-			log "could not install chromium; the digest PNG test will be skipped"
-		fi
-	else
-		log "INSTALL_CHROMIUM=1 but apt-get or root is missing; skipping chromium"
+	if ! command -v apt-get >/dev/null 2>&1 || [ "$(id -u)" != "0" ]; then
+		log "INSTALL_CHROMIUM=1 but apt-get or root is missing: install chromium by hand (apt-get install chromium)"
+		exit 1
+	fi
+	log "installing chromium with apt-get"
+	if ! apt-get update -qq; then
+		log "apt-get update failed: cannot install chromium"
+		exit 1
+	fi
+	if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; then
+		log "apt-get install chromium failed"
+		exit 1
+	fi
+	if ! command -v chromium >/dev/null 2>&1; then
+		log "chromium was installed but is not on PATH"
+		exit 1
 	fi
 fi
 
@@ -68,4 +81,9 @@ else
 		exit 1
 	fi
 	log "postgresql installed ($(pg_bindir))"
+fi
+
+if ! have_maildev; then
+	log "maildev $MAILDEV_VERSION is still not runnable after the install"
+	exit 1
 fi

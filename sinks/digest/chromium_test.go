@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/treatywatch/treatywatch/internal/testenv"
 	"github.com/treatywatch/treatywatch/sinks"
 )
 
@@ -57,22 +58,11 @@ func TestWriteSample(t *testing.T) {
 	}
 }
 
-func chromiumBin() string {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
-
 // TestChromiumRendersDigest renders the built-in HTML digest with headless
-// Chromium, when it is installed, and checks the screenshot is a real page.
+// Chromium and checks the screenshot is a real page. Without Chromium it
+// skips on a developer's machine and fails under CI=true.
 func TestChromiumRendersDigest(t *testing.T) {
-	bin := chromiumBin()
-	if bin == "" {
-		t.Skip("chromium not on PATH (apt-get install chromium; see scripts/render-digest.sh)")
-	}
+	bin := testenv.Chromium(t)
 	dir := t.TempDir()
 	page := filepath.Join(dir, "digest.html")
 	if err := os.WriteFile(page, []byte(sampleDigest(t).HTML), 0o644); err != nil {
