@@ -251,7 +251,7 @@ func buildDigest(sc config.Sink, st *store.Store, log *slog.Logger) (*digest.Sin
 	return digest.New(digest.Options{
 		Name: sc.Name, Schedule: sc.Schedule, Location: sc.Location(), Empty: sc.Empty,
 		TemplateHTML: tmplHTML, TemplateText: tmplText, Transport: tr,
-		State: st, Health: st, Treaty: treatyStatus, Logger: log,
+		State: st, Health: st, History: st, Treaty: treatyStatus, Logger: log,
 	})
 }
 

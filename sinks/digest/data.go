@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/treatywatch/treatywatch/classify"
+	"github.com/treatywatch/treatywatch/internal/trend"
 	"github.com/treatywatch/treatywatch/sinks"
 )
 
@@ -41,6 +42,9 @@ type Data struct {
 	Topics []Topic
 	// Changes compares the window with the previous digest.
 	Changes Changes
+	// Spikes are the topics and actors far above their trailing mean in
+	// the stored history (see package trend), largest first.
+	Spikes []Spike
 	// Failing lists the sources whose state is "failing" or "blocked".
 	Failing []Failing
 	// Treaty counts signature and ratification mentions; nil when no
@@ -119,8 +123,36 @@ type TopicDelta struct {
 	ID, Label   string
 	Now, Before int
 	Delta       string // "+3", "-2", "±0"
-	// Spike is set when the volume at least doubled from 2 or more.
+	// Spike is set when the topic is among Data.Spikes.
 	Spike bool
+}
+
+// Spike is a topic or an actor whose volume in the window is far above
+// its mean over the trailing days.
+type Spike struct {
+	Kind  string // "topic" or "actor"
+	Name  string // topic id or actor name
+	Label string // "Human rights", or the actor
+	Count int
+	// Mean is the trailing mean for a window of this length.
+	Mean float64
+}
+
+// setSpikes fills Spikes and flags the topics among them.
+func (d *Data) setSpikes(spikes []trend.Spike) {
+	d.Spikes = nil
+	flagged := map[string]bool{}
+	for _, sp := range spikes {
+		label := sp.Name
+		if sp.Kind == trend.KindTopic {
+			label = topicLabel(sp.Name)
+			flagged[sp.Name] = true
+		}
+		d.Spikes = append(d.Spikes, Spike{Kind: sp.Kind, Name: sp.Name, Label: label, Count: sp.Count, Mean: sp.Mean})
+	}
+	for i := range d.Changes.Topics {
+		d.Changes.Topics[i].Spike = flagged[d.Changes.Topics[i].ID]
+	}
 }
 
 // Failing is a source the digest reports as failing or blocked.
@@ -453,7 +485,7 @@ func changes(now Stats, prev *Stats, loc *time.Location) Changes {
 	for id := range ids {
 		n, b := now.Topics[id], before[id]
 		c.Topics = append(c.Topics, TopicDelta{ID: id, Label: topicLabel(id), Now: n, Before: b,
-			Delta: signed(n - b), Spike: prev != nil && b >= 2 && n >= 2*b})
+			Delta: signed(n - b)})
 	}
 	slices.SortFunc(c.Topics, func(a, b TopicDelta) int {
 		return cmp.Or(cmp.Compare(topicRank(a.ID), topicRank(b.ID)), strings.Compare(a.ID, b.ID))

@@ -17,6 +17,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/treatywatch/treatywatch/internal/trend"
 	"github.com/treatywatch/treatywatch/sinks"
 )
 
@@ -60,6 +61,9 @@ type Transport interface {
 	Check(ctx context.Context) error
 }
 
+// History is the stored item history, by day (store.DailyCounts).
+type History = trend.Counter
+
 // Addressed is implemented by transports that know their recipients;
 // they are part of the digest id, so a new recipient list gets a new id.
 type Addressed interface {
@@ -88,6 +92,10 @@ type Options struct {
 	// Health supplies source statuses for the "failing or blocked"
 	// section; may be nil.
 	Health sinks.Health
+	// History supplies the stored daily counts the volume spikes are
+	// found in (a topic or actor far above its trailing mean); nil: no
+	// spikes are shown.
+	History History
 	// Treaty replaces CountTreatyMentions, e.g. with figures from the UN
 	// Treaty Collection; may be nil.
 	Treaty func(recs []sinks.Record) *TreatyStatus
@@ -110,6 +118,7 @@ type Sink struct {
 	transport Transport
 	state     sinks.State
 	health    sinks.Health
+	history   History
 	treaty    func([]sinks.Record) *TreatyStatus
 	log       *slog.Logger
 	now       func() time.Time
@@ -155,7 +164,7 @@ func New(opts Options) (*Sink, error) {
 	}
 	s := &Sink{
 		name: opts.Name, sched: sc, loc: opts.Location, empty: opts.Empty, perTopic: opts.PerTopic,
-		transport: opts.Transport, state: opts.State, health: opts.Health, treaty: opts.Treaty,
+		transport: opts.Transport, state: opts.State, health: opts.Health, history: opts.History, treaty: opts.Treaty,
 		log: opts.Logger, now: opts.Now,
 	}
 	if s.loc == nil {
@@ -319,7 +328,7 @@ func (s *Sink) WriteWindow(ctx context.Context, w sinks.Window, recs []sinks.Rec
 				return err
 			}
 			health := s.healthStatuses(ctx, log)
-			if st.Message, err = s.Render(w, recs, prev, health); err != nil {
+			if st.Message, err = s.render(w, recs, prev, health, s.spikes(ctx, w, log)); err != nil {
 				return err
 			}
 			st.Stats = statsOf(w.End, uniq)
@@ -378,7 +387,22 @@ func (s *Sink) Preview(ctx context.Context, w sinks.Window, recs []sinks.Record)
 	if err != nil {
 		return Message{}, err
 	}
-	return s.Render(w, recs, prev, s.healthStatuses(ctx, s.log.With(slog.String("sink", s.name))))
+	log := s.log.With(slog.String("sink", s.name))
+	return s.render(w, recs, prev, s.healthStatuses(ctx, log), s.spikes(ctx, w, log))
+}
+
+// spikes finds the volume spikes of w in the stored history; like
+// health, it never fails the digest.
+func (s *Sink) spikes(ctx context.Context, w sinks.Window, log *slog.Logger) []trend.Spike {
+	if s.history == nil {
+		return nil
+	}
+	spikes, err := trend.Find(ctx, s.history, w.Start, w.End, trend.Options{})
+	if err != nil {
+		log.Warn("digest: stored history unavailable; no spikes shown", slog.Any("err", err))
+		return nil
+	}
+	return spikes
 }
 
 func (s *Sink) prevStats(ctx context.Context) (*Stats, error) {
@@ -414,8 +438,13 @@ func (s *Sink) healthStatuses(ctx context.Context, log *slog.Logger) []sinks.Sou
 // prev is the previous digest's stats (nil for the first one); health
 // the source statuses (nil for none). It neither stores nor sends.
 func (s *Sink) Render(w sinks.Window, recs []sinks.Record, prev *Stats, health []sinks.SourceStatus) (Message, error) {
+	return s.render(w, recs, prev, health, nil)
+}
+
+func (s *Sink) render(w sinks.Window, recs []sinks.Record, prev *Stats, health []sinks.SourceStatus, spikes []trend.Spike) (Message, error) {
 	recs, also := dedupe(recs)
 	d := s.buildData(w, recs, also, prev, health)
+	d.setSpikes(spikes)
 	d.ID = s.ID(w.End)
 	d.Subject = subject(d)
 	m := Message{ID: d.ID, Subject: d.Subject, Date: s.now().UTC().Truncate(time.Second), Items: d.Total}
