@@ -30,7 +30,35 @@ type Config struct {
 	Sources []Source `yaml:"sources"`
 	// Sinks receive the relevant, labelled items. At least one.
 	Sinks []Sink `yaml:"sinks"`
+	// Dashboard configures `serve` and `run --listen`.
+	Dashboard Dashboard `yaml:"dashboard,omitempty"`
 }
+
+// Dashboard configures the web dashboard.
+type Dashboard struct {
+	// Users may write label corrections (HTTP basic auth, or their
+	// password as a bearer token). Without users every write is refused.
+	Users []DashboardUser `yaml:"users,omitempty"`
+	// Read is who may read: "loopback" (default: anyone when the listen
+	// address is a loopback address, users only elsewhere), "open" or
+	// "users".
+	Read string `yaml:"read,omitempty"`
+}
+
+// DashboardUser is one analyst.
+type DashboardUser struct {
+	Name string `yaml:"name"`
+	// PasswordHash is what `treatywatch serve --hash-password` prints
+	// (PBKDF2-SHA256 with a random salt); the password is never stored.
+	PasswordHash string `yaml:"password_hash"`
+}
+
+// Dashboard read modes.
+const (
+	ReadLoopback = "loopback"
+	ReadOpen     = "open"
+	ReadUsers    = "users"
+)
 
 // DataDir returns the resolved data directory (never empty after loading).
 func (c *Config) DataDir() string { return c.DataDirPath }

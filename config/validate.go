@@ -109,6 +109,8 @@ func (v *validator) config(c *Config) {
 		}
 	}
 
+	v.dashboard("dashboard", c.Dashboard)
+
 	if len(c.Sinks) == 0 {
 		v.add("sinks", "at least one sink is required")
 	}
@@ -527,3 +529,22 @@ func mustPrefixes(ss ...string) []netip.Prefix {
 }
 
 func oneOf(s string, set ...string) bool { return slices.Contains(set, s) }
+
+func (v *validator) dashboard(path string, d Dashboard) {
+	if !oneOf(d.Read, "", ReadLoopback, ReadOpen, ReadUsers) {
+		v.add(path+".read", "%q: want loopback, open or users", d.Read)
+	}
+	names := map[string]bool{}
+	for i, u := range d.Users {
+		p := fmt.Sprintf("%s.users[%d]", path, i)
+		if u.Name == "" {
+			v.add(p+".name", "required")
+		} else if names[u.Name] {
+			v.add(p+".name", "duplicate user %q", u.Name)
+		}
+		names[u.Name] = true
+		if !strings.HasPrefix(u.PasswordHash, "pbkdf2-sha256$") {
+			v.add(p+".password_hash", "want the output of `treatywatch serve --hash-password` (pbkdf2-sha256$...), never the password itself")
+		}
+	}
+}

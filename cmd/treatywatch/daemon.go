@@ -28,7 +28,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	workers := fs.Int("workers", 4, "sources fetched at once")
 	grace := fs.Duration("grace", 30*time.Second, "on SIGINT/SIGTERM, how long to keep delivering queued records before exiting")
 	retry := fs.Duration("retry-backoff", 5*time.Second, "first delay before a failed delivery is tried again; it doubles per failure up to 15m")
-	listen := fs.String("listen", "", "serve /metrics, /healthz and /readyz on this address (e.g. 127.0.0.1:9464)")
+	listen := fs.String("listen", "", "serve the dashboard beside /metrics, /healthz and /readyz on this address (e.g. 127.0.0.1:9464)")
 	if code := parseFlags(fs, args, stderr); code >= 0 {
 		return code
 	}
@@ -63,7 +63,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// serveOps serves Prometheus metrics and health endpoints. /healthz says
+// serveOps serves Prometheus metrics, health endpoints and the dashboard. /healthz says
 // the process is alive; /readyz that the store answers.
 func serveOps(ctx context.Context, addr string, reg *prometheus.Registry, a *app) (func(), error) {
 	mux := http.NewServeMux()
@@ -76,6 +76,9 @@ func serveOps(ctx context.Context, addr string, reg *prometheus.Registry, a *app
 		}
 		io.WriteString(w, "ready\n")
 	})
+	if err := mountDashboard(mux, a.cfg, a.store, addr, true, a.log); err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("--listen %s: %w", addr, err)

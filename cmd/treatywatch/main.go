@@ -32,6 +32,8 @@ Commands:
   classify     label JSONL items (--eval scores labelled items)
   reclassify   relabel stored items with the current rules
   digest       render or send the digest (--preview writes it without sending)
+  serve        the analysts' dashboard and its JSON API (--listen ADDR)
+  labels       export analysts' label corrections as labelled JSONL (labels export)
   backfill     run sources over a date window, following archives
   seen         list, or forget (--forget), the items seen for a source
   opml         import or export sources as OPML
@@ -80,6 +82,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdReclassify(ctx, rest, stdout, stderr)
 	case "digest":
 		return cmdDigest(ctx, rest, stdout, stderr)
+	case "serve":
+		return cmdServe(ctx, rest, stdin, stdout, stderr)
+	case "labels":
+		return cmdLabels(ctx, rest, stdout, stderr)
 	case "backfill":
 		return cmdBackfill(ctx, rest, stdout, stderr)
 	case "seen":

@@ -90,6 +90,12 @@ var migrations = []string{
 		owner TEXT NOT NULL,
 		until INTEGER NOT NULL
 	);`,
+	// 4: analysts' corrections and the dashboard's read model, kept by
+	// triggers so every writer of items keeps it current: per-item facts
+	// with the effective labels (the latest correction, else the
+	// machine's), topics denormalised for aggregates, full-text search
+	// (dashboard_schema.go).
+	dashboardSchema,
 }
 
 // Open opens the store named by name, creating and migrating it when
