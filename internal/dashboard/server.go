@@ -117,7 +117,12 @@ func (s *Server) guard(write bool, h http.HandlerFunc) http.Handler {
 				s.fail(w, r, http.StatusForbidden, errors.New("writing is off: the config has no dashboard users (dashboard.users)"))
 				return
 			}
-			w.Header().Set("WWW-Authenticate", `Basic realm="treatywatch", charset="UTF-8"`)
+			if !isAPI(r) {
+				// Pages ask the browser for a login; the API answers 401
+				// without a challenge (its clients send credentials up
+				// front, and scripts must not hang on a login prompt).
+				w.Header().Set("WWW-Authenticate", `Basic realm="treatywatch", charset="UTF-8"`)
+			}
 			s.fail(w, r, http.StatusUnauthorized, errors.New("authentication required"))
 			return
 		}
