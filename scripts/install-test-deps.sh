@@ -4,10 +4,10 @@
 #
 #   maildev   SMTP mail catcher with an HTTP API (npm), for the digest's
 #             SMTP test (sinks/digest). Pinned version.
-#   chromium  Debian package, for the tests that render in a browser
-#             (the digest's PNG). Installed when INSTALL_CHROMIUM=1 (CI
-#             sets it); without it those tests skip locally and fail
-#             under CI=true.
+#   chromium  Debian package, for the tests that run a browser (the
+#             dashboard's pages, the digest's PNG). Installed when
+#             INSTALL_CHROMIUM=1 (CI sets it); without it those tests
+#             skip locally and fail under CI=true.
 #   postgresql  PostgreSQL server (Debian package) for the PostgreSQL
 #             store's tests; scripts/test starts a throwaway cluster.
 #

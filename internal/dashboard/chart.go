@@ -44,8 +44,9 @@ type Tick struct {
 
 // XLabel is an x-axis label.
 type XLabel struct {
-	X     float64
-	Label string
+	X      float64
+	Label  string
+	Anchor string // start, middle or end
 }
 
 // Bar is one stacked bar segment.
@@ -82,26 +83,22 @@ type Goal struct {
 	Label string
 }
 
-// niceMax rounds up to 1, 2 or 5 times a power of ten.
-func niceMax(v int) int {
-	if v <= 4 {
-		return max(v, 1)
-	}
-	p := math.Pow(10, math.Floor(math.Log10(float64(v))))
-	for _, m := range []float64{1, 2, 5, 10} {
-		if float64(v) <= m*p {
-			return int(m * p)
+// niceScale returns the top of an axis for values up to v and the step
+// between its ticks: 1, 2 or 5 times a power of ten, at most 5 steps.
+func niceScale(v int) (top, step int) {
+	v = max(v, 1)
+	for p := 1; ; p *= 10 {
+		for _, m := range []int{1, 2, 5} {
+			step = m * p
+			if (v+step-1)/step <= 5 {
+				return (v + step - 1) / step * step, step
+			}
 		}
 	}
-	return v
 }
 
-func yTicks(c *Chart, top int) {
-	for i := 0; i <= 4; i++ {
-		v := top * i / 4
-		if i > 0 && v == top*(i-1)/4 {
-			continue
-		}
+func yTicks(c *Chart, top, step int) {
+	for v := 0; v <= top; v += step {
 		c.Ticks = append(c.Ticks, Tick{Y: c.Bottom - float64(v)/float64(top)*(c.Bottom-c.Top), Label: fmt.Sprint(v)})
 	}
 }
@@ -133,8 +130,8 @@ func timelineChart(t Timeline) Chart {
 	for _, b := range t.Buckets {
 		peak = max(peak, b.Total)
 	}
-	top := niceMax(peak)
-	yTicks(&c, top)
+	top, step := niceScale(peak)
+	yTicks(&c, top, step)
 	n := max(len(t.Buckets), 1)
 	slot := (c.Right - c.Left) / float64(n)
 	bw := math.Max(slot*0.8, 1)
@@ -159,7 +156,7 @@ func timelineChart(t Timeline) Chart {
 				Href: itemsLink("from", b.Start, "to", b.End, "topic", t.Topic)})
 		}
 		if i%every == 0 {
-			c.XLabels = append(c.XLabels, XLabel{X: x + bw/2, Label: b.Start})
+			c.XLabels = append(c.XLabels, XLabel{X: x + bw/2, Label: b.Start, Anchor: "middle"})
 		}
 	}
 	return c
@@ -191,9 +188,16 @@ func timeX(c *Chart, from, to time.Time) func(time.Time) float64 {
 }
 
 func timeLabels(c *Chart, from, to time.Time, x func(time.Time) float64) {
-	for i := 0; i <= 5; i++ {
-		t := from.Add(time.Duration(float64(to.Sub(from)) * float64(i) / 5))
-		c.XLabels = append(c.XLabels, XLabel{X: x(t), Label: t.Format(dayLayout)})
+	for i := 0; i <= 4; i++ {
+		t := from.Add(time.Duration(float64(to.Sub(from)) * float64(i) / 4))
+		anchor := "middle"
+		switch i {
+		case 0:
+			anchor = "start"
+		case 4:
+			anchor = "end"
+		}
+		c.XLabels = append(c.XLabels, XLabel{X: x(t), Label: t.Format(dayLayout), Anchor: anchor})
 	}
 }
 
@@ -211,8 +215,8 @@ func treatyChart(t Treaty, now time.Time) Chart {
 		to = now
 	}
 	x := timeX(&c, from, to)
-	top := niceMax(max(t.Signatories, TreatyNeeded))
-	yTicks(&c, top)
+	top, step := niceScale(max(t.Signatories, TreatyNeeded))
+	yTicks(&c, top, step)
 	y := func(v int) float64 { return c.Bottom - float64(v)/float64(top)*(c.Bottom-c.Top) }
 	c.Goal = &Goal{Y: y(TreatyNeeded), Label: fmt.Sprintf("%d parties: entry into force 90 days later", TreatyNeeded)}
 	for _, line := range []struct {
@@ -246,6 +250,7 @@ func treatyChart(t Treaty, now time.Time) Chart {
 // linking to its item.
 func stripChart(title string, items []ItemSummary) Chart {
 	c := newChart("strip", title, fmt.Sprintf("%d items, one dot each, by day; rows by stance.", len(items)))
+	c.Left = 100
 	c.H = 40 + 36*len(stances) + padBot
 	c.Bottom = float64(c.H - padBot)
 	if len(items) == 0 {

@@ -151,8 +151,9 @@ func (s *Server) pageErr(w http.ResponseWriter, r *http.Request, err error) {
 // rangeForm is what the range form shows.
 type rangeForm struct {
 	Range
-	Topic  string
-	Topics []string
+	Topic    string
+	Topics   []string
+	NoBucket bool
 }
 
 func (s *Server) pageOverview(w http.ResponseWriter, r *http.Request) {
@@ -207,7 +208,7 @@ func (s *Server) pageActors(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.render(w, r, http.StatusOK, "actors", "Who says what", map[string]any{
-		"Form": rangeForm{Range: rg, Topics: s.topics}, "Actors": a, "API": "/api/v1/actors?" + r.URL.RawQuery,
+		"Form": rangeForm{Range: rg, NoBucket: true}, "Actors": a, "API": "/api/v1/actors?" + r.URL.RawQuery,
 	})
 }
 

@@ -325,6 +325,9 @@ type Treaty struct {
 	States      []StateRow    `json:"states"`
 	Signatories int           `json:"signatories"`
 	Parties     int           `json:"parties"`
+	// Counted are the parties that count toward entry into force: all
+	// but regional economic integration organisations (Art. 65).
+	Counted int `json:"counted"`
 	Needed      int           `json:"needed"`
 	Steps       []TreatyStep  `json:"steps"`
 	// Fortieth is the date of the 40th consent, EntryIntoForce 90 days
@@ -373,7 +376,12 @@ func (s *Server) treaty(ctx context.Context) (Treaty, error) {
 		} else {
 			if row.Consent.IsZero() {
 				t.Parties++
-				if t.Parties == TreatyNeeded {
+			}
+			// Art. 65: an instrument of a regional economic integration
+			// organisation does not count toward the 40.
+			if row.Consent.IsZero() && !regionalOrganisation(e.Participant) {
+				t.Counted++
+				if t.Counted == TreatyNeeded {
 					t.Fortieth = e.Date
 					t.EntryIntoForce = e.Date.AddDate(0, 0, 90)
 				}
@@ -391,6 +399,12 @@ func (s *Server) treaty(ctx context.Context) (Treaty, error) {
 		t.States = append(t.States, *byName[n])
 	}
 	return t, nil
+}
+
+// regionalOrganisation reports whether a participant is a regional
+// economic integration organisation.
+func regionalOrganisation(name string) bool {
+	return strings.EqualFold(strings.TrimSpace(name), "European Union")
 }
 
 // parseRange reads from, to and bucket; the default is the 90 days up to

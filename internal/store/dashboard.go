@@ -296,7 +296,7 @@ func (s *Store) SourceHealth(ctx context.Context, now time.Time) ([]dashboard.So
 	}
 	type counts struct{ items, relevant, week int }
 	byID := map[string]counts{}
-	rows, err := s.db.QueryContext(ctx, `SELECT source_id, COUNT(*), SUM(relevant), SUM(seen_at >= ?) FROM items GROUP BY source_id`,
+	rows, err := s.db.QueryContext(ctx, `SELECT source_id, COUNT(*), SUM(relevant), SUM(seen >= ?) FROM item_facts GROUP BY source_id`,
 		fmtTime(now.Add(-7*24*time.Hour)))
 	if err != nil {
 		return nil, fmt.Errorf("store: source counts: %w", err)
@@ -328,8 +328,14 @@ func (s *Store) SourceHealth(ctx context.Context, now time.Time) ([]dashboard.So
 // Facets implements dashboard.Reader.
 func (s *Store) Facets(ctx context.Context) (dashboard.Facets, error) {
 	var f dashboard.Facets
-	list := func(q string) ([]string, error) {
-		rows, err := s.db.QueryContext(ctx, q)
+	// distinct walks an index from value to value (a loose index scan),
+	// so its cost grows with the number of values, not of items.
+	distinct := func(table, col string) ([]string, error) {
+		rows, err := s.db.QueryContext(ctx, `WITH RECURSIVE v(x) AS (
+			SELECT (SELECT MIN(`+col+`) FROM `+table+` WHERE `+col+` <> '')
+			UNION ALL
+			SELECT (SELECT MIN(`+col+`) FROM `+table+` WHERE `+col+` > x) FROM v WHERE x IS NOT NULL
+		) SELECT x FROM v WHERE x IS NOT NULL`)
 		if err != nil {
 			return nil, fmt.Errorf("store: facets: %w", err)
 		}
@@ -345,16 +351,16 @@ func (s *Store) Facets(ctx context.Context) (dashboard.Facets, error) {
 		return out, rows.Err()
 	}
 	var err error
-	if f.Sources, err = list(`SELECT DISTINCT source_id FROM item_facts ORDER BY 1`); err != nil {
+	if f.Sources, err = distinct("item_facts", "source_id"); err != nil {
 		return f, err
 	}
-	if f.Langs, err = list(`SELECT DISTINCT lang FROM item_facts WHERE lang <> '' ORDER BY 1`); err != nil {
+	if f.Langs, err = distinct("item_facts", "lang"); err != nil {
 		return f, err
 	}
-	if f.Actors, err = list(`SELECT DISTINCT actor FROM item_facts WHERE actor <> '' ORDER BY 1`); err != nil {
+	if f.Actors, err = distinct("item_facts", "actor"); err != nil {
 		return f, err
 	}
-	if f.Topics, err = list(`SELECT DISTINCT topic FROM item_topics ORDER BY 1`); err != nil {
+	if f.Topics, err = distinct("item_topics", "topic"); err != nil {
 		return f, err
 	}
 	var last sql.NullString

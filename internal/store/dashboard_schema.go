@@ -65,10 +65,15 @@ var dashboardSchema = `CREATE TABLE corrections (
 		actor     TEXT NOT NULL,
 		lang      TEXT NOT NULL,
 		corrected INTEGER NOT NULL,
+		seen      TEXT NOT NULL,
 		UNIQUE (source_id, key)
 	);
 	CREATE INDEX item_facts_day ON item_facts (relevant, day, stance, actor);
+	CREATE INDEX item_facts_recent ON item_facts (relevant, day);
 	CREATE INDEX item_facts_actor ON item_facts (actor, relevant, day);
+	CREATE INDEX item_facts_lang ON item_facts (lang);
+	CREATE INDEX item_facts_source ON item_facts (source_id, relevant, seen);
+	CREATE INDEX outbox_item ON outbox (source_id, item_key);
 	CREATE TABLE item_topics (
 		item_id  INTEGER NOT NULL,
 		topic    TEXT NOT NULL,
@@ -79,15 +84,16 @@ var dashboardSchema = `CREATE TABLE corrections (
 		PRIMARY KEY (item_id, topic)
 	) WITHOUT ROWID;
 	CREATE INDEX item_topics_day ON item_topics (relevant, day, topic, stance, actor);
+	CREATE INDEX item_topics_topic ON item_topics (topic);
 	CREATE VIRTUAL TABLE items_fts USING fts5 (title, body, tokenize = 'unicode61 remove_diacritics 2');
-	` + expand(`INSERT INTO item_facts (source_id, key, day, relevant, stance, actor, lang, corrected)
-		SELECT R.source_id, R.key, `+sqlFacts+` FROM items R ORDER BY R.seen_at, R.source_id, R.key;
+	` + expand(`INSERT INTO item_facts (source_id, key, day, relevant, stance, actor, lang, corrected, seen)
+		SELECT R.source_id, R.key, `+sqlFacts+`, R.seen_at FROM items R ORDER BY R.seen_at, R.source_id, R.key;
 	`+sqlTopics+`;
 	INSERT INTO items_fts (rowid, title, body)
 		SELECT f.id, R.title, `+sqlBody+` FROM items R JOIN item_facts f ON f.source_id = R.source_id AND f.key = R.key;
 	CREATE TRIGGER items_dashboard_insert AFTER INSERT ON items BEGIN
-		INSERT INTO item_facts (source_id, key, day, relevant, stance, actor, lang, corrected)
-			SELECT R.source_id, R.key, `+sqlFacts+` FROM items R WHERE R.source_id = NEW.source_id AND R.key = NEW.key;
+		INSERT INTO item_facts (source_id, key, day, relevant, stance, actor, lang, corrected, seen)
+			SELECT R.source_id, R.key, `+sqlFacts+`, R.seen_at FROM items R WHERE R.source_id = NEW.source_id AND R.key = NEW.key;
 		`+sqlTopics+` AND R.source_id = NEW.source_id AND R.key = NEW.key;
 		INSERT INTO items_fts (rowid, title, body)
 			SELECT f.id, R.title, `+sqlBody+` FROM items R JOIN item_facts f ON f.source_id = R.source_id AND f.key = R.key
