@@ -327,9 +327,9 @@ type Treaty struct {
 	Parties     int           `json:"parties"`
 	// Counted are the parties that count toward entry into force: all
 	// but regional economic integration organisations (Art. 65).
-	Counted int `json:"counted"`
-	Needed      int           `json:"needed"`
-	Steps       []TreatyStep  `json:"steps"`
+	Counted int          `json:"counted"`
+	Needed  int          `json:"needed"`
+	Steps   []TreatyStep `json:"steps"`
 	// Fortieth is the date of the 40th consent, EntryIntoForce 90 days
 	// later; both zero until it happened.
 	Fortieth       time.Time `json:"fortieth,omitzero"`
