@@ -47,7 +47,7 @@ func cmdServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err != nil {
 		return exitErr(stderr, "serve", err)
 	}
-	cfg, _, err := loadConfig(c.config)
+	cfg, _, err := loadConfig(c.config, stderr)
 	if err != nil {
 		return exitErr(stderr, "serve", err)
 	}
@@ -152,7 +152,7 @@ func cmdLabels(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if code := parseFlags(fs, args[1:], stderr); code >= 0 {
 		return code
 	}
-	cfg, _, err := loadConfig(c.config)
+	cfg, _, err := loadConfig(c.config, stderr)
 	if err != nil {
 		return exitErr(stderr, "labels export", err)
 	}

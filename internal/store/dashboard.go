@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/treatywatch/treatywatch/classify"
 	"github.com/treatywatch/treatywatch/fetch/treaty"
@@ -17,9 +18,18 @@ import (
 
 var _ dashboard.Reader = (*Store)(nil)
 
-const summaryCols = `f.id, f.source_id, f.key, f.day, f.relevant, f.stance, f.actor, f.lang, f.corrected,
-	i.title, i.url, coalesce(json_extract(i.item_json, '$.source_name'), ''),
-	coalesce((SELECT group_concat(t.topic, char(31)) FROM item_topics t WHERE t.item_id = f.id), '')`
+// summaryCols are the columns scanSummary reads, for the dialect.
+func (s *Store) summaryCols() string {
+	sourceName := `coalesce(json_extract(CASE WHEN json_valid(i.item_json) THEN i.item_json END, '$.source_name'), '')`
+	topics := `group_concat(t.topic, char(31))`
+	if s.db.dialect == dialectPostgres {
+		sourceName = `coalesce(treatywatch_jsonb(i.item_json)->>'source_name', '')`
+		topics = `string_agg(t.topic, chr(31))`
+	}
+	return `f.id, f.source_id, f.key, f.day, f.relevant, f.stance, f.actor, f.lang, f.corrected,
+	i.title, i.url, ` + sourceName + `,
+	coalesce((SELECT ` + topics + ` FROM item_topics t WHERE t.item_id = f.id), '')`
+}
 
 func scanSummary(row interface{ Scan(...any) error }, extra ...any) (dashboard.ItemSummary, error) {
 	var it dashboard.ItemSummary
@@ -57,7 +67,23 @@ func ftsQuery(text string) string {
 	return strings.Join(parts, " ")
 }
 
-func itemWhere(q dashboard.ItemQuery) (string, []any) {
+// tsQuery is the same for PostgreSQL's to_tsquery('simple', …): the
+// letters and digits of each word, all required, * a prefix.
+func tsQuery(text string) string {
+	var parts []string
+	for _, w := range strings.Fields(text) {
+		prefix := strings.HasSuffix(w, "*")
+		for _, piece := range strings.FieldsFunc(strings.ToLower(w), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+			parts = append(parts, piece)
+		}
+		if prefix && len(parts) > 0 {
+			parts[len(parts)-1] += ":*"
+		}
+	}
+	return strings.Join(parts, " & ")
+}
+
+func (s *Store) itemWhere(q dashboard.ItemQuery) (string, []any) {
 	where := []string{"1=1"}
 	var args []any
 	add := func(cond string, a ...any) {
@@ -70,7 +96,11 @@ func itemWhere(q dashboard.ItemQuery) (string, []any) {
 	case dashboard.IrrelevantOnly:
 		add("f.relevant = 0")
 	}
-	if fq := ftsQuery(q.Text); fq != "" {
+	if s.db.dialect == dialectPostgres {
+		if tq := tsQuery(q.Text); tq != "" {
+			add("f.search @@ to_tsquery('simple', ?)", tq)
+		}
+	} else if fq := ftsQuery(q.Text); fq != "" {
 		add("f.id IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ?)", fq)
 	}
 	if q.Topic != "" {
@@ -102,7 +132,7 @@ func itemWhere(q dashboard.ItemQuery) (string, []any) {
 
 // SearchItems implements dashboard.Reader.
 func (s *Store) SearchItems(ctx context.Context, q dashboard.ItemQuery) (dashboard.ItemPage, error) {
-	where, args := itemWhere(q)
+	where, args := s.itemWhere(q)
 	page := dashboard.ItemPage{Items: []dashboard.ItemSummary{}}
 	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM item_facts f WHERE `+where, args...).Scan(&page.Total); err != nil {
 		return page, fmt.Errorf("store: count items: %w", err)
@@ -111,7 +141,7 @@ func (s *Store) SearchItems(ctx context.Context, q dashboard.ItemQuery) (dashboa
 	if limit <= 0 {
 		limit = 50
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+summaryCols+`
+	rows, err := s.db.QueryContext(ctx, `SELECT `+s.summaryCols()+`
 		FROM item_facts f JOIN items i ON i.source_id = f.source_id AND i.key = f.key
 		WHERE `+where+` ORDER BY f.day DESC, f.id DESC LIMIT ? OFFSET ?`, append(args, limit, max(q.Offset, 0))...)
 	if err != nil {
@@ -135,7 +165,7 @@ func (s *Store) SearchItems(ctx context.Context, q dashboard.ItemQuery) (dashboa
 func (s *Store) ItemDetail(ctx context.Context, id int64) (dashboard.ItemDetail, error) {
 	var d dashboard.ItemDetail
 	var ij, rj string
-	row := s.db.QueryRowContext(ctx, `SELECT `+summaryCols+`, i.item_json, i.result_json
+	row := s.db.QueryRowContext(ctx, `SELECT `+s.summaryCols()+`, i.item_json, i.result_json
 		FROM item_facts f JOIN items i ON i.source_id = f.source_id AND i.key = f.key WHERE f.id = ?`, id)
 	sum, err := scanSummary(row, &ij, &rj)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -296,7 +326,7 @@ func (s *Store) SourceHealth(ctx context.Context, now time.Time) ([]dashboard.So
 	}
 	type counts struct{ items, relevant, week int }
 	byID := map[string]counts{}
-	rows, err := s.db.QueryContext(ctx, `SELECT source_id, COUNT(*), SUM(relevant), SUM(seen >= ?) FROM item_facts GROUP BY source_id`,
+	rows, err := s.db.QueryContext(ctx, `SELECT source_id, COUNT(*), SUM(relevant), SUM(CASE WHEN seen >= ? THEN 1 ELSE 0 END) FROM item_facts GROUP BY source_id`,
 		fmtTime(now.Add(-7*24*time.Hour)))
 	if err != nil {
 		return nil, fmt.Errorf("store: source counts: %w", err)

@@ -9,7 +9,25 @@ import (
 	"github.com/treatywatch/treatywatch/classify"
 	"github.com/treatywatch/treatywatch/fetch"
 	"github.com/treatywatch/treatywatch/internal/dashboard"
+	"github.com/treatywatch/treatywatch/internal/pgtest"
 )
+
+// onBothDialects runs a test on an SQLite and a PostgreSQL store.
+func onBothDialects(t *testing.T, test func(t *testing.T, s *Store)) {
+	t.Run("sqlite", func(t *testing.T) {
+		s, _ := openTemp(t)
+		test(t, s)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		pgtest.ServerURL(t)
+		s, err := Open(context.Background(), pgtest.NewDatabase(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		test(t, s)
+	})
+}
 
 func findOne(t *testing.T, s *Store, q dashboard.ItemQuery) dashboard.ItemSummary {
 	t.Helper()
@@ -26,9 +44,10 @@ func findOne(t *testing.T, s *Store, q dashboard.ItemQuery) dashboard.ItemSummar
 // TestCorrectionsStayEffective: a correction is the item's label until
 // the next one; reclassifying, re-fetching and forgetting the item keep
 // it; the read model follows every writer of items.
-func TestCorrectionsStayEffective(t *testing.T) {
+func TestCorrectionsStayEffective(t *testing.T) { onBothDialects(t, testCorrectionsStayEffective) }
+
+func testCorrectionsStayEffective(t *testing.T, s *Store) {
 	ctx := context.Background()
-	s, _ := openTemp(t)
 	at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 	l := labeled("a", "k1", true)
 	l.Item.Content = "Civil society warns that the convention expands surveillance powers."
@@ -125,9 +144,10 @@ func TestCorrectionsStayEffective(t *testing.T) {
 
 // TestTreatyEventsFromItems reads the depositary's events back from the
 // items a treaty source wrote.
-func TestTreatyEventsFromItems(t *testing.T) {
+func TestTreatyEventsFromItems(t *testing.T) { onBothDialects(t, testTreatyEventsFromItems) }
+
+func testTreatyEventsFromItems(t *testing.T, s *Store) {
 	ctx := context.Background()
-	s, _ := openTemp(t)
 	day := func(d int) time.Time { return time.Date(2026, 1, d, 0, 0, 0, 0, time.UTC) }
 	mk := func(key, title string, d int) Labeled {
 		return Labeled{Item: fetch.Item{SourceID: "untc", Key: key, Title: title, Published: day(d), URL: "https://treaties.un.org/x"},

@@ -73,6 +73,7 @@ var pgMigrations = []string{
 		owner TEXT NOT NULL,
 		until BIGINT NOT NULL
 	);`,
+	pgDashboardSchema,
 }
 
 // migrationLock is the advisory lock key under which instances starting
