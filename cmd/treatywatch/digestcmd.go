@@ -15,21 +15,30 @@ import (
 	"github.com/treatywatch/treatywatch/sinks/digest"
 )
 
-// cmdDigest renders a digest without sending it (--preview); the daemon
-// sends digests on their schedule.
+// cmdDigest sends a digest's current window now (--send), or renders
+// without sending the window its next scheduled send covers (--preview),
+// or any other (--preview --since).
 func cmdDigest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("digest", flag.ContinueOnError)
 	var c common
 	c.register(fs)
-	preview := fs.Bool("preview", false, "render the digest and write it without sending")
-	since := fs.String("since", "", "with --preview: the relevant items stored since this date (YYYY-MM-DD or RFC 3339) instead of what the next digest holds")
+	send := fs.Bool("send", false, "send the current window now (from the last digest to now), once: the scheduled send that follows covers only what comes after")
+	preview := fs.Bool("preview", false, "render without sending the window the next scheduled send covers")
+	since := fs.String("since", "", "with --preview: the relevant items stored since this date (YYYY-MM-DD or RFC 3339) instead")
 	out := fs.String("out", "", "with --preview: write digest.html and digest.txt into this directory instead of the text to stdout")
 	name := fs.String("sink", "", "the digest sink to use (default: the first one in the config)")
 	if code := parseFlags(fs, args, stderr); code >= 0 {
 		return code
 	}
-	if !*preview {
-		fmt.Fprintln(stderr, "treatywatch digest: say --preview (the daemon sends digests on their schedule)")
+	switch {
+	case *send && *preview:
+		fmt.Fprintln(stderr, "treatywatch digest: --send or --preview, not both")
+		return 2
+	case !*send && !*preview:
+		fmt.Fprintln(stderr, "treatywatch digest: say --preview to see the next digest, or --send to send the current window now")
+		return 2
+	case *send && (*since != "" || *out != ""):
+		fmt.Fprintln(stderr, "treatywatch digest: --since and --out go with --preview (a send always covers the window since the last digest)")
 		return 2
 	}
 	a, err := wire(ctx, &c, stderr, wireOptions{})
@@ -41,15 +50,28 @@ func cmdDigest(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if err != nil {
 		return exitErr(stderr, "digest", err)
 	}
-	now := time.Now()
+	if *send {
+		n, w, err := a.runner.SendNow(ctx, d)
+		if err != nil {
+			return exitErr(stderr, "digest", err)
+		}
+		loc := d.Location()
+		span := w.Start.In(loc).Format("2 Jan 2006 15:04") + " – " + w.End.In(loc).Format("2 Jan 2006 15:04 MST")
+		if n == 0 {
+			fmt.Fprintf(stdout, "digest %s: window %s had no records (sent only with empty: notify)\n", d.Name(), span)
+			return 0
+		}
+		fmt.Fprintf(stdout, "digest %s: window %s sent (%d records), id %s\n", d.Name(), span, n, d.ID(w.End))
+		return 0
+	}
 	var recs []sinks.Record
-	w := sinks.Window{End: now}
+	var w sinks.Window
 	if *since != "" {
 		t, err := parseWhen(*since, false)
 		if err != nil {
 			return exitErr(stderr, "digest", fmt.Errorf("--since: %w", err))
 		}
-		w.Start = t
+		w = sinks.Window{Start: t, End: time.Now()}
 		err = a.store.Items(ctx, store.ItemFilter{RelevantOnly: true, Since: t}, func(l store.Labeled) error {
 			recs = append(recs, sinks.Record{EventID: sinks.EventID(l.Item.SourceID, l.Item.Key, d.Name()), Item: l.Item, Result: l.Result})
 			return nil
@@ -58,19 +80,20 @@ func cmdDigest(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			return exitErr(stderr, "digest", err)
 		}
 	} else {
-		pending, err := a.store.Window(ctx, d.Name(), now)
+		if w, err = a.runner.ScheduledWindow(ctx, d); err != nil {
+			return exitErr(stderr, "digest", err)
+		}
+		pending, err := a.store.Window(ctx, d.Name(), w.End)
 		if err != nil {
 			return exitErr(stderr, "digest", err)
 		}
 		for _, p := range pending {
 			recs = append(recs, p.Record)
-			if w.Start.IsZero() || p.Created.Before(w.Start) {
-				w.Start = p.Created
-			}
 		}
-		if w.Start.IsZero() {
-			w.Start = now.Add(-24 * time.Hour)
-		}
+		loc := d.Location()
+		fmt.Fprintf(stderr, "next scheduled send %s covers %s – %s; %d records queued so far\n",
+			w.End.In(loc).Format("Mon 2 Jan 2006 15:04 MST"), w.Start.In(loc).Format("2 Jan 15:04"),
+			w.End.In(loc).Format("2 Jan 15:04"), len(recs))
 	}
 	m, err := d.Preview(ctx, w, recs)
 	if err != nil {

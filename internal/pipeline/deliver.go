@@ -117,6 +117,13 @@ func (r *Runner) deliverWindow(ctx context.Context, s sinks.Scheduled) (int, err
 			return 0, err
 		}
 	}
+	return r.sendWindow(ctx, s, w, end)
+}
+
+// sendWindow hands s the window from w.Last to end, which is fixed
+// (w.Pending) before it is called, and closes it once the sink took it.
+func (r *Runner) sendWindow(ctx context.Context, s sinks.Scheduled, w store.SinkWindow, end time.Time) (int, error) {
+	now := r.o.Now()
 	due, err := r.o.Store.ClaimWindow(ctx, s.Name(), end, now, r.o.Lease)
 	if err != nil {
 		return 0, err

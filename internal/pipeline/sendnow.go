@@ -1,0 +1,57 @@
+package pipeline
+
+import (
+	"context"
+
+	"github.com/treatywatch/treatywatch/sinks"
+)
+
+// SendNow sends a scheduled sink's current window at once, through the
+// same path as a scheduled send: the window (from the end of the last
+// one to now) is fixed in the store before the sink gets it, the sink
+// stores its message before sending, and the records are closed with the
+// window. So a kill at any point leaves a window that the next attempt,
+// by hand or on schedule, completes with the same message; and the
+// scheduled send that follows covers only what came after. A window
+// fixed earlier and not yet closed is completed instead of a new one.
+func (r *Runner) SendNow(ctx context.Context, s sinks.Scheduled) (int, sinks.Window, error) {
+	now := r.o.Now()
+	w, err := r.sinkWindow(ctx, s.Name(), now)
+	if err != nil {
+		return 0, sinks.Window{}, err
+	}
+	end := w.Pending
+	if end.IsZero() {
+		end = now
+		w.Pending = end
+		if err := r.o.Store.PutSinkWindow(ctx, s.Name(), w); err != nil {
+			return 0, sinks.Window{}, err
+		}
+	}
+	n, err := r.sendWindow(ctx, s, w, end)
+	return n, sinks.Window{Start: w.Last, End: end}, err
+}
+
+// ScheduledWindow returns the window the next scheduled send of s will
+// cover: the one fixed and not yet sent, else from the end of the last
+// window to the next send time (to the latest send time already passed,
+// when several were missed).
+func (r *Runner) ScheduledWindow(ctx context.Context, s sinks.Scheduled) (sinks.Window, error) {
+	now := r.o.Now()
+	w, err := r.sinkWindow(ctx, s.Name(), now)
+	if err != nil {
+		return sinks.Window{}, err
+	}
+	if !w.Pending.IsZero() {
+		return sinks.Window{Start: w.Last, End: w.Pending}, nil
+	}
+	end := s.Next(w.Last)
+	for {
+		n := s.Next(end)
+		if n.After(now) {
+			break
+		}
+		end = n
+	}
+	return sinks.Window{Start: w.Last, End: end}, nil
+}
