@@ -61,7 +61,9 @@ func cmdClassify(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	}
 	fs := flag.NewFlagSet("classify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	rulesFile := fs.String("rules", "", "rule pack `file` (YAML) instead of the built-in one")
+	var c common
+	c.register(fs)
+	rulesFile := fs.String("rules", "", "rule pack `file` (YAML) instead of the config's classify.rules (default: the built-in pack)")
 	eval := fs.Bool("eval", false, "score the labels of the input and print metrics")
 	asJSON := fs.Bool("json", false, "with --eval: print the metrics as one JSON object")
 	folds := fs.Int("folds", 0, "with --eval: cross-validate the fit over `K` folds grouped by source (out-of-fold beside in-sample)")
@@ -86,6 +88,13 @@ func cmdClassify(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	if *folds != 0 && (!*eval || *folds < 2) {
 		fmt.Fprintln(stderr, "classify: --folds needs --eval and K >= 2")
 		return 2
+	}
+	if *rulesFile == "" {
+		var err error
+		if *rulesFile, err = c.rulesFile(stderr); err != nil {
+			fmt.Fprintf(stderr, "classify: %v\n", err)
+			return 1
+		}
 	}
 	eng, err := loadEngine(*rulesFile)
 	if err != nil {
@@ -161,6 +170,19 @@ func cmdClassify(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	return 0
 }
 
+// rulesFile checks the common flags and returns the config's rule pack
+// (empty for the built-in one).
+func (c *common) rulesFile(stderr io.Writer) (string, error) {
+	if _, err := c.logger(stderr); err != nil {
+		return "", err
+	}
+	cfg, _, err := loadConfig(c.config, stderr)
+	if err != nil {
+		return "", err
+	}
+	return cfg.Classify.Rules, nil
+}
+
 func loadEngine(file string) (*classify.Engine, error) {
 	if file == "" {
 		return classify.Default()
@@ -222,7 +244,9 @@ func labelled(recs []labelledRecord, name string) ([]classify.Labelled, error) {
 func cmdClassifyFit(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("classify fit", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	rulesFile := fs.String("rules", "", "rule pack `file` whose vocabulary to fit (default: the built-in pack)")
+	var c common
+	c.register(fs)
+	rulesFile := fs.String("rules", "", "rule pack `file` whose vocabulary to fit (default: the config's classify.rules, else the built-in pack)")
 	out := fs.String("out", "", "write the fitted pack to `file` (default: stdout)")
 	l2 := fs.Float64("l2", classify.DefaultL2, "ridge penalty on the weights")
 	fs.Usage = func() {
@@ -238,6 +262,13 @@ func cmdClassifyFit(ctx context.Context, args []string, stdin io.Reader, stdout,
 	if fs.NArg() != 1 {
 		fs.Usage()
 		return 2
+	}
+	if *rulesFile == "" {
+		var err error
+		if *rulesFile, err = c.rulesFile(stderr); err != nil {
+			fmt.Fprintf(stderr, "classify fit: %v\n", err)
+			return 1
+		}
 	}
 	src := rules.DefaultYAML()
 	if *rulesFile != "" {

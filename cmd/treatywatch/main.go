@@ -93,12 +93,27 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "opml":
 		return cmdOPML(ctx, rest, stdin, stdout, stderr)
 	case "version":
-		fmt.Fprintln(stdout, "treatywatch", version)
-		return 0
+		return cmdVersion(rest, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "treatywatch: unknown command %q\n\n%s", cmd, usage)
 		return 2
 	}
+}
+
+// cmdVersion prints the version; it takes the common flags like every
+// command (and checks them), so scripts can pass them to all alike.
+func cmdVersion(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("version", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	if code := parseFlags(fs, args, stderr); code >= 0 {
+		return code
+	}
+	if _, err := c.logger(stderr); err != nil {
+		return exitErr(stderr, "version", err)
+	}
+	fmt.Fprintln(stdout, "treatywatch", version)
+	return 0
 }
 
 // common holds the flags every command shares.
