@@ -99,6 +99,9 @@ type HTTP struct {
 	HostInterval Duration `yaml:"host_interval"`
 	// MaxRedirects bounds redirects per request. Default 5; 0 follows none.
 	MaxRedirects int `yaml:"max_redirects"`
+	// DNS is a DNS server (IP:port, "10.0.0.2:53") that resolves host
+	// names instead of the system's resolver. Empty: the system's.
+	DNS string `yaml:"dns,omitempty"`
 	// AllowPrivate lists address ranges the SSRF guard lets through: CIDRs
 	// ("10.1.0.0/16"), single addresses, or the keywords "loopback",
 	// "private" and "link-local".

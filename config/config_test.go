@@ -61,6 +61,7 @@ testdata/bad_windows.bad.yaml:13: sinks[0].max_bytes: must be at least 1KiB, got
 testdata/bad_windows.bad.yaml:16: sinks[1].quiet: not used by sinks of type file
 testdata/bad_windows.bad.yaml:17: sinks[1].max_bytes: not used by sinks of type file
 testdata/bad_windows.bad.yaml:20: sinks[2].transport.to: not used by preset discord (the URL is the channel)`},
+		{"bad_dns.bad.yaml", `testdata/bad_dns.bad.yaml:2: http.dns: bad DNS server "resolver.example.org" (want an IP address and port, e.g. "10.0.0.2:53")`},
 		{"bad_cidr.bad.yaml", `testdata/bad_cidr.bad.yaml:4: http.allow_private[1]: bad entry "10.0.0.0/33" (want a CIDR, an IP address, "loopback", "private" or "link-local")
 testdata/bad_cidr.bad.yaml:5: http.allow_private[2]: bad entry "intranet" (want a CIDR, an IP address, "loopback", "private" or "link-local")`},
 		{"bad_cron.bad.yaml", `testdata/bad_cron.bad.yaml:12: sources[3].schedule: bad cron spec "*/61 * * * *": step 61 does not fit the minute field (0-59)

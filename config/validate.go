@@ -159,6 +159,11 @@ func (v *validator) http(path string, h HTTP) {
 	if h.MaxRedirects < 0 {
 		v.add(path+".max_redirects", "must not be negative, got %d", h.MaxRedirects)
 	}
+	if h.DNS != "" {
+		if _, err := netip.ParseAddrPort(h.DNS); err != nil {
+			v.add(path+".dns", "bad DNS server %q (want an IP address and port, e.g. \"10.0.0.2:53\")", h.DNS)
+		}
+	}
 	for i, s := range h.AllowPrivate {
 		if _, err := allowPrefixes(s); err != nil {
 			v.add(fmt.Sprintf("%s.allow_private[%d]", path, i), "%s", err.Error())

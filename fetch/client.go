@@ -65,6 +65,9 @@ type ClientOptions struct {
 	// the dial. It is a hook for tests: nothing leaves the machine when it
 	// returns an error.
 	DialControl func(network, address string) error
+	// DNS is a DNS server ("10.0.0.2:53") to resolve host names with
+	// instead of the system's resolver; empty: the system's.
+	DNS string
 }
 
 // Client is the shared HTTP client of all fetchers. It implements Getter
@@ -109,13 +112,25 @@ func NewClient(opts ClientOptions) *Client {
 	c := &Client{
 		opts:    opts,
 		log:     opts.Logger,
-		guard:   &guard{allow: opts.AllowPrivate, hook: opts.DialControl},
+		guard:   &guard{allow: opts.AllowPrivate, hook: opts.DialControl, resolver: resolverFor(opts.DNS)},
 		limiter: newHostLimiter(opts.PerHost, opts.HostInterval),
 		proxied: map[string]*http.Client{},
 	}
-	dialer := &net.Dialer{Timeout: 15 * time.Second, KeepAlive: 30 * time.Second, Control: c.guard.control}
+	dialer := &net.Dialer{Timeout: 15 * time.Second, KeepAlive: 30 * time.Second, Control: c.guard.control, Resolver: c.guard.resolver}
 	c.direct = c.newHTTPClient(newTransport(dialer, nil), false)
 	return c
+}
+
+// resolverFor returns a resolver that asks the DNS server at addr, or nil
+// (the system's) when addr is empty.
+func resolverFor(addr string) *net.Resolver {
+	if addr == "" {
+		return nil
+	}
+	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}}
 }
 
 func newTransport(dialer *net.Dialer, proxy *url.URL) *http.Transport {

@@ -3,6 +3,9 @@ package fetch
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/treatywatch/treatywatch/internal/redact"
@@ -77,4 +80,38 @@ func RetryAfterOf(err error) time.Duration {
 		return fe.RetryAfter
 	}
 	return 0
+}
+
+// Reason says why a fetch failed in one short line without the URL (the
+// caller names the source): "network: cannot resolve the host name
+// \"un.org\"; check the URL: lookup un.org: no such host". The
+// net/http error inside, which repeats the URL, is reduced to its cause.
+func Reason(err error) string {
+	var fe *Error
+	if !errors.As(err, &fe) {
+		return err.Error()
+	}
+	msg := string(fe.Kind)
+	if fe.Status != 0 {
+		msg = fmt.Sprintf("%s: status %d", msg, fe.Status)
+	}
+	if fe.Err == nil {
+		return msg
+	}
+	var dns *net.DNSError
+	if errors.As(fe.Err, &dns) {
+		switch {
+		case dns.IsNotFound:
+			return fmt.Sprintf("%s: no such host %q: check the URL", msg, dns.Name)
+		case dns.IsTimeout:
+			return fmt.Sprintf("%s: cannot resolve %q: the DNS server did not answer in time", msg, dns.Name)
+		}
+		return fmt.Sprintf("%s: cannot resolve %q: the DNS server cannot be reached", msg, dns.Name)
+	}
+	inner := fe.Err.Error()
+	var ue *url.Error
+	if errors.As(fe.Err, &ue) {
+		inner = strings.Replace(inner, ue.Error(), ue.Err.Error(), 1)
+	}
+	return msg + ": " + inner
 }

@@ -47,6 +47,8 @@ type guard struct {
 	allow []netip.Prefix
 	// hook runs after the check, before the connection is made.
 	hook func(network, address string) error
+	// resolver looks up hosts; nil means the system's.
+	resolver *net.Resolver
 }
 
 func (g *guard) check(ip netip.Addr) error {
@@ -109,7 +111,11 @@ func (g *guard) checkHost(ctx context.Context, host string) error {
 	if ip, err := netip.ParseAddr(host); err == nil {
 		return g.check(ip)
 	}
-	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	r := g.resolver
+	if r == nil {
+		r = net.DefaultResolver
+	}
+	ips, err := r.LookupNetIP(ctx, "ip", host)
 	if err != nil {
 		return nil // let the proxy report it
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/treatywatch/treatywatch/fetch"
 	"github.com/treatywatch/treatywatch/internal/pipeline"
 	"github.com/treatywatch/treatywatch/internal/store"
 )
@@ -54,6 +55,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		defer stop()
 	}
 	a.log.Info("starting", "config", a.cfgName, "data_dir", a.cfg.DataDir(), "sources", len(a.sources))
+	a.logOutputs(dbPath(&c, a.cfg))
 	err = a.runner.Daemon(ctx, a.sources, pipeline.DaemonOptions{
 		Workers: *workers, Grace: *grace, DeliverExisting: *deliverExisting,
 	})
@@ -85,7 +87,8 @@ func serveOps(ctx context.Context, addr string, reg *prometheus.Registry, a *app
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
-	a.log.Info("serving metrics", "addr", ln.Addr().String())
+	a.log.Info("serving metrics and health", "metrics", "http://"+ln.Addr().String()+"/metrics",
+		"health", "http://"+ln.Addr().String()+"/healthz")
 	return func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
@@ -116,6 +119,7 @@ func cmdOnce(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exitErr(stderr, "once", err)
 	}
+	a.logOutputs(dbPath(&c, a.cfg))
 	reps := a.runner.RunAll(ctx, srcs, pipeline.RunOptions{Force: !*due, DeliverExisting: *deliverExisting}, *workers)
 	dctx, cancel := context.WithTimeout(ctx, *deliverFor)
 	delivered, derr := a.runner.Flush(dctx)
@@ -129,7 +133,12 @@ func cmdOnce(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		switch {
 		case r.Err != nil:
 			failed++
-			note = r.Err.Error()
+			note = fetch.Reason(r.Err)
+			if !r.NextRun.IsZero() {
+				note += "; next try " + fmtTime(r.NextRun)
+			}
+		case r.Outcome == pipeline.OutcomeInactive:
+			note = "outside its active window; resumes " + fmtTime(r.NextRun)
 		case r.FirstRun && r.New > 0:
 			note = "first run: marked seen, not delivered"
 		case r.Outcome == pipeline.OutcomeWaiting:
@@ -138,7 +147,7 @@ func cmdOnce(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\n", r.Source, r.Outcome, r.Items, r.New, r.Relevant, r.Queued, note)
 	}
 	tw.Flush()
-	fmt.Fprintf(stdout, "\n%d sources, %d failed; %d records delivered\n", len(reps), failed, delivered)
+	fmt.Fprintf(stdout, "\n%s\n%d records delivered\n", pipeline.Summarize(reps), delivered)
 	code := 0
 	if derr != nil {
 		fmt.Fprintf(stderr, "treatywatch once: delivery incomplete, records stay queued for the next run: %v\n", derr)

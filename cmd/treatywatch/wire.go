@@ -129,6 +129,7 @@ func wire(ctx context.Context, c *common, stderr io.Writer, o wireOptions) (*app
 		HostInterval: hostGap,
 		MaxRedirects: cfg.HTTP.MaxRedirects,
 		AllowPrivate: cfg.HTTP.AllowedPrefixes(),
+		DNS:          cfg.HTTP.DNS,
 		Logger:       log,
 	})
 	a.fetchers = map[string]fetch.Fetcher{

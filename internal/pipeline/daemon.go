@@ -130,12 +130,13 @@ func (r *Runner) Daemon(ctx context.Context, srcs []Source, o DaemonOptions) err
 	c := cron.New(cron.WithParser(cronParser), cron.WithLogger(cronLogger{r.log}),
 		cron.WithChain(cron.Recover(cronLogger{r.log}), cron.SkipIfStillRunning(cronLogger{r.log})))
 	var startup sync.WaitGroup
+	t := newTally(len(srcs))
 	for _, src := range srcs {
 		sch, err := ScheduleFor(src)
 		if err != nil {
 			return fmt.Errorf("source %s: %w", src.ID, err)
 		}
-		job := c.Schedule(sch, cron.FuncJob(func() { r.runGuarded(ctx, sem, src, o) }))
+		job := c.Schedule(sch, cron.FuncJob(func() { r.runGuarded(ctx, sem, src, o, t) }))
 		st, err := r.o.Store.Source(ctx, src.ID)
 		if err != nil {
 			return err
@@ -152,6 +153,12 @@ func (r *Runner) Daemon(ctx context.Context, srcs []Source, o DaemonOptions) err
 	}
 	c.Start()
 	r.log.Info("daemon started", "sources", len(srcs), "sinks", len(r.names))
+	go func() {
+		startup.Wait()
+		if s, ok := t.startupOver(); ok && ctx.Err() == nil {
+			r.logSummary(s, "start-up")
+		}
+	}()
 
 	ticker := time.NewTicker(o.Tick)
 	defer ticker.Stop()
@@ -184,7 +191,7 @@ func (r *Runner) Daemon(ctx context.Context, srcs []Source, o DaemonOptions) err
 // runGuarded runs one source within the worker limit, recovering from a
 // panic in a fetcher or classifier so that one bad source cannot stop the
 // daemon.
-func (r *Runner) runGuarded(ctx context.Context, sem chan struct{}, src Source, o DaemonOptions) {
+func (r *Runner) runGuarded(ctx context.Context, sem chan struct{}, src Source, o DaemonOptions, t *tally) {
 	select {
 	case sem <- struct{}{}:
 	case <-ctx.Done():
@@ -199,7 +206,10 @@ func (r *Runner) runGuarded(ctx context.Context, sem chan struct{}, src Source, 
 	if ctx.Err() != nil {
 		return
 	}
-	r.RunSource(ctx, src, RunOptions{DeliverExisting: o.DeliverExisting})
+	rep := r.RunSource(ctx, src, RunOptions{DeliverExisting: o.DeliverExisting})
+	if s, done := t.add(rep); done && ctx.Err() == nil {
+		r.logSummary(s, "pass")
+	}
 }
 
 // cronLogger adapts slog to cron's logger.

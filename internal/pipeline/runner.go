@@ -287,8 +287,9 @@ func (r *Runner) fail(ctx context.Context, log *slog.Logger, rep Report, src Sou
 		rep.Err = errors.Join(ferr, err)
 	}
 	r.o.Metrics.fetched(src.ID, string(kind), time.Time{})
-	log.Warn("fetch failed", "url", redact.URL(src.URL), "kind", string(kind), "failures", n,
-		"next_run", rep.NextRun.Format(time.RFC3339), "err", ferr)
+	// One short line: the URL once, why, and when it is tried again.
+	log.Warn("fetch failed", "url", redact.URL(src.URL), "reason", r.o.Redact(fetch.Reason(ferr)),
+		"next_run", rep.NextRun.Format(time.RFC3339), "failures", n)
 	return rep
 }
 
