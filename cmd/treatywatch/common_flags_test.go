@@ -38,12 +38,13 @@ func TestEveryCommandTakesTheCommonFlags(t *testing.T) {
 		{"seen", []string{"--source", "desk"}},
 		{"opml", nil},
 		{"version", nil},
+		{"serve", []string{"--listen", "127.0.0.1:0"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.cmd+strings.Join(tt.args, ""), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			if tt.cmd == "run" {
+			if tt.cmd == "run" || tt.cmd == "serve" {
 				ctx, cancel = context.WithTimeout(ctx, 3*time.Second) // the daemon stops when ctx ends
 				defer cancel()
 			}

@@ -86,21 +86,47 @@ func cmdOPML(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	return 0
 }
 
-// outline is an OPML outline as written by export.
+// opmlNS is the namespace of the attributes that carry what OPML has no
+// place for (written with the prefix "tw").
+const opmlNS = "https://github.com/treatywatch/treatywatch/opml"
+
+// outline is an OPML outline as written by export. The tw: attributes
+// keep a source's id, kind, schedule, actor, page selectors, archive and
+// active window, so that an import gives back the same source.
 type outline struct {
-	Type     string    `xml:"type,attr,omitempty"`
-	Text     string    `xml:"text,attr"`
-	Title    string    `xml:"title,attr,omitempty"`
-	XMLURL   string    `xml:"xmlUrl,attr,omitempty"`
-	HTMLURL  string    `xml:"htmlUrl,attr,omitempty"`
-	URL      string    `xml:"url,attr,omitempty"`
-	Language string    `xml:"language,attr,omitempty"`
+	Type     string `xml:"type,attr,omitempty"`
+	Text     string `xml:"text,attr"`
+	Title    string `xml:"title,attr,omitempty"`
+	XMLURL   string `xml:"xmlUrl,attr,omitempty"`
+	HTMLURL  string `xml:"htmlUrl,attr,omitempty"`
+	URL      string `xml:"url,attr,omitempty"`
+	Language string `xml:"language,attr,omitempty"`
+
+	ID           string `xml:"tw:id,attr,omitempty"`
+	Kind         string `xml:"tw:kind,attr,omitempty"`
+	Schedule     string `xml:"tw:schedule,attr,omitempty"`
+	Actor        string `xml:"tw:actor,attr,omitempty"`
+	PageItem     string `xml:"tw:page-item,attr,omitempty"`
+	PageLink     string `xml:"tw:page-link,attr,omitempty"`
+	PageTitle    string `xml:"tw:page-title,attr,omitempty"`
+	PageDate     string `xml:"tw:page-date,attr,omitempty"`
+	PageLayout   string `xml:"tw:page-date-layout,attr,omitempty"`
+	PageSummary  string `xml:"tw:page-summary,attr,omitempty"`
+	ArchiveParam string `xml:"tw:archive-page-param,attr,omitempty"`
+	ArchivePages string `xml:"tw:archive-max-pages,attr,omitempty"`
+	ArchiveMap   string `xml:"tw:archive-sitemap,attr,omitempty"`
+	ArchiveQuery string `xml:"tw:archive-query,attr,omitempty"`
+	ActiveDays   string `xml:"tw:active-days,attr,omitempty"`
+	ActiveHours  string `xml:"tw:active-hours,attr,omitempty"`
+	ActiveZone   string `xml:"tw:active-timezone,attr,omitempty"`
+
 	Outlines []outline `xml:"outline"`
 }
 
 type opmlDoc struct {
 	XMLName xml.Name `xml:"opml"`
 	Version string   `xml:"version,attr"`
+	NS      string   `xml:"xmlns:tw,attr,omitempty"`
 	Head    struct {
 		Title       string `xml:"title"`
 		DateCreated string `xml:"dateCreated,omitempty"`
@@ -116,6 +142,7 @@ type opmlDoc struct {
 func exportOPML(w io.Writer, srcs []config.Source, title string, now time.Time) error {
 	var doc opmlDoc
 	doc.Version = "2.0"
+	doc.NS = opmlNS
 	doc.Head.Title = title
 	doc.Head.DateCreated = now.UTC().Format(time.RFC1123Z)
 	doc.Head.Docs = "https://opml.org/spec2.opml"
@@ -124,11 +151,25 @@ func exportOPML(w io.Writer, srcs []config.Source, title string, now time.Time) 
 		if name == "" {
 			name = s.ID
 		}
-		o := outline{Text: name, Title: name, Language: s.Lang}
-		if s.Kind == fetch.KindPage {
-			o.Type, o.URL = "link", s.URL
-		} else {
+		o := outline{Text: name, Title: name, Language: s.Lang, ID: s.ID, Kind: s.Kind, Schedule: s.Schedule, Actor: s.Actor}
+		if s.Kind == fetch.KindFeed || s.Kind == "" {
 			o.Type, o.XMLURL, o.HTMLURL = "rss", s.URL, siteRoot(s.URL)
+		} else {
+			// A page or a treaty status document is no feed a reader
+			// could subscribe to.
+			o.Type, o.URL = "link", s.URL
+		}
+		if p := s.Page; p != nil {
+			o.PageItem, o.PageLink, o.PageTitle, o.PageDate, o.PageLayout, o.PageSummary = p.Item, p.Link, p.Title, p.Date, p.DateLayout, p.Summary
+		}
+		if a := s.Archive; a != nil {
+			o.ArchiveParam, o.ArchiveMap, o.ArchiveQuery = a.PageParam, a.Sitemap, a.Query
+			if a.MaxPages != 0 {
+				o.ArchivePages = strconv.Itoa(a.MaxPages)
+			}
+		}
+		if w := s.Active; w != nil {
+			o.ActiveDays, o.ActiveHours, o.ActiveZone = w.Days, w.Hours, w.Timezone
 		}
 		doc.Body.Outlines = append(doc.Body.Outlines, o)
 	}
@@ -159,6 +200,8 @@ type opmlEntry struct {
 	Text, Title, XMLURL, HTMLURL, URL, Type, Language string
 	// Path names the categories the outline sits in ("News / Tech").
 	Path string
+	// TW holds the tw: attributes by local name ("kind", "page-item").
+	TW map[string]string
 }
 
 // inOutline reads any outline: attribute names are matched without
@@ -170,11 +213,26 @@ type inOutline struct {
 
 func (o inOutline) attr(name string) string {
 	for _, a := range o.Attrs {
-		if strings.EqualFold(a.Name.Local, name) {
+		if !isTW(a.Name) && strings.EqualFold(a.Name.Local, name) {
 			return strings.TrimSpace(a.Value)
 		}
 	}
 	return ""
+}
+
+// isTW reports whether an attribute is one of ours: in our namespace, or
+// written with the tw prefix by a tool that dropped the declaration.
+func isTW(n xml.Name) bool { return n.Space == opmlNS || n.Space == "tw" }
+
+// tw returns the tw: attributes by local name.
+func (o inOutline) tw() map[string]string {
+	m := map[string]string{}
+	for _, a := range o.Attrs {
+		if isTW(a.Name) {
+			m[a.Name.Local] = strings.TrimSpace(a.Value)
+		}
+	}
+	return m
 }
 
 // parseOPML reads an OPML document (any version) and returns its leaf
@@ -207,8 +265,9 @@ func parseOPML(data []byte) ([]opmlEntry, error) {
 			e := opmlEntry{
 				Text: o.attr("text"), Title: o.attr("title"), XMLURL: o.attr("xmlUrl"), HTMLURL: o.attr("htmlUrl"),
 				URL: o.attr("url"), Type: o.attr("type"), Language: o.attr("language"), Path: strings.Join(path, " / "),
+				TW: o.tw(),
 			}
-			if len(o.Outlines) > 0 && e.XMLURL == "" {
+			if len(o.Outlines) > 0 && e.XMLURL == "" && e.TW["kind"] == "" {
 				walk(o.Outlines, append(path[:len(path):len(path)], firstNonEmpty(e.Title, e.Text)))
 				continue
 			}
@@ -222,11 +281,34 @@ func parseOPML(data []byte) ([]opmlEntry, error) {
 
 // importedSource is one entry of the printed sources block.
 type importedSource struct {
-	ID   string `yaml:"id"`
-	Name string `yaml:"name,omitempty"`
-	Kind string `yaml:"kind"`
-	URL  string `yaml:"url"`
-	Lang string `yaml:"lang,omitempty"`
+	ID       string          `yaml:"id"`
+	Name     string          `yaml:"name,omitempty"`
+	Kind     string          `yaml:"kind"`
+	URL      string          `yaml:"url"`
+	Schedule string          `yaml:"schedule,omitempty"`
+	Lang     string          `yaml:"lang,omitempty"`
+	Actor    string          `yaml:"actor,omitempty"`
+	Page     *config.Page    `yaml:"page,omitempty"`
+	Archive  *config.Archive `yaml:"archive,omitempty"`
+	Active   *config.Window  `yaml:"active,omitempty"`
+}
+
+// carried fills what the tw: attributes of e carry.
+func (s *importedSource) carried(e opmlEntry) {
+	tw := e.TW
+	s.Schedule, s.Actor = tw["schedule"], tw["actor"]
+	if tw["page-item"] != "" || tw["page-link"] != "" {
+		s.Page = &config.Page{Item: tw["page-item"], Link: tw["page-link"], Title: tw["page-title"],
+			Date: tw["page-date"], DateLayout: tw["page-date-layout"], Summary: tw["page-summary"]}
+	}
+	a := config.Archive{PageParam: tw["archive-page-param"], Sitemap: tw["archive-sitemap"], Query: tw["archive-query"]}
+	a.MaxPages, _ = strconv.Atoi(tw["archive-max-pages"])
+	if a != (config.Archive{}) {
+		s.Archive = &a
+	}
+	if w := (config.Window{Days: tw["active-days"], Hours: tw["active-hours"], Timezone: tw["active-timezone"]}); w != (config.Window{}) {
+		s.Active = &w
+	}
 }
 
 // importSources turns OPML entries into feed sources with unique ids,
@@ -246,7 +328,15 @@ func importSources(entries []opmlEntry, existing []config.Source) ([]importedSou
 		if e.Path != "" {
 			label = e.Path + " / " + label
 		}
-		if e.XMLURL == "" {
+		kind := e.TW["kind"]
+		if kind == "" {
+			kind = fetch.KindFeed
+		}
+		feedURL := e.XMLURL
+		if kind != fetch.KindFeed {
+			feedURL = firstNonEmpty(e.URL, e.XMLURL) // pages and treaty documents, as export writes them
+		}
+		if feedURL == "" {
 			if e.URL != "" || e.HTMLURL != "" {
 				warnings = append(warnings, fmt.Sprintf("%q skipped: no xmlUrl (a page without a feed needs CSS selectors: add it by hand as kind: page)", label))
 			} else {
@@ -254,19 +344,25 @@ func importSources(entries []opmlEntry, existing []config.Source) ([]importedSou
 			}
 			continue
 		}
-		u, err := url.Parse(e.XMLURL)
+		u, err := url.Parse(feedURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			warnings = append(warnings, fmt.Sprintf("%q skipped: xmlUrl %q is not an absolute http(s) URL", label, e.XMLURL))
+			warnings = append(warnings, fmt.Sprintf("%q skipped: xmlUrl %q is not an absolute http(s) URL", label, feedURL))
 			continue
 		}
-		if id, ok := have[e.XMLURL]; ok {
+		if id, ok := have[feedURL]; ok {
 			warnings = append(warnings, fmt.Sprintf("%q skipped: the config has it already as source %s", label, id))
 			continue
 		}
-		have[e.XMLURL] = ""
-		id := uniqueID(firstNonEmpty(sourceID(name), sourceID(strings.TrimPrefix(u.Hostname(), "www.")), "source"), taken)
+		have[feedURL] = ""
+		// The id the source had, when it came from treatywatch and is free.
+		base := e.TW["id"]
+		if base == "" || sourceID(base) != base {
+			base = firstNonEmpty(sourceID(name), sourceID(strings.TrimPrefix(u.Hostname(), "www.")), "source")
+		}
+		id := uniqueID(base, taken)
 		taken[id] = true
-		s := importedSource{ID: id, Name: name, Kind: fetch.KindFeed, URL: e.XMLURL}
+		s := importedSource{ID: id, Name: name, Kind: kind, URL: feedURL}
+		s.carried(e)
 		if tag, err := language.Parse(e.Language); err == nil && e.Language != "" {
 			s.Lang = tag.String()
 		}
@@ -323,7 +419,7 @@ func uniqueID(base string, taken map[string]bool) string {
 // writeSourcesYAML prints the sources as a block ready to paste into the
 // config.
 func writeSourcesYAML(w io.Writer, srcs []importedSource, from string) error {
-	fmt.Fprintf(w, "# %d feed(s) imported from %s by treatywatch opml import.\n", len(srcs), from)
+	fmt.Fprintf(w, "# %d source(s) imported from %s by treatywatch opml import.\n", len(srcs), from)
 	fmt.Fprintln(w, "# Paste the entries under the sources: key of your config, then run treatywatch check.")
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)

@@ -70,8 +70,9 @@ func TestOPMLExport(t *testing.T) {
 	}
 }
 
-// Export, then import into another config: the feed URLs come back, the
-// printed block is a valid sources list, the page source is reported.
+// Export, then import into another config: the sources come back with
+// their ids and kinds (the page source with its selectors), the printed
+// block is a valid sources list.
 func TestOPMLRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	cfg := writeFile(t, dir, "config.yaml", opmlConfig)
@@ -85,28 +86,33 @@ func TestOPMLRoundTrip(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("import exit %d: %s", code, errOut)
 	}
-	if !strings.Contains(errOut, "International Commission of Jurists") || !strings.Contains(errOut, "no xmlUrl") {
-		t.Errorf("no warning for the page source: %q", errOut)
+	if errOut != "" {
+		t.Errorf("warnings: %q", errOut)
 	}
 	c, err := config.Parse("imported", []byte(imported+"sinks:\n  - name: jsonl\n    type: file\n"))
 	if err != nil {
 		t.Fatalf("imported block is not a valid config: %v\n%s", err, imported)
 	}
-	var urls, ids []string
+	var urls, ids, kinds []string
 	for _, s := range c.Sources {
 		urls = append(urls, s.URL)
 		ids = append(ids, s.ID)
-		if s.Kind != "feed" {
-			t.Errorf("source %s kind %q", s.ID, s.Kind)
-		}
+		kinds = append(kinds, s.Kind)
 	}
 	wantURLs := []string{"https://www.eff.org/rss/updates.xml",
-		"https://news.google.com/rss/search?q=%22cybercrime+convention%22+site:reuters.com&hl=en-US&gl=US&ceid=US:en"}
+		"https://news.google.com/rss/search?q=%22cybercrime+convention%22+site:reuters.com&hl=en-US&gl=US&ceid=US:en",
+		"https://www.icj.org/news/"}
 	if !slices.Equal(urls, wantURLs) {
 		t.Errorf("round trip URLs %q, want %q", urls, wantURLs)
 	}
-	if want := []string{"eff-deeplinks", "reuters-via-google-news"}; !slices.Equal(ids, want) {
+	if want := []string{"eff", "reuters-gn", "icj"}; !slices.Equal(ids, want) {
 		t.Errorf("ids %q, want %q", ids, want)
+	}
+	if want := []string{"feed", "feed", "page"}; !slices.Equal(kinds, want) {
+		t.Errorf("kinds %q, want %q", kinds, want)
+	}
+	if p := c.Sources[2].Page; p == nil || p.Item != "article" || p.Link != "h2 a" {
+		t.Errorf("page selectors lost: %+v", p)
 	}
 	if c.Sources[0].Name != "EFF Deeplinks" || c.Sources[0].Lang != "en" {
 		t.Errorf("first source = %+v", c.Sources[0])
@@ -114,7 +120,7 @@ func TestOPMLRoundTrip(t *testing.T) {
 
 	// Importing into the config it came from adds nothing.
 	code, again, errOut := runCmd(t, "opml", "import", "--config", cfg, file)
-	if code != 0 || !strings.Contains(again, "sources: []") || strings.Count(errOut, "has it already") != 2 {
+	if code != 0 || !strings.Contains(again, "sources: []") || strings.Count(errOut, "has it already") != 3 {
 		t.Errorf("re-import exit %d:\n%s\n%s", code, again, errOut)
 	}
 }
