@@ -140,9 +140,7 @@ func (t *tally) startupOver() (Summary, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.started = true
-	if len(t.thisRun) >= t.n {
-		clear(t.thisRun)
-	}
+	clear(t.thisRun)
 	return Summarize(slices.Collect(maps.Values(t.last))), len(t.last) > 0
 }
 
