@@ -418,6 +418,9 @@ func (e *Engine) extract(fs []field, it fetch.Item, v *fvec) {
 			last[h.rule] = h.sent
 			at := ref{int32(fi), int32(hi), h.sent}
 			topicSents++
+			if len(v.refs[s.relTopics]) < 2 {
+				v.refs[s.relTopics] = append(v.refs[s.relTopics], at)
+			}
 			if f.name == FieldTitle {
 				v.inc(s.title[h.rule], at)
 				continue
