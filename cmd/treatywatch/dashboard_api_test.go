@@ -13,10 +13,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 
 	"github.com/treatywatch/treatywatch/config"
 	"github.com/treatywatch/treatywatch/internal/dashboard"
+	"github.com/treatywatch/treatywatch/internal/pgtest"
 	"github.com/treatywatch/treatywatch/internal/store"
 )
 
@@ -101,9 +103,18 @@ func words(s string) map[string]bool {
 }
 
 // TestDashboardAPIMatchesStore checks the API's aggregates and item
-// counts against counts made here from the stored records.
+// counts against counts made here from the stored records, over SQLite
+// and over PostgreSQL.
 func TestDashboardAPIMatchesStore(t *testing.T) {
-	fx := fillDashboardStore(t)
+	t.Run("sqlite", func(t *testing.T) { testDashboardAPI(t, "") })
+	t.Run("postgres", func(t *testing.T) {
+		pgtest.ServerURL(t)
+		testDashboardAPI(t, pgtest.NewDatabase(t))
+	})
+}
+
+func testDashboardAPI(t *testing.T, db string) {
+	fx := fillDashboardStore(t, db)
 	srv, st := startDashboard(t, fx)
 	recs := storedRecords(t, st)
 
@@ -216,7 +227,21 @@ func TestDashboardAPIMatchesStore(t *testing.T) {
 		var page dashboard.ItemPage
 		getJSON(t, srv.URL, "/api/v1/items?per_page=5&"+f.query, &page)
 		if page.Total != want {
-			t.Errorf("items?%s: total %d, want %d", f.query, page.Total, want)
+			// Say which items differ.
+			var all dashboard.ItemPage
+			getJSON(t, srv.URL, "/api/v1/items?per_page=200&"+f.query, &all)
+			got := map[string]bool{}
+			for _, it := range all.Items {
+				got[it.SourceID+"/"+it.Key] = true
+			}
+			var diff []string
+			for _, r := range recs {
+				k := r.Item.SourceID + "/" + r.Item.Key
+				if f.keep(r) != got[k] {
+					diff = append(diff, fmt.Sprintf("%s (want %v): %.300q", k, f.keep(r), r.Item.Title+" | "+r.Item.Summary+" | "+r.Item.Content))
+				}
+			}
+			t.Errorf("items?%s: total %d, want %d; differ: %s", f.query, page.Total, want, strings.Join(diff, "\n"))
 		}
 		if len(page.Items) != min(5, want) {
 			t.Errorf("items?%s: %d items on the page", f.query, len(page.Items))
@@ -249,6 +274,20 @@ func TestDashboardAPIMatchesStore(t *testing.T) {
 			failing++
 		}
 		items += h.Items
+		// The next run comes from the schedule (every 30 minutes by
+		// default): after the last fetch, at most 30 minutes later
+		// unless the source asked to wait longer.
+		state, err := st.Source(context.Background(), h.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		latest := h.LastFetch.Add(30 * time.Minute)
+		if state.NextRun.After(latest) {
+			latest = state.NextRun
+		}
+		if h.Unconfigured || !h.NextRun.After(h.LastFetch) || h.NextRun.After(latest) {
+			t.Errorf("source %s: next run %v after a fetch at %v, asked to wait until %v (unconfigured %v)", h.ID, h.NextRun, h.LastFetch, state.NextRun, h.Unconfigured)
+		}
 	}
 	if items != len(recs) {
 		t.Errorf("sources count %d items, the store has %d", items, len(recs))

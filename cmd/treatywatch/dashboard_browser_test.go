@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -21,27 +20,20 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/treatywatch/treatywatch/internal/dashboard"
+	"github.com/treatywatch/treatywatch/internal/testenv"
 )
 
 var screenshotDir = flag.String("dashboard-screenshots", "", "write screenshots of every dashboard page at 1440 and 375 px into this directory")
 
 // chromiumPath finds Chromium; without it the browser tests skip, except
-// under CI=true where they fail (scripts/install-test-deps.sh installs it).
+// under CI=true where they fail (scripts/install-test-deps.sh installs
+// it). CHROMIUM_BIN names another binary.
 func chromiumPath(t *testing.T) string {
 	t.Helper()
 	if p := os.Getenv("CHROMIUM_BIN"); p != "" {
 		return p
 	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium not found: scripts/install-test-deps.sh installs it (apt-get install chromium)")
-	}
-	t.Skip("chromium not found: install it (apt-get install chromium) or set CHROMIUM_BIN to run the browser tests")
-	return ""
+	return testenv.Chromium(t)
 }
 
 // browser is one headless Chromium with a fresh profile; it collects
@@ -151,7 +143,7 @@ func (b *browser) submitAndWait(t *testing.T, button, wantPath string) {
 // TestDashboardInBrowser drives the dashboard in headless Chromium.
 func TestDashboardInBrowser(t *testing.T) {
 	chromiumPath(t)
-	fx := fillDashboardStore(t)
+	fx := fillDashboardStore(t, "")
 	srv, _ := startDashboard(t, fx)
 	b := newBrowser(t, 1440, 1000)
 

@@ -142,7 +142,9 @@ type dashFixture struct {
 	eval         []evalRecord
 }
 
-func fillDashboardStore(t *testing.T) dashFixture {
+// fillDashboardStore fills the store named db (a PostgreSQL URL), or an
+// SQLite file in the test's directory when db is empty.
+func fillDashboardStore(t *testing.T, db string) dashFixture {
 	t.Helper()
 	fs := corpustest.NewFeedServer(t, corpustest.ServerOptions{})
 	recs := readEval(t)
@@ -185,10 +187,13 @@ func fillDashboardStore(t *testing.T) dashFixture {
 	fmt.Fprintf(f, "dashboard:\n  users:\n    - name: %s\n      password_hash: %q\n", dashUser, hash)
 	f.Close()
 	var out strings.Builder
+	if db == "" {
+		db = filepath.Join(dir, "treatywatch.db")
+	}
 	var errOut strings.Builder
-	code := run(context.Background(), []string{"once", "--config", cfg, "--deliver-existing", "--log-level", "error"}, nil, &out, &errOut)
+	code := run(context.Background(), []string{"once", "--config", cfg, "--db", db, "--deliver-existing", "--log-level", "error"}, nil, &out, &errOut)
 	if code != 0 && !strings.Contains(out.String(), "failed") {
 		t.Fatalf("once: %d\n%s%s", code, out.String(), errOut.String())
 	}
-	return dashFixture{dir: dir, cfg: cfg, db: filepath.Join(dir, "treatywatch.db"), eval: recs}
+	return dashFixture{dir: dir, cfg: cfg, db: db, eval: recs}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/treatywatch/treatywatch/config"
 	"github.com/treatywatch/treatywatch/internal/dashboard"
+	"github.com/treatywatch/treatywatch/internal/pipeline"
 	"github.com/treatywatch/treatywatch/internal/store"
 )
 
@@ -104,7 +105,21 @@ func mountDashboard(mux *http.ServeMux, cfg *config.Config, r dashboard.Reader, 
 		}
 		return err
 	}
-	d, err := dashboard.New(dashboard.Options{Reader: r, Users: users, OpenRead: open, Log: log})
+	byID := map[string]pipeline.Source{}
+	for _, src := range enabledSources(cfg) {
+		byID[src.ID] = src
+	}
+	// The next run is the daemon's: the schedule after the last fetch, or
+	// later when the source asked to wait.
+	next := func(id string, lastFetch, notBefore, now time.Time) (time.Time, bool) {
+		src, ok := byID[id]
+		if !ok {
+			return time.Time{}, false
+		}
+		t, err := nextRun(src, lastFetch, notBefore, now)
+		return t, err == nil
+	}
+	d, err := dashboard.New(dashboard.Options{Reader: r, Users: users, OpenRead: open, Log: log, NextRun: next})
 	if err != nil {
 		return err
 	}

@@ -137,19 +137,7 @@ func wire(ctx context.Context, c *common, stderr io.Writer, o wireOptions) (*app
 		fetch.KindPage:   page.New(a.client),
 		fetch.KindTreaty: treaty.New(a.client, log),
 	}
-	for _, s := range cfg.Sources {
-		if s.Disabled {
-			continue
-		}
-		eff := s.Effective(cfg.Defaults)
-		a.sources = append(a.sources, pipeline.Source{
-			Source:          s.FetchSource(cfg.Defaults),
-			Schedule:        eff.Schedule,
-			Spread:          s.Schedule == "",
-			DeliverExisting: eff.DeliverExisting,
-			Active:          s.Active.Parsed(),
-		})
-	}
+	a.sources = enabledSources(cfg)
 	if !o.noSinks {
 		if a.sinks, err = buildSinks(cfg, a.store, log); err != nil {
 			a.store.Close()
@@ -348,4 +336,24 @@ func buildTransport(sc config.Sink) (digest.Transport, error) {
 		})
 	}
 	return nil, fmt.Errorf("unknown transport kind %q", t.Kind)
+}
+
+// enabledSources are the config's enabled sources as the pipeline runs
+// them.
+func enabledSources(cfg *config.Config) []pipeline.Source {
+	var out []pipeline.Source
+	for _, s := range cfg.Sources {
+		if s.Disabled {
+			continue
+		}
+		eff := s.Effective(cfg.Defaults)
+		out = append(out, pipeline.Source{
+			Source:          s.FetchSource(cfg.Defaults),
+			Schedule:        eff.Schedule,
+			Spread:          s.Schedule == "",
+			DeliverExisting: eff.DeliverExisting,
+			Active:          s.Active.Parsed(),
+		})
+	}
+	return out
 }

@@ -334,7 +334,7 @@ func (s *Server) pageItem(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) pageSources(w http.ResponseWriter, r *http.Request) {
-	h, err := s.r.SourceHealth(r.Context(), s.now())
+	h, err := s.sourceHealth(r.Context())
 	if err != nil {
 		s.pageErr(w, r, err)
 		return

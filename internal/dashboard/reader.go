@@ -169,11 +169,17 @@ type SourceHealth struct {
 	LastError   string    `json:"last_error,omitempty"`
 	LastFetch   time.Time `json:"last_fetch,omitzero"`
 	LastSuccess time.Time `json:"last_success,omitzero"`
-	NextRun     time.Time `json:"next_run,omitzero"`
-	EmptyRuns   int       `json:"empty_runs"`
-	Items       int       `json:"items"`
-	Relevant    int       `json:"relevant"`
-	Week        int       `json:"week"`
+	// NextRun is when the source runs next: from its schedule when the
+	// server knows the config, else the earliest time it may run again
+	// (zero: at its next scheduled time).
+	NextRun   time.Time `json:"next_run,omitzero"`
+	EmptyRuns int       `json:"empty_runs"`
+	// Unconfigured marks a source the store knows but the config has no
+	// more (or has disabled).
+	Unconfigured bool `json:"unconfigured,omitempty"`
+	Items        int  `json:"items"`
+	Relevant     int  `json:"relevant"`
+	Week         int  `json:"week"`
 }
 
 // Facets are the values the item filters offer.

@@ -27,6 +27,10 @@ type Options struct {
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	Log *slog.Logger
+	// NextRun, when set, says when the daemon runs a configured source
+	// next (from its schedule, its last fetch and the earliest time it
+	// may run again); ok is false for a source not in the config.
+	NextRun func(id string, lastFetch, notBefore, now time.Time) (next time.Time, ok bool)
 }
 
 // Server serves the dashboard pages and the JSON API.
@@ -39,6 +43,7 @@ type Server struct {
 	topics   []string
 	pages    *pages
 	csrf     *http.CrossOriginProtection
+	nextRun  func(id string, lastFetch, notBefore, now time.Time) (time.Time, bool)
 }
 
 // New builds a Server; it fails on a malformed user entry.
@@ -51,7 +56,7 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{r: o.Reader, auth: a, openRead: o.OpenRead, now: o.Now, log: o.Log, topics: rules.TopicIDs(),
-		csrf: http.NewCrossOriginProtection()}
+		csrf: http.NewCrossOriginProtection(), nextRun: o.NextRun}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -299,8 +304,28 @@ func (s *Server) apiTreaty(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiSources(w http.ResponseWriter, r *http.Request) {
-	h, err := s.r.SourceHealth(r.Context(), s.now())
+	h, err := s.sourceHealth(r.Context())
 	s.answer(w, r, h, err)
+}
+
+// sourceHealth is the store's view of the sources, with the next run
+// from the schedule when the server knows the config. A source the
+// config no longer has keeps its state and is marked unconfigured.
+func (s *Server) sourceHealth(ctx context.Context) ([]SourceHealth, error) {
+	now := s.now()
+	hs, err := s.r.SourceHealth(ctx, now)
+	if err != nil || s.nextRun == nil {
+		return hs, err
+	}
+	for i, h := range hs {
+		next, ok := s.nextRun(h.ID, h.LastFetch, h.NextRun, now)
+		if !ok {
+			hs[i].Unconfigured = true
+			continue
+		}
+		hs[i].NextRun = next
+	}
+	return hs, nil
 }
 
 func (s *Server) apiFacets(w http.ResponseWriter, r *http.Request) {
