@@ -173,7 +173,10 @@ func upsertItem(ctx context.Context, tx *tx, at time.Time, l Labeled) error {
 			item_json = excluded.item_json, result_json = excluded.result_json`,
 		l.Item.SourceID, l.Item.Key, l.Item.URL, l.Item.Title, fmtTime(l.Item.Published), fmtTime(at),
 		boolInt(l.Result.Relevant), l.Result.Rules, string(itemJSON), string(resJSON))
-	return err
+	if err != nil || tx.dialect != dialectSQLite {
+		return err // PostgreSQL keeps the dashboard's read model by a trigger
+	}
+	return writeItemFacts(ctx, tx, at, l)
 }
 
 func enqueue(ctx context.Context, tx *tx, sink string, it fetch.Item, at time.Time, redeliver bool) (int, error) {

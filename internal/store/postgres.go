@@ -74,6 +74,7 @@ var pgMigrations = []string{
 		until BIGINT NOT NULL
 	);`,
 	pgDashboardSchema,
+	pgDashboardSearch,
 }
 
 // migrationLock is the advisory lock key under which instances starting

@@ -96,6 +96,10 @@ var migrations = []string{
 	// machine's), topics denormalised for aggregates, full-text search
 	// (dashboard_schema.go).
 	dashboardSchema,
+	// 5: commits write the read model of new items themselves
+	// (writeItemFacts), which is five times cheaper than the insert
+	// trigger of 4.
+	dashboardFastInsert,
 }
 
 // Open opens the store named by name, creating and migrating it when
