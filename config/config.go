@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/treatywatch/treatywatch/fetch"
+	"github.com/treatywatch/treatywatch/internal/schedule"
 	"github.com/treatywatch/treatywatch/internal/window"
 )
 
@@ -88,6 +89,24 @@ type Defaults struct {
 	// MinWords: an item with fewer words of text is "thin" and its full
 	// text is extracted. Default 80; 0 turns extraction off.
 	MinWords int `yaml:"min_words"`
+	// Backoff is the wait after a source's failed run; it doubles per
+	// failure in a row up to BackoffMax. A server's Retry-After is
+	// honoured when longer. Unset: 1m and 4h.
+	Backoff    Duration `yaml:"backoff,omitempty"`
+	BackoffMax Duration `yaml:"backoff_max,omitempty"`
+}
+
+// SourceBackoff returns the backoff after failed runs, with the
+// defaults for what is unset.
+func (d Defaults) SourceBackoff() schedule.Backoff {
+	b := schedule.Backoff{Base: DefaultBackoff, Cap: DefaultBackoffMax}
+	if d.Backoff != 0 {
+		b.Base = d.Backoff.D()
+	}
+	if d.BackoffMax != 0 {
+		b.Cap = d.BackoffMax.D()
+	}
+	return b
 }
 
 // HTTP configures the shared HTTP client.

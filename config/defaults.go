@@ -15,6 +15,8 @@ const (
 	DefaultTimeout         = 30 * time.Second
 	DefaultMaxBody         = 10 * MiB
 	DefaultMinWords        = 80
+	DefaultBackoff         = time.Minute
+	DefaultBackoffMax      = 4 * time.Hour
 	DefaultPerHost         = 1
 	DefaultHostInterval    = time.Second
 	DefaultMaxRedirects    = 5

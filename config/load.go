@@ -208,6 +208,12 @@ func parentPath(path string) string {
 }
 
 // hasFailed reports whether path or an ancestor did not decode.
+// present reports whether the file has the key at path.
+func (p *parser) present(path string) bool {
+	_, ok := p.lines[path]
+	return ok
+}
+
 func (p *parser) hasFailed(path string) bool {
 	for {
 		if p.failed[path] {

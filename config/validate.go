@@ -9,55 +9,22 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	_ "time/tzdata" // time zones validate even on hosts without zoneinfo
 
 	"github.com/andybalholm/cascadia"
-	"github.com/robfig/cron/v3"
-	"github.com/treatywatch/treatywatch/internal/window"
 	"golang.org/x/net/html/charset"
 	"golang.org/x/net/http/httpguts"
 	"golang.org/x/text/language"
+
+	"github.com/treatywatch/treatywatch/internal/schedule"
+	"github.com/treatywatch/treatywatch/internal/window"
 )
 
-// ParseSchedule parses a cron spec the way the config validates it: five
-// fields (minute hour day-of-month month day-of-week) or a descriptor such
-// as "@every 30m", "@hourly" or "@daily". On top of robfig/cron's own
-// checks, a step larger than its field's range ("*/61" for minutes), which
-// cron silently turns into "once at the start", is refused.
-func ParseSchedule(spec string) (cron.Schedule, error) {
-	sched, err := cron.ParseStandard(spec)
-	if err != nil {
-		return nil, err
-	}
-	fields := strings.Fields(spec)
-	if len(fields) > 0 && (strings.HasPrefix(fields[0], "TZ=") || strings.HasPrefix(fields[0], "CRON_TZ=")) {
-		fields = fields[1:]
-	}
-	if len(fields) != len(cronFields) {
-		return sched, nil // a descriptor
-	}
-	for i, f := range fields {
-		for part := range strings.SplitSeq(f, ",") {
-			_, step, ok := strings.Cut(part, "/")
-			if !ok {
-				continue
-			}
-			n, err := strconv.Atoi(step)
-			if err == nil && n > cronFields[i].max-cronFields[i].min {
-				return nil, fmt.Errorf("step %d does not fit the %s field (%d-%d)", n, cronFields[i].name, cronFields[i].min, cronFields[i].max)
-			}
-		}
-	}
-	return sched, nil
-}
-
-var cronFields = []struct {
-	name     string
-	min, max int
-}{{"minute", 0, 59}, {"hour", 0, 23}, {"day-of-month", 1, 31}, {"month", 1, 12}, {"day-of-week", 0, 6}}
+// ParseSchedule parses a cron spec the way the config validates it (see
+// schedule.Parse).
+func ParseSchedule(spec string) (schedule.Schedule, error) { return schedule.Parse(spec) }
 
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
 
@@ -146,6 +113,16 @@ func (v *validator) defaults(path string, d Defaults) {
 	}
 	if d.MinWords < 0 {
 		v.add(path+".min_words", "must not be negative, got %d", d.MinWords)
+	}
+	// Unset means the default; set, it must be positive.
+	if d.Backoff < 0 || d.Backoff == 0 && v.p.present(path+".backoff") {
+		v.add(path+".backoff", "must be positive, got %s", d.Backoff)
+	}
+	if d.BackoffMax < 0 || d.BackoffMax == 0 && v.p.present(path+".backoff_max") {
+		v.add(path+".backoff_max", "must be positive, got %s", d.BackoffMax)
+	}
+	if b := d.SourceBackoff(); b.Base > 0 && b.Cap > 0 && b.Cap < b.Base {
+		v.add(path+".backoff_max", "%s is below the backoff %s", b.Cap, b.Base)
 	}
 }
 

@@ -72,9 +72,12 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return exitErr(stderr, "check", err)
 		}
 		status := st.Status()
-		next, err := nextRun(src, st.LastFetch, st.NextRun, now)
+		next, err := a.runner.NextRun(ctx, src)
 		if err != nil {
 			return exitErr(stderr, "check", err)
+		}
+		if next.IsZero() {
+			next = now // never run: at once
 		}
 		note := rows[i].detail
 		if status.LastError != "" && note == "" {
@@ -133,26 +136,6 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	return 0
-}
-
-// nextRun is when the daemon would run src next: its scheduled time after
-// the last fetch, or later when the source asked us to wait.
-func nextRun(src pipeline.Source, last, notBefore, now time.Time) (time.Time, error) {
-	sch, err := pipeline.ScheduleFor(src)
-	if err != nil {
-		return time.Time{}, err
-	}
-	next := now
-	if !last.IsZero() {
-		next = sch.Next(last)
-	}
-	if notBefore.After(next) {
-		next = notBefore
-	}
-	if src.Active != nil {
-		next = src.Active.NextOpen(next)
-	}
-	return next, nil
 }
 
 func joinNote(a, b string) string {

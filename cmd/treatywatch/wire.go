@@ -156,6 +156,7 @@ func wire(ctx context.Context, c *common, stderr io.Writer, o wireOptions) (*app
 		Store: a.store, Fetchers: a.fetchers, FullText: ft, Classifier: a.classifier,
 		Sinks: a.sinks, Logger: log, Metrics: a.metrics, MinWords: cfg.Defaults.MinWords,
 		DeliveryBackoff: o.retryBackoff, Quiet: quietHours(cfg), Redact: redact.Of(stderr).String,
+		SourceBackoff: cfg.Defaults.SourceBackoff().Base, SourceBackoffCap: cfg.Defaults.SourceBackoff().Cap,
 	})
 	return a, nil
 }

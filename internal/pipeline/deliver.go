@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/treatywatch/treatywatch/internal/schedule"
 	"github.com/treatywatch/treatywatch/internal/store"
 	"github.com/treatywatch/treatywatch/sinks"
 )
@@ -49,7 +50,7 @@ func (r *Runner) deliverDue(ctx context.Context, s sinks.Sink) (int, error) {
 		}
 		recs, ids := records(due)
 		if err := s.Write(ctx, recs); err != nil {
-			wait := backoff(r.o.DeliveryBackoff, r.o.DeliveryBackoffCap, due[0].Attempts)
+			wait := schedule.Backoff{Base: r.o.DeliveryBackoff, Cap: r.o.DeliveryBackoffCap}.Wait(due[0].Attempts)
 			if ra := sinks.RetryAfter(err); ra > wait {
 				wait = ra
 			}

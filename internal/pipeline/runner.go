@@ -11,6 +11,7 @@ import (
 	"github.com/treatywatch/treatywatch/classify"
 	"github.com/treatywatch/treatywatch/fetch"
 	"github.com/treatywatch/treatywatch/internal/redact"
+	"github.com/treatywatch/treatywatch/internal/schedule"
 	"github.com/treatywatch/treatywatch/internal/store"
 	"github.com/treatywatch/treatywatch/internal/window"
 	"github.com/treatywatch/treatywatch/sinks"
@@ -52,6 +53,9 @@ type Options struct {
 	Logger     *slog.Logger
 	Metrics    *Metrics // nil: no metrics
 	Now        func() time.Time
+	// After waits like time.After (the default); tests pass a fake
+	// clock's.
+	After func(time.Duration) <-chan time.Time
 
 	// MinWords is the word count below which an item is thin (default 80).
 	MinWords int
@@ -98,6 +102,9 @@ func New(o Options) *Runner {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.After == nil {
+		o.After = time.After
 	}
 	if o.MinWords == 0 {
 		o.MinWords = 80
@@ -201,7 +208,7 @@ func (r *Runner) RunSource(ctx context.Context, src Source, ro RunOptions) Repor
 	if batch.RetryAfter > 0 {
 		next = now.Add(batch.RetryAfter)
 	}
-	rep.NextRun = next
+	rep.NextRun = r.nextRun(src, now, next, false)
 	if batch.NotModified {
 		rep.Outcome = OutcomeNotModified
 		r.o.Metrics.fetched(src.ID, rep.Outcome, now)
@@ -259,7 +266,8 @@ func (r *Runner) RunSource(ctx context.Context, src Source, ro RunOptions) Repor
 		log.Warn("page selectors matched nothing", "url", redact.URL(src.URL), "runs", st.EmptyRuns+1,
 			"hint", "the page layout may have changed: check the source's page selectors")
 	}
-	attrs := []any{"items", rep.Items, "new", rep.New, "relevant", rep.Relevant, "queued", rep.Queued}
+	attrs := []any{"items", rep.Items, "new", rep.New, "relevant", rep.Relevant, "queued", rep.Queued,
+		"next_run", rep.NextRun.Format(time.RFC3339)}
 	if rep.FirstRun && rep.New > 0 {
 		log.Info("first run: items marked seen, not delivered", attrs...)
 	} else {
@@ -276,13 +284,13 @@ func (r *Runner) RunSource(ctx context.Context, src Source, ro RunOptions) Repor
 func (r *Runner) fail(ctx context.Context, log *slog.Logger, rep Report, src Source, ferr error) Report {
 	now := r.o.Now()
 	st, _ := r.o.Store.Source(ctx, src.ID)
-	wait := backoff(r.o.SourceBackoff, r.o.SourceBackoffCap, st.Failures)
+	wait := r.sourceBackoff().Wait(st.Failures)
 	if ra := fetch.RetryAfterOf(ferr); ra > wait {
 		wait = ra
 	}
-	rep.Outcome, rep.Err, rep.NextRun = OutcomeFailed, ferr, now.Add(wait)
+	rep.Outcome, rep.Err, rep.NextRun = OutcomeFailed, ferr, r.nextRun(src, now, now.Add(wait), true)
 	kind := fetch.KindOf(ferr)
-	n, err := r.o.Store.RecordFailure(context.WithoutCancel(ctx), src.ID, kind, r.o.Redact(ferr.Error()), now, rep.NextRun)
+	n, err := r.o.Store.RecordFailure(context.WithoutCancel(ctx), src.ID, kind, r.o.Redact(ferr.Error()), now, now.Add(wait))
 	if err != nil {
 		rep.Err = errors.Join(ferr, err)
 	}
@@ -293,16 +301,19 @@ func (r *Runner) fail(ctx context.Context, log *slog.Logger, rep Report, src Sou
 	return rep
 }
 
-// backoff returns base·2^failures, capped.
-func backoff(base, cap time.Duration, failures int) time.Duration {
-	d := base
-	for range failures {
-		d *= 2
-		if d >= cap {
-			return cap
-		}
+func (r *Runner) sourceBackoff() schedule.Backoff {
+	return schedule.Backoff{Base: r.o.SourceBackoff, Cap: r.o.SourceBackoffCap}
+}
+
+// nextRun is when the daemon runs src again after a run at now that
+// asked not to run before notBefore; notBefore when the source has no
+// schedule (a run outside the daemon).
+func (r *Runner) nextRun(src Source, now, notBefore time.Time, failed bool) time.Time {
+	sch, err := ScheduleFor(src)
+	if err != nil {
+		return notBefore
 	}
-	return min(d, cap)
+	return sch.NextRun(now, notBefore, failed)
 }
 
 func (r *Runner) unseen(ctx context.Context, sourceID string, items []fetch.Item) ([]fetch.Item, error) {

@@ -15,8 +15,7 @@ import (
 	texttemplate "text/template"
 	"time"
 
-	"github.com/robfig/cron/v3"
-
+	"github.com/treatywatch/treatywatch/internal/schedule"
 	"github.com/treatywatch/treatywatch/internal/trend"
 	"github.com/treatywatch/treatywatch/sinks"
 )
@@ -108,7 +107,7 @@ type Options struct {
 // State and Transport are; the outbox calls it from one goroutine.
 type Sink struct {
 	name      string
-	sched     cron.Schedule
+	sched     schedule.Schedule
 	loc       *time.Location
 	empty     string
 	perTopic  int
@@ -132,11 +131,10 @@ var (
 
 // ParseSchedule parses a cron spec (five fields, or a descriptor such as
 // "@daily") the way the digest does.
-func ParseSchedule(spec string) (cron.Schedule, error) {
-	p := cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
-	sc, err := p.Parse(spec)
+func ParseSchedule(spec string) (schedule.Schedule, error) {
+	sc, err := schedule.Parse(spec)
 	if err != nil {
-		return nil, fmt.Errorf("digest: schedule %q: %w", spec, err)
+		return schedule.Schedule{}, fmt.Errorf("digest: schedule %q: %w", spec, err)
 	}
 	return sc, nil
 }
@@ -147,7 +145,7 @@ func New(opts Options) (*Sink, error) {
 		return nil, errors.New("digest: name is required")
 	}
 	switch spec := strings.TrimSpace(opts.Schedule); {
-	case strings.HasPrefix(spec, "@every"):
+	case schedule.IsEvery(spec):
 		return nil, fmt.Errorf("digest %s: schedule %q: use a cron spec, not @every", opts.Name, opts.Schedule)
 	case strings.HasPrefix(spec, "TZ=") || strings.HasPrefix(spec, "CRON_TZ="):
 		return nil, fmt.Errorf("digest %s: schedule %q: set the time zone with the location option, not in the spec", opts.Name, opts.Schedule)

@@ -1,0 +1,178 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/treatywatch/treatywatch/internal/schedule"
+)
+
+// ScheduleFor returns the schedule the daemon runs src on: its spec,
+// spread by a per-source offset when src.Spread is set, its runs moved
+// into the source's active window when it has one.
+func ScheduleFor(src Source) (schedule.Schedule, error) {
+	sch, err := schedule.Parse(src.Schedule)
+	if err != nil {
+		return schedule.Schedule{}, fmt.Errorf("bad schedule %q: %w", src.Schedule, err)
+	}
+	if src.Spread {
+		sch = sch.Spread(src.ID)
+	}
+	if src.Active != nil {
+		sch = sch.Within(src.Active.NextOpen)
+	}
+	return sch, nil
+}
+
+// NextRun returns when the daemon runs src next, from what the store
+// holds of it (see schedule.Schedule.NextRun); a zero time means at once.
+func (r *Runner) NextRun(ctx context.Context, src Source) (time.Time, error) {
+	sch, err := ScheduleFor(src)
+	if err != nil {
+		return time.Time{}, err
+	}
+	st, err := r.o.Store.Source(ctx, src.ID)
+	if err != nil {
+		return time.Time{}, err
+	}
+	next := sch.NextRun(st.LastFetch, st.NextRun, st.Failures > 0)
+	if next.IsZero() && src.Active != nil {
+		next = src.Active.NextOpen(r.o.Now())
+	}
+	return next, nil
+}
+
+// RunAll runs every source once, at most workers at a time, and returns
+// one report per source in the order given. A panic in one source is
+// reported as its failure; the others go on.
+func (r *Runner) RunAll(ctx context.Context, srcs []Source, ro RunOptions, workers int) []Report {
+	reps := make([]Report, len(srcs))
+	p := newPool(workers)
+	var wg sync.WaitGroup
+	for i, src := range srcs {
+		wg.Go(func() {
+			err := p.do(ctx, r.log.With("source", src.ID), "source run", func() { reps[i] = r.RunSource(ctx, src, ro) })
+			if err != nil && reps[i].Outcome == "" {
+				reps[i] = Report{Source: src.ID, Outcome: OutcomeFailed, Err: err}
+			}
+		})
+	}
+	wg.Wait()
+	return reps
+}
+
+// DaemonOptions tune Daemon.
+type DaemonOptions struct {
+	// Workers bounds how many sources run at once (default 4).
+	Workers int
+	// Grace is how long shutdown may take to flush the outbox (default 30s).
+	Grace time.Duration
+	// Tick is how often the delivery loop looks for due records (default 5s).
+	Tick time.Duration
+	// DeliverExisting delivers the first run's items of every source.
+	DeliverExisting bool
+}
+
+// Daemon runs every source at its next run time and delivers until ctx
+// is done. The next run time is the one the source's last run logged
+// and stored (schedule.Schedule.NextRun): a failed source is retried at
+// its backoff, and a source whose time passed while the daemon was down
+// runs at once. A source runs once at a time. When ctx is done it stops
+// starting runs, cancels fetches, flushes the outbox within the grace
+// period and returns nil.
+func (r *Runner) Daemon(ctx context.Context, srcs []Source, o DaemonOptions) error {
+	if o.Grace <= 0 {
+		o.Grace = 30 * time.Second
+	}
+	if o.Tick <= 0 {
+		o.Tick = 5 * time.Second
+	}
+	scheds := make([]schedule.Schedule, len(srcs))
+	for i, src := range srcs {
+		sch, err := ScheduleFor(src)
+		if err != nil {
+			return fmt.Errorf("source %s: %w", src.ID, err)
+		}
+		scheds[i] = sch
+	}
+	p := newPool(o.Workers)
+	t := newTally(len(srcs))
+	var wg, startup sync.WaitGroup
+	startup.Add(len(srcs))
+	for i, src := range srcs {
+		wg.Go(func() { r.keepRunning(ctx, p, src, scheds[i], o, t, startup.Done) })
+	}
+	r.log.Info("daemon started", "sources", len(srcs), "sinks", len(r.names))
+	go func() {
+		startup.Wait()
+		if s, ok := t.startupOver(); ok && ctx.Err() == nil {
+			r.logSummary(s, "start-up")
+		}
+	}()
+
+	ticker := time.NewTicker(o.Tick)
+	defer ticker.Stop()
+	for running := true; running; {
+		select {
+		case <-ctx.Done():
+			running = false
+		case <-r.kick:
+			r.Deliver(ctx)
+		case <-ticker.C:
+			r.Deliver(ctx)
+		}
+	}
+
+	r.log.Info("stopping: no new runs; cancelling fetches and flushing the outbox", "grace", o.Grace.String())
+	wg.Wait()
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.Grace)
+	defer cancel()
+	n, err := r.Flush(fctx)
+	if err != nil {
+		r.log.Warn("stopped with records still queued; they are delivered on the next start", "delivered", n, "err", err)
+	} else {
+		r.log.Info("stopped", "delivered", n)
+	}
+	return nil
+}
+
+// keepRunning runs one source at each of its next run times until ctx
+// is done. It calls startupDone once the source's start-up run (when it
+// was due at start) is over, or at once when it was not due.
+func (r *Runner) keepRunning(ctx context.Context, p *pool, src Source, sch schedule.Schedule, o DaemonOptions, t *tally, startupDone func()) {
+	log := r.log.With("source", src.ID)
+	var ran time.Time
+	var once sync.Once
+	defer once.Do(startupDone)
+	for ctx.Err() == nil {
+		st, err := r.o.Store.Source(ctx, src.ID)
+		if err != nil {
+			log.Error("source state not read; trying again at its next scheduled time", "err", err)
+			st.LastFetch = r.o.Now()
+		}
+		next := sch.NextRun(st.LastFetch, st.NextRun, st.Failures > 0)
+		if !ran.IsZero() && !next.After(ran) {
+			// The last run left no trace (the store failed): do not spin.
+			next = sch.Next(ran)
+		}
+		wait := next.Sub(r.o.Now())
+		if wait > 0 {
+			once.Do(startupDone) // not due at start
+			select {
+			case <-ctx.Done():
+				return
+			case <-r.o.After(wait):
+			}
+		}
+		ran = r.o.Now()
+		p.do(ctx, log, "source run; it runs again at its next time", func() {
+			rep := r.RunSource(ctx, src, RunOptions{Force: true, DeliverExisting: o.DeliverExisting})
+			if s, done := t.add(rep); done && ctx.Err() == nil {
+				r.logSummary(s, "pass")
+			}
+		})
+		once.Do(startupDone)
+	}
+}
