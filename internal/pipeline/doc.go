@@ -4,5 +4,6 @@
 // classify, commit everything in one transaction with one outbox row per
 // (relevant item × sink). Delivery (Deliver) drains the outbox per sink
 // and acks only what a sink took. The daemon (Daemon) schedules sources
-// with cron; once and backfill reuse the same run.
+// at the next run internal/schedule decides; once and backfill reuse the
+// same run.
 package pipeline
