@@ -109,14 +109,13 @@ func mountDashboard(mux *http.ServeMux, cfg *config.Config, r dashboard.Reader, 
 	for _, src := range enabledSources(cfg) {
 		byID[src.ID] = src
 	}
-	// The next run is the daemon's: the schedule after the last fetch, or
-	// later when the source asked to wait.
-	next := func(id string, lastFetch, notBefore, now time.Time) (time.Time, bool) {
+	// The next run is the daemon's (pipeline.NextRunOf).
+	next := func(id string, lastFetch, notBefore time.Time, failed bool, now time.Time) (time.Time, bool) {
 		src, ok := byID[id]
 		if !ok {
 			return time.Time{}, false
 		}
-		t, err := nextRun(src, lastFetch, notBefore, now)
+		t, err := pipeline.NextRunOf(src, lastFetch, notBefore, failed, now)
 		return t, err == nil
 	}
 	d, err := dashboard.New(dashboard.Options{Reader: r, Users: users, OpenRead: open, Log: log, NextRun: next})

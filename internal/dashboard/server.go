@@ -28,9 +28,10 @@ type Options struct {
 	Now func() time.Time
 	Log *slog.Logger
 	// NextRun, when set, says when the daemon runs a configured source
-	// next (from its schedule, its last fetch and the earliest time it
-	// may run again); ok is false for a source not in the config.
-	NextRun func(id string, lastFetch, notBefore, now time.Time) (next time.Time, ok bool)
+	// next (from its schedule, its last fetch, the earliest time it may
+	// run again and whether its last run failed); ok is false for a
+	// source not in the config.
+	NextRun func(id string, lastFetch, notBefore time.Time, failed bool, now time.Time) (next time.Time, ok bool)
 }
 
 // Server serves the dashboard pages and the JSON API.
@@ -43,7 +44,7 @@ type Server struct {
 	topics   []string
 	pages    *pages
 	csrf     *http.CrossOriginProtection
-	nextRun  func(id string, lastFetch, notBefore, now time.Time) (time.Time, bool)
+	nextRun  func(id string, lastFetch, notBefore time.Time, failed bool, now time.Time) (time.Time, bool)
 }
 
 // New builds a Server; it fails on a malformed user entry.
@@ -318,7 +319,7 @@ func (s *Server) sourceHealth(ctx context.Context) ([]SourceHealth, error) {
 		return hs, err
 	}
 	for i, h := range hs {
-		next, ok := s.nextRun(h.ID, h.LastFetch, h.NextRun, now)
+		next, ok := s.nextRun(h.ID, h.LastFetch, h.NextRun, h.Failures > 0, now)
 		if !ok {
 			hs[i].Unconfigured = true
 			continue

@@ -27,19 +27,30 @@ func ScheduleFor(src Source) (schedule.Schedule, error) {
 }
 
 // NextRun returns when the daemon runs src next, from what the store
-// holds of it (see schedule.Schedule.NextRun); a zero time means at once.
+// holds of it (see NextRunOf).
 func (r *Runner) NextRun(ctx context.Context, src Source) (time.Time, error) {
-	sch, err := ScheduleFor(src)
-	if err != nil {
-		return time.Time{}, err
-	}
 	st, err := r.o.Store.Source(ctx, src.ID)
 	if err != nil {
 		return time.Time{}, err
 	}
-	next := sch.NextRun(st.LastFetch, st.NextRun, st.Failures > 0)
-	if next.IsZero() && src.Active != nil {
-		next = src.Active.NextOpen(r.o.Now())
+	return NextRunOf(src, st.LastFetch, st.NextRun, st.Failures > 0, r.o.Now())
+}
+
+// NextRunOf returns when the daemon runs src next, given its last fetch,
+// the earliest time it may run again and whether its last run failed
+// (schedule.Schedule.NextRun): now for a source never run, or its active
+// window's opening when now is outside it.
+func NextRunOf(src Source, lastFetch, notBefore time.Time, failed bool, now time.Time) (time.Time, error) {
+	sch, err := ScheduleFor(src)
+	if err != nil {
+		return time.Time{}, err
+	}
+	next := sch.NextRun(lastFetch, notBefore, failed)
+	if next.IsZero() {
+		next = now
+		if src.Active != nil {
+			next = src.Active.NextOpen(now)
+		}
 	}
 	return next, nil
 }
