@@ -19,8 +19,8 @@ var parser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cr
 type Schedule struct {
 	next   func(time.Time) time.Time
 	open   func(time.Time) time.Time // nil: always open
-	every  time.Duration // the period of an @every schedule; zero for calendar ones
-	period time.Duration // the period of any schedule, measured once
+	every  time.Duration             // the period of an @every schedule; zero for calendar ones
+	period time.Duration             // the period of any schedule, measured once
 }
 
 // Parse reads a cron spec: five fields (minute hour day-of-month month
