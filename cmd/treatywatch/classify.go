@@ -253,13 +253,22 @@ func cmdClassifyFit(ctx context.Context, args []string, stdin io.Reader, stdout,
 		fmt.Fprintf(stderr, "usage: treatywatch classify fit [--rules FILE] [--out PACK.yaml] [--l2 X] LABELLED.jsonl\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
+	// flags may come before or after the file ("fit dev.jsonl --out p.yaml")
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return 0
+			}
+			return 2
 		}
-		return 2
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
 	}
-	if fs.NArg() != 1 {
+	if len(pos) != 1 {
 		fs.Usage()
 		return 2
 	}
@@ -290,7 +299,7 @@ func cmdClassifyFit(ctx context.Context, args []string, stdin io.Reader, stdout,
 	}
 	in := stdin
 	lname := "stdin"
-	if a := fs.Arg(0); a != "-" {
+	if a := pos[0]; a != "-" {
 		f, err := os.Open(a)
 		if err != nil {
 			fmt.Fprintf(stderr, "classify fit: %v\n", err)

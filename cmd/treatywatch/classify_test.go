@@ -168,9 +168,10 @@ func TestCmdClassifyFit(t *testing.T) {
 	in := filepath.Join(corpustest.Shared(t, "eval"), "dev.jsonl")
 	dir := t.TempDir()
 	var errb bytes.Buffer
-	for _, name := range []string{"a.yaml", "b.yaml"} {
-		if code := cmdClassify(context.Background(), []string{"fit", "--out", filepath.Join(dir, name), in}, nil, io.Discard, &errb); code != 0 {
-			t.Fatalf("exit %d: %s", code, errb.String())
+	// flags before and after the file
+	for _, args := range [][]string{{"fit", "--out", filepath.Join(dir, "a.yaml"), in}, {"fit", in, "--out", filepath.Join(dir, "b.yaml")}} {
+		if code := cmdClassify(context.Background(), args, nil, io.Discard, &errb); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errb.String())
 		}
 	}
 	a, _ := os.ReadFile(filepath.Join(dir, "a.yaml"))
