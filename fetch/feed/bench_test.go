@@ -10,6 +10,7 @@ import (
 	"github.com/treatywatch/treatywatch/fetch"
 	"github.com/treatywatch/treatywatch/fetch/feed"
 	"github.com/treatywatch/treatywatch/internal/corpustest"
+	"github.com/treatywatch/treatywatch/internal/cputime"
 )
 
 type benchFeed struct {
@@ -45,7 +46,8 @@ func BenchmarkParseCorpus(b *testing.B) {
 	feeds, total := gofeedCorpus(b)
 	b.SetBytes(total)
 	now := time.Now()
-	b.ResetTimer()
+	b.ReportAllocs()
+	cpu := cputime.Start(b)
 	for b.Loop() {
 		for _, f := range feeds {
 			if _, _, err := feed.Parse(f.body, f.contentType, "https://example.org/feeds/"+f.name, fetch.Source{ID: f.name}, now); err != nil {
@@ -53,6 +55,7 @@ func BenchmarkParseCorpus(b *testing.B) {
 			}
 		}
 	}
+	cpu.Stop()
 }
 
 // BenchmarkGofeedCorpus is the baseline: bare gofeed.Parse over the same
@@ -61,7 +64,8 @@ func BenchmarkGofeedCorpus(b *testing.B) {
 	feeds, total := gofeedCorpus(b)
 	b.SetBytes(total)
 	p := gofeed.NewParser()
-	b.ResetTimer()
+	b.ReportAllocs()
+	cpu := cputime.Start(b)
 	for b.Loop() {
 		for _, f := range feeds {
 			if _, err := p.Parse(bytes.NewReader(f.body)); err != nil {
@@ -69,4 +73,5 @@ func BenchmarkGofeedCorpus(b *testing.B) {
 			}
 		}
 	}
+	cpu.Stop()
 }

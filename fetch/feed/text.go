@@ -3,68 +3,291 @@ package feed
 import (
 	"net/url"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
 )
 
 // plainText turns an HTML fragment (or plain text with entities) into
-// plain text: tags dropped, script and style skipped, entities decoded,
-// blocks separated, whitespace collapsed.
+// plain text: tags and comments dropped, script, style and template
+// content skipped, entities decoded, blocks separated, white space
+// collapsed. It reads s once; text without markup or entities is only
+// collapsed, and returned as is when already collapsed.
 func plainText(s string) string {
-	if !strings.ContainsAny(s, "<&") {
+	lt, amp := strings.IndexByte(s, '<'), strings.IndexByte(s, '&')
+	if lt < 0 && amp < 0 {
 		return collapse(s)
 	}
-	z := html.NewTokenizer(strings.NewReader(s))
-	var b strings.Builder
-	b.Grow(len(s))
-	skip := 0
-	for {
-		switch z.Next() {
-		case html.ErrorToken:
-			return collapse(b.String())
-		case html.TextToken:
+	if lt < 0 {
+		return collapse(html.UnescapeString(s))
+	}
+	w := spaceWriter{buf: make([]byte, 0, len(s))}
+	skip := 0 // depth of skipped elements (template may nest)
+	for i := 0; i < len(s); {
+		j := strings.IndexByte(s[i:], '<')
+		if j < 0 {
+			j = len(s) - i
+		}
+		if skip == 0 {
+			w.text(s[i : i+j])
+		}
+		i += j
+		if i >= len(s) {
+			break
+		}
+		tag, next := scanTag(s, i)
+		if tag.kind == notTag {
 			if skip == 0 {
-				b.Write(z.Text())
+				w.text("<")
 			}
-		case html.StartTagToken:
-			name, _ := z.TagName()
-			a := atom.Lookup(name)
-			if a == atom.Script || a == atom.Style || a == atom.Template {
-				skip++
-			} else if blockTag[a] {
-				b.WriteByte(' ')
-			}
-		case html.EndTagToken:
-			name, _ := z.TagName()
-			a := atom.Lookup(name)
-			if (a == atom.Script || a == atom.Style || a == atom.Template) && skip > 0 {
+			i++
+			continue
+		}
+		i = next
+		switch {
+		case tag.kind == startTag && (tag.atom == atom.Script || tag.atom == atom.Style):
+			// Raw text: everything up to the matching end tag.
+			i = rawTextEnd(s, i, tag.name)
+		case tag.atom == atom.Template && tag.kind == startTag:
+			skip++
+		case tag.atom == atom.Template && tag.kind == endTag:
+			if skip > 0 {
 				skip--
-			} else if blockTag[a] {
-				b.WriteByte(' ')
 			}
-		case html.SelfClosingTagToken:
-			name, _ := z.TagName()
-			if blockTag[atom.Lookup(name)] {
-				b.WriteByte(' ')
+		case skip == 0 && blockTag(tag.atom) && tag.kind != commentTag:
+			w.brk()
+		}
+	}
+	return string(w.buf)
+}
+
+// spaceWriter collects text with every run of white space folded into
+// one space, and none at either end.
+type spaceWriter struct {
+	buf     []byte
+	pending bool // a space is owed before the next word
+}
+
+// text appends s, decoding its entities.
+func (w *spaceWriter) text(s string) {
+	if strings.IndexByte(s, '&') >= 0 {
+		s = html.UnescapeString(s)
+	}
+	w.words(s)
+}
+
+// words appends s as it is, a run of non-space bytes at a time.
+func (w *spaceWriter) words(s string) {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf && asciiSpace[c] {
+			w.brk()
+			i++
+			continue
+		}
+		if c >= utf8.RuneSelf {
+			r, n := utf8.DecodeRuneInString(s[i:])
+			if unicode.IsSpace(r) {
+				w.brk()
+				i += n
+				continue
 			}
 		}
+		// A word: up to the next space.
+		j := i + 1
+		for j < len(s) {
+			c := s[j]
+			if c < utf8.RuneSelf {
+				if asciiSpace[c] {
+					break
+				}
+				j++
+				continue
+			}
+			r, n := utf8.DecodeRuneInString(s[j:])
+			if unicode.IsSpace(r) {
+				break
+			}
+			j += n
+		}
+		w.word()
+		w.buf = append(w.buf, s[i:j]...)
+		i = j
 	}
 }
 
-// blockTag lists the elements that separate words.
-var blockTag = map[atom.Atom]bool{
-	atom.P: true, atom.Div: true, atom.Br: true, atom.Li: true, atom.Ul: true, atom.Ol: true,
-	atom.H1: true, atom.H2: true, atom.H3: true, atom.H4: true, atom.H5: true, atom.H6: true,
-	atom.Table: true, atom.Tr: true, atom.Td: true, atom.Th: true, atom.Blockquote: true,
-	atom.Pre: true, atom.Hr: true, atom.Dd: true, atom.Dt: true, atom.Dl: true,
-	atom.Section: true, atom.Article: true, atom.Header: true, atom.Footer: true,
-	atom.Figure: true, atom.Figcaption: true, atom.Img: true, atom.Aside: true, atom.Nav: true,
+// brk owes a space if a word was written.
+func (w *spaceWriter) brk() { w.pending = len(w.buf) > 0 }
+
+func (w *spaceWriter) word() {
+	if w.pending {
+		w.buf = append(w.buf, ' ')
+		w.pending = false
+	}
 }
 
-// collapse trims s and folds every run of white space into one space.
+var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
+
+type tagKind uint8
+
+const (
+	notTag tagKind = iota
+	startTag
+	endTag
+	commentTag // comments, doctypes, processing instructions
+)
+
+type tagInfo struct {
+	kind tagKind
+	name string // lower case, start and end tags only
+	atom atom.Atom
+}
+
+// scanTag reads the markup that starts at s[i] == '<' the way an HTML
+// tokenizer does: a tag only when a letter follows "<" or "</", a
+// comment for "<!" and "<?", else a literal "<". It returns the index
+// after the markup; a tag left open runs to the end of s.
+func scanTag(s string, i int) (tagInfo, int) {
+	rest := s[i+1:]
+	switch {
+	case strings.HasPrefix(rest, "!--"):
+		end := strings.Index(rest[3:], "-->")
+		if end < 0 {
+			return tagInfo{kind: commentTag}, len(s)
+		}
+		return tagInfo{kind: commentTag}, i + 1 + 3 + end + 3
+	case len(rest) > 0 && (rest[0] == '!' || rest[0] == '?'):
+		return tagInfo{kind: commentTag}, closeAngle(s, i+2)
+	case len(rest) > 1 && rest[0] == '/' && isLetter(rest[1]):
+		name, after := tagName(s, i+2)
+		return tagInfo{kind: endTag, name: name, atom: atom.Lookup([]byte(name))}, endOfTag(s, after)
+	case len(rest) > 1 && rest[0] == '/' && rest[1] == '>':
+		return tagInfo{kind: commentTag}, i + 3 // "</>" is dropped
+	case len(rest) > 0 && isLetter(rest[0]):
+		name, after := tagName(s, i+1)
+		return tagInfo{kind: startTag, name: name, atom: atom.Lookup([]byte(name))}, endOfTag(s, after)
+	}
+	return tagInfo{kind: notTag}, i + 1
+}
+
+func isLetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
+
+// tagName reads a tag name from s[i:], lower-cased.
+func tagName(s string, i int) (string, int) {
+	j := i
+	for j < len(s) && s[j] != '>' && s[j] != '/' && !(s[j] < utf8.RuneSelf && asciiSpace[s[j]]) {
+		j++
+	}
+	return strings.ToLower(s[i:j]), j
+}
+
+// endOfTag returns the index after the '>' that closes a tag whose
+// attributes start at s[i:], skipping quoted attribute values.
+func endOfTag(s string, i int) int {
+	var quote, last byte // last: the previous byte that is not a space
+	for ; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '>':
+			return i + 1
+		case (c == '"' || c == '\'') && last == '=':
+			quote = c
+		}
+		if c >= utf8.RuneSelf || !asciiSpace[c] {
+			last = c
+		}
+	}
+	return len(s)
+}
+
+// closeAngle returns the index after the next '>' from s[i:].
+func closeAngle(s string, i int) int {
+	if i >= len(s) {
+		return len(s)
+	}
+	if j := strings.IndexByte(s[i:], '>'); j >= 0 {
+		return i + j + 1
+	}
+	return len(s)
+}
+
+// rawTextEnd returns the index after the end tag </name> that closes raw
+// text starting at s[i:], or len(s).
+func rawTextEnd(s string, i int, name string) int {
+	for i < len(s) {
+		j := strings.Index(s[i:], "</")
+		if j < 0 {
+			return len(s)
+		}
+		i += j
+		k := i + 2 + len(name)
+		if k <= len(s) && strings.EqualFold(s[i+2:k], name) && (k == len(s) || s[k] == '>' || s[k] == '/' || (s[k] < utf8.RuneSelf && asciiSpace[s[k]])) {
+			return endOfTag(s, k)
+		}
+		i += 2
+	}
+	return len(s)
+}
+
+// blockTag reports whether an element separates words.
+func blockTag(a atom.Atom) bool {
+	switch a {
+	case atom.P, atom.Div, atom.Br, atom.Li, atom.Ul, atom.Ol,
+		atom.H1, atom.H2, atom.H3, atom.H4, atom.H5, atom.H6,
+		atom.Table, atom.Tr, atom.Td, atom.Th, atom.Blockquote,
+		atom.Pre, atom.Hr, atom.Dd, atom.Dt, atom.Dl,
+		atom.Section, atom.Article, atom.Header, atom.Footer,
+		atom.Figure, atom.Figcaption, atom.Img, atom.Aside, atom.Nav:
+		return true
+	}
+	return false
+}
+
+// collapse trims s and folds every run of white space into one space, in
+// one pass; s comes back as is when there is nothing to fold.
 func collapse(s string) string {
-	return strings.Join(strings.Fields(s), " ")
+	if collapsed(s) {
+		return s
+	}
+	w := spaceWriter{buf: make([]byte, 0, len(s))}
+	w.words(s)
+	return string(w.buf)
+}
+
+// collapsed reports whether s has no white space but single ASCII
+// spaces between words.
+func collapsed(s string) bool {
+	if s == "" {
+		return true
+	}
+	if s[0] == ' ' || s[len(s)-1] == ' ' {
+		return false
+	}
+	prev := byte(0)
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			r, n := utf8.DecodeRuneInString(s[i:])
+			if unicode.IsSpace(r) {
+				return false
+			}
+			prev = 'x'
+			i += n
+			continue
+		}
+		if (c == ' ' && prev == ' ') || (c != ' ' && asciiSpace[c]) {
+			return false
+		}
+		prev = c
+		i++
+	}
+	return true
 }
 
 // trackingParam reports whether a query parameter only tracks the reader.
