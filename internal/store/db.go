@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // dialect is the SQL flavour of the database behind a Store.
@@ -28,12 +29,18 @@ func (d dialect) String() string {
 type db struct {
 	*sql.DB
 	dialect dialect
+	// stmts, when set, keeps the store's queries prepared: parsing and
+	// planning a statement cost SQLite more than running the small
+	// inserts of a commit.
+	stmts *stmtCache
 }
 
 // tx is a transaction of a db, with the same rewriting.
 type tx struct {
 	*sql.Tx
 	dialect dialect
+	stmts   *stmtCache
+	db      *sql.DB
 }
 
 func (d *db) BeginTx(ctx context.Context, opts *sql.TxOptions) (*tx, error) {
@@ -41,31 +48,105 @@ func (d *db) BeginTx(ctx context.Context, opts *sql.TxOptions) (*tx, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &tx{Tx: t, dialect: d.dialect}, nil
+	return &tx{Tx: t, dialect: d.dialect, stmts: d.stmts, db: d.DB}, nil
 }
 
 func (d *db) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return d.DB.ExecContext(ctx, d.dialect.bind(q), args...)
+	q = d.dialect.bind(q)
+	if st := d.stmts.get(ctx, d.DB, q); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return d.DB.ExecContext(ctx, q, args...)
 }
 
 func (d *db) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return d.DB.QueryContext(ctx, d.dialect.bind(q), args...)
+	q = d.dialect.bind(q)
+	if st := d.stmts.get(ctx, d.DB, q); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return d.DB.QueryContext(ctx, q, args...)
 }
 
 func (d *db) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	return d.DB.QueryRowContext(ctx, d.dialect.bind(q), args...)
+	q = d.dialect.bind(q)
+	if st := d.stmts.get(ctx, d.DB, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return d.DB.QueryRowContext(ctx, q, args...)
 }
 
 func (t *tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return t.Tx.ExecContext(ctx, t.dialect.bind(q), args...)
+	q = t.dialect.bind(q)
+	if st := t.stmts.get(ctx, t.db, q); st != nil {
+		return t.Tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	return t.Tx.ExecContext(ctx, q, args...)
 }
 
 func (t *tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return t.Tx.QueryContext(ctx, t.dialect.bind(q), args...)
+	q = t.dialect.bind(q)
+	if st := t.stmts.get(ctx, t.db, q); st != nil {
+		return t.Tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return t.Tx.QueryContext(ctx, q, args...)
 }
 
 func (t *tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	return t.Tx.QueryRowContext(ctx, t.dialect.bind(q), args...)
+	q = t.dialect.bind(q)
+	if st := t.stmts.get(ctx, t.db, q); st != nil {
+		return t.Tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return t.Tx.QueryRowContext(ctx, q, args...)
+}
+
+// maxStmts bounds the cache: queries built per call (IN lists of every
+// length) would otherwise fill it.
+const maxStmts = 256
+
+// stmtCache holds prepared statements by query text. database/sql
+// prepares each once per connection it runs on. A nil cache prepares
+// nothing.
+type stmtCache struct {
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt
+}
+
+func newStmtCache() *stmtCache { return &stmtCache{stmts: map[string]*sql.Stmt{}} }
+
+// get returns the prepared form of q, or nil when q is better run
+// unprepared (the cache is full, or preparing failed: the plain call
+// then reports the error).
+func (c *stmtCache) get(ctx context.Context, d *sql.DB, q string) *sql.Stmt {
+	if c == nil || strings.Count(q, ";") > 0 {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := c.stmts[q]; ok {
+		return st
+	}
+	if len(c.stmts) >= maxStmts {
+		return nil
+	}
+	st, err := d.PrepareContext(ctx, q)
+	if err != nil {
+		return nil
+	}
+	c.stmts[q] = st
+	return st
+}
+
+// close closes every statement.
+func (c *stmtCache) close() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for q, st := range c.stmts {
+		st.Close()
+		delete(c.stmts, q)
+	}
 }
 
 // bind rewrites ? placeholders for the dialect. The store's queries have

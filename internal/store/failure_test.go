@@ -73,7 +73,33 @@ func (c *faultConn) Prepare(q string) (driver.Stmt, error) {
 	if err := c.d.check(q); err != nil {
 		return nil, err
 	}
-	return c.Conn.Prepare(q)
+	st, err := c.Conn.Prepare(q)
+	if err != nil {
+		return nil, err
+	}
+	return &faultStmt{Stmt: st, q: q, d: c.d}, nil
+}
+
+// faultStmt fails a prepared statement's runs too: the store keeps its
+// statements prepared, so the fault may be set after the prepare.
+type faultStmt struct {
+	driver.Stmt
+	q string
+	d *faultDriver
+}
+
+func (s *faultStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	if err := s.d.check(s.q); err != nil {
+		return nil, err
+	}
+	return s.Stmt.(driver.StmtExecContext).ExecContext(ctx, args)
+}
+
+func (s *faultStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	if err := s.d.check(s.q); err != nil {
+		return nil, err
+	}
+	return s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
 }
 
 func (c *faultConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
