@@ -75,12 +75,15 @@ func startBinary(t testing.TB, bin string, logs io.Writer, args ...string) (cmd 
 	return cmd, done
 }
 
-// receiver is a webhook endpoint that verifies signatures, drops event
-// ids it has seen, and can be told to fail.
+// receiver is a webhook endpoint that verifies signatures, counts every
+// call and every delivery of each event id (a second delivery of an id is
+// a duplicate, kept in the count, not hidden by the map), and can be told
+// to fail.
 type receiver struct {
 	t       testing.TB
 	mu      sync.Mutex
 	byID    map[string]sinks.Envelope
+	times   map[string]int // deliveries accepted per event id
 	calls   int
 	badSigs int
 	fail    []func(w http.ResponseWriter, r *http.Request) // consumed one per call
@@ -88,7 +91,7 @@ type receiver struct {
 }
 
 func newReceiver(t testing.TB) (*receiver, *httptest.Server) {
-	rc := &receiver{t: t, byID: map[string]sinks.Envelope{}}
+	rc := &receiver{t: t, byID: map[string]sinks.Envelope{}, times: map[string]int{}}
 	srv := httptest.NewServer(rc)
 	t.Cleanup(srv.Close)
 	return rc, srv
@@ -122,7 +125,8 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rc.mu.Lock()
-	rc.byID[env.EventID] = env // a receiver that keeps ids sees each once
+	rc.byID[env.EventID] = env
+	rc.times[env.EventID]++
 	rc.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -133,6 +137,18 @@ func (rc *receiver) counts() (calls, badSigs, failsLeft int) {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	return rc.calls, rc.badSigs, len(rc.fail)
+}
+
+// accepted returns the deliveries accepted (duplicates included) and the
+// duplicates among them: deliveries of an event id after its first.
+func (rc *receiver) accepted() (total, duplicates int) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	for _, n := range rc.times {
+		total += n
+		duplicates += n - 1
+	}
+	return total, duplicates
 }
 
 func (rc *receiver) ids() []string {
