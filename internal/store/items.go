@@ -288,17 +288,32 @@ func (s *Store) UpdateResult(ctx context.Context, sourceID, key string, r classi
 }
 
 // Forget removes the items of a source (or one item when key is set) so
-// they are seen as new again; outbox rows already queued stay.
+// they are seen as new again; outbox rows already queued stay. It also
+// drops the source's HTTP validators: a conditional fetch would get a 304
+// and never read the forgotten items again.
 func (s *Store) Forget(ctx context.Context, sourceID, key string) (int, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("store: forget %s: %w", sourceID, err)
+	}
+	defer tx.Rollback()
 	q, args := `DELETE FROM items WHERE source_id = ?`, []any{sourceID}
 	if key != "" {
 		q += ` AND key = ?`
 		args = append(args, key)
 	}
-	res, err := s.db.ExecContext(ctx, q, args...)
+	res, err := tx.ExecContext(ctx, q, args...)
 	if err != nil {
 		return 0, fmt.Errorf("store: forget %s: %w", sourceID, err)
 	}
 	n, _ := res.RowsAffected()
+	if n > 0 {
+		if _, err := tx.ExecContext(ctx, `UPDATE sources SET etag = '', last_modified = '' WHERE id = ?`, sourceID); err != nil {
+			return 0, fmt.Errorf("store: forget %s: drop validators: %w", sourceID, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("store: forget %s: %w", sourceID, err)
+	}
 	return int(n), nil
 }
