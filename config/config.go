@@ -273,6 +273,7 @@ func (s Source) FetchSource(d Defaults) fetch.Source {
 		Proxy:   s.Proxy,
 		Charset: s.Charset,
 		Timeout: s.Effective(d).Timeout,
+		MaxBody: s.Effective(d).MaxBody,
 	}
 	if p := s.Page; p != nil {
 		out.Page = &fetch.PageSelectors{
@@ -345,7 +346,11 @@ type Sink struct {
 	// URL (webhook) is the absolute http(s) endpoint. Required.
 	URL string `yaml:"url,omitempty"`
 	// Secret (webhook) is the HMAC-SHA256 key; write it as ${ENV_VAR}.
+	// Required unless Unsigned is true.
 	Secret string `yaml:"secret,omitempty"`
+	// Unsigned (webhook) sends requests without a signature: receivers
+	// cannot tell them from forgeries. Must be said explicitly.
+	Unsigned bool `yaml:"unsigned,omitempty"`
 	// Timeout (webhook, digest) bounds one delivery. Default 10s.
 	Timeout Duration `yaml:"timeout,omitempty"`
 	// Headers (webhook) are added to every request.

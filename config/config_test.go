@@ -56,14 +56,16 @@ testdata/bad_archive.bad.yaml:14: sinks[0].transport.kind: required (webhook or 
 testdata/bad_windows.bad.yaml:4: sources[0].active.hours: bad hours "7-19": "7" is not a time of day (HH:MM)
 testdata/bad_windows.bad.yaml:4: sources[0].active.timezone: unknown time zone "Europe/Berlín" (want an IANA name such as "Europe/Berlin" or "UTC")
 testdata/bad_windows.bad.yaml:7: sources[1].active: set days, hours or both (e.g. days: mon-fri, hours: "07:00-19:00")
+testdata/bad_windows.bad.yaml:9: sinks[0].secret: required for webhook sinks, so that receivers can check the signature (set ${ENV_VAR}); to send unsigned requests say unsigned: true
 testdata/bad_windows.bad.yaml:12: sinks[0].quiet: is quiet all the time: nothing would ever be sent
 testdata/bad_windows.bad.yaml:13: sinks[0].max_bytes: must be at least 1KiB, got 512
 testdata/bad_windows.bad.yaml:16: sinks[1].quiet: not used by sinks of type file
 testdata/bad_windows.bad.yaml:17: sinks[1].max_bytes: not used by sinks of type file
 testdata/bad_windows.bad.yaml:20: sinks[2].transport.to: not used by preset discord (the URL is the channel)`},
 		{"bad_dns.bad.yaml", `testdata/bad_dns.bad.yaml:2: http.dns: bad DNS server "resolver.example.org" (want an IP address and port, e.g. "10.0.0.2:53")`},
-		{"bad_cidr.bad.yaml", `testdata/bad_cidr.bad.yaml:4: http.allow_private[1]: bad entry "10.0.0.0/33" (want a CIDR, an IP address, "loopback", "private" or "link-local")
-testdata/bad_cidr.bad.yaml:5: http.allow_private[2]: bad entry "intranet" (want a CIDR, an IP address, "loopback", "private" or "link-local")`},
+		{"bad_cidr.bad.yaml", `testdata/bad_cidr.bad.yaml:4: http.allow_private[1]: bad entry "10.0.0.0/33" (want a CIDR, an IP address, "loopback", "private", "link-local" or "all-addresses-unsafe")
+testdata/bad_cidr.bad.yaml:5: http.allow_private[2]: bad entry "intranet" (want a CIDR, an IP address, "loopback", "private", "link-local" or "all-addresses-unsafe")
+testdata/bad_cidr.bad.yaml:7: http.allow_private[4]: "0.0.0.0/0" covers a large part of all addresses, which turns the guard against requests to internal hosts off; list the ranges you need ("loopback", "private", 10.1.0.0/16), or write "all-addresses-unsafe" to turn the guard off knowingly`},
 		{"bad_cron.bad.yaml", `testdata/bad_cron.bad.yaml:12: sources[3].schedule: bad cron spec "*/61 * * * *": step 61 does not fit the minute field (0-59)
 testdata/bad_cron.bad.yaml:15: sources[4].schedule: bad cron spec "every day": expected exactly 5 fields, found 2: [every day]`},
 		{"bad_proxy.bad.yaml", `testdata/bad_proxy.bad.yaml:4: sources[0].proxy: bad proxy URL "ftp://proxy.example.org:21" (want http, https, socks5 or socks5h with a host)
@@ -88,21 +90,25 @@ testdata/bad_units.bad.yaml:7: http.per_host: must be at least 1, got 0
 testdata/bad_units.bad.yaml:11: sources[0].timeout: bad duration "5" (want e.g. "30s", "5m", "1h30m")
 testdata/bad_units.bad.yaml:12: sources[0].max_body: bad size "-3KiB" (want bytes or a number with KiB, MiB or GiB, e.g. "10MiB")
 testdata/bad_units.bad.yaml:13: sources[0].deliver_existing: want true or false, got "maybe"
+testdata/bad_units.bad.yaml:15: sinks[0].secret: required for webhook sinks, so that receivers can check the signature (set ${ENV_VAR}); to send unsigned requests say unsigned: true
 testdata/bad_units.bad.yaml:18: sinks[0].timeout: must be positive, got 0s`},
 		{"bad_url.bad.yaml", `testdata/bad_url.bad.yaml:1: contact: bad contact "treatywatch" (want an http, https or mailto URL)
 testdata/bad_url.bad.yaml:4: sources[0].url: bad URL "www.eff.org/rss/updates.xml" (want an absolute http or https URL)
 testdata/bad_url.bad.yaml:6: sources[1].url: bad URL "ftp://example.org/feed.xml" (want an absolute http or https URL)
 testdata/bad_url.bad.yaml:7: sources[2].url: required
+testdata/bad_url.bad.yaml:10: sinks[0].secret: required for webhook sinks, so that receivers can check the signature (set ${ENV_VAR}); to send unsigned requests say unsigned: true
 testdata/bad_url.bad.yaml:12: sinks[0].url: bad URL "/relative/path" (want an absolute http or https URL)`},
 		{"duplicate_id.bad.yaml", `testdata/duplicate_id.bad.yaml:6: sources[2].id: duplicate source id "eff" (first at line 2)
 testdata/duplicate_id.bad.yaml:9: sources[3].id: bad id "EFF Deeplinks" (want lower-case letters, digits, '.', '_' or '-', starting with a letter or digit)`},
 		{"duplicate_key.bad.yaml", `testdata/duplicate_key.bad.yaml:4: sources[0].url: duplicate key (first at line 3)`},
-		{"duplicate_sink.bad.yaml", `testdata/duplicate_sink.bad.yaml:7: sinks[1].name: duplicate sink name "out" (first at line 5)
+		{"duplicate_sink.bad.yaml", `testdata/duplicate_sink.bad.yaml:7: sinks[1].secret: required for webhook sinks, so that receivers can check the signature (set ${ENV_VAR}); to send unsigned requests say unsigned: true
+testdata/duplicate_sink.bad.yaml:7: sinks[1].name: duplicate sink name "out" (first at line 5)
 testdata/duplicate_sink.bad.yaml:10: sinks[2].path: file "/home/test/.local/share/treatywatch/items.jsonl" is already written by sinks[0]`},
 		{"empty.bad.yaml", `testdata/empty.bad.yaml:1: sources: at least one source is required
 testdata/empty.bad.yaml:1: sinks: at least one sink is required`},
 		{"misplaced.bad.yaml", `testdata/misplaced.bad.yaml:7: sinks[0].url: not used by sinks of type file
 testdata/misplaced.bad.yaml:8: sinks[0].schedule: not used by sinks of type file
+testdata/misplaced.bad.yaml:9: sinks[1].secret: required for webhook sinks, so that receivers can check the signature (set ${ENV_VAR}); to send unsigned requests say unsigned: true
 testdata/misplaced.bad.yaml:12: sinks[1].format: not used by sinks of type webhook
 testdata/misplaced.bad.yaml:17: sinks[2].transport.preset: not used by kind smtp
 testdata/misplaced.bad.yaml:18: sinks[2].transport.token: not used by kind smtp
@@ -114,6 +120,7 @@ testdata/missing_required.bad.yaml:3: sources[1].page: required for kind page (a
 testdata/missing_required.bad.yaml:9: sources[2].page.item: required (a CSS selector)
 testdata/missing_required.bad.yaml:9: sources[2].page.link: required (a CSS selector)
 testdata/missing_required.bad.yaml:12: sinks[0].url: required for webhook sinks
+testdata/missing_required.bad.yaml:12: sinks[0].secret: required for webhook sinks, so that receivers can check the signature (set ${ENV_VAR}); to send unsigned requests say unsigned: true
 testdata/missing_required.bad.yaml:14: sinks[1].transport: required for digest sinks (kind webhook or smtp)
 testdata/missing_required.bad.yaml:16: sinks[2].name: required
 testdata/missing_required.bad.yaml:19: sinks[3].transport.token: required for preset postmark
@@ -262,6 +269,7 @@ func TestPageWebhookFile(t *testing.T) {
 		Proxy:   "socks5://127.0.0.1:1080",
 		Charset: "windows-1252",
 		Timeout: 45 * time.Second,
+		MaxBody: 512 << 10,
 		Page: &fetch.PageSelectors{
 			Item:       "article.post, div.press-release",
 			Link:       "h2 > a[href]",
@@ -844,5 +852,37 @@ func TestInline(t *testing.T) {
 	}
 	if cfg.Sources[1].Headers["Accept"] != "text/xml" {
 		t.Errorf("alias not followed: %v", cfg.Sources[1].Headers)
+	}
+}
+
+func TestWebhookSigningAndGuardOptOut(t *testing.T) {
+	const head = "sources:\n  - id: a\n    url: https://a.example/feed\n"
+	const file = "sinks:\n  - {name: f, type: file}\n"
+	tests := []struct {
+		name, doc, wantErr string
+	}{
+		{"secret", head + "sinks:\n  - {name: h, type: webhook, url: https://h.example/x, secret: k3y-value}\n", ""},
+		{"unsigned said", head + "sinks:\n  - {name: h, type: webhook, url: https://h.example/x, unsigned: true}\n", ""},
+		{"no secret", head + "sinks:\n  - {name: h, type: webhook, url: https://h.example/x}\n", "sinks[0].secret: required for webhook sinks"},
+		{"both", head + "sinks:\n  - {name: h, type: webhook, url: https://h.example/x, secret: k, unsigned: true}\n", "remove one of them"},
+		{"all v4", "http: {allow_private: [0.0.0.0/0]}\n" + head + file, "write \"all-addresses-unsafe\""},
+		{"all v6", "http: {allow_private: [\"::/0\"]}\n" + head + file, "covers a large part"},
+		{"half v4", "http: {allow_private: [0.0.0.0/1]}\n" + head + file, "covers a large part"},
+		{"opt-out", "http: {allow_private: [all-addresses-unsafe]}\n" + head + file, ""},
+		{"private ranges", "http: {allow_private: [private, loopback, 10.1.0.0/16]}\n" + head + file, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := Parse("t.yaml", []byte(tc.doc))
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Fatalf("error %v, want one containing %q", err, tc.wantErr)
+			}
+			if tc.name == "opt-out" && len(cfg.HTTP.AllowedPrefixes()) != 2 {
+				t.Errorf("opt-out prefixes: %v", cfg.HTTP.AllowedPrefixes())
+			}
+		})
 	}
 }

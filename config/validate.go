@@ -142,8 +142,19 @@ func (v *validator) http(path string, h HTTP) {
 		}
 	}
 	for i, s := range h.AllowPrivate {
-		if _, err := allowPrefixes(s); err != nil {
+		ps, err := allowPrefixes(s)
+		if err != nil {
 			v.add(fmt.Sprintf("%s.allow_private[%d]", path, i), "%s", err.Error())
+			continue
+		}
+		if s == AllowAllUnsafe {
+			continue
+		}
+		for _, p := range ps {
+			if p.Bits() < 7 || p.Addr().Is4() && p.Bits() < 8 {
+				v.add(fmt.Sprintf("%s.allow_private[%d]", path, i),
+					"%q covers a large part of all addresses, which turns the guard against requests to internal hosts off; list the ranges you need (\"loopback\", \"private\", 10.1.0.0/16), or write %q to turn the guard off knowingly", s, AllowAllUnsafe)
+			}
 		}
 	}
 }
@@ -278,7 +289,7 @@ func (v *validator) archive(path string, a Archive) {
 // sinkFields lists the keys each sink type uses besides name and type.
 var sinkFields = map[string][]string{
 	SinkFile:    {"path", "format"},
-	SinkWebhook: {"url", "secret", "timeout", "headers", "quiet", "max_bytes"},
+	SinkWebhook: {"url", "secret", "unsigned", "timeout", "headers", "quiet", "max_bytes"},
 	SinkDigest:  {"timeout", "schedule", "timezone", "empty", "template_html", "template_text", "transport", "quiet", "max_bytes"},
 }
 
@@ -318,6 +329,12 @@ func (v *validator) sink(path string, s Sink) {
 			v.add(path+".url", "required for webhook sinks")
 		} else {
 			v.httpURL(path+".url", s.URL)
+		}
+		switch {
+		case s.Secret == "" && !s.Unsigned:
+			v.add(path+".secret", "required for webhook sinks, so that receivers can check the signature (set ${ENV_VAR}); to send unsigned requests say unsigned: true")
+		case s.Secret != "" && s.Unsigned:
+			v.add(path+".unsigned", "unsigned: true with a secret: remove one of them")
 		}
 		v.positive(path+".timeout", s.Timeout)
 		v.headers(path+".headers", s.Headers)
@@ -483,9 +500,15 @@ func (v *validator) headers(path string, h map[string]string) {
 	}
 }
 
+// AllowAllUnsafe is the allow_private entry that lets requests reach any
+// address: the SSRF guard is off. A CIDR that covers as much is refused.
+const AllowAllUnsafe = "all-addresses-unsafe"
+
 // allowPrefixes turns an allow_private entry into prefixes.
 func allowPrefixes(s string) ([]netip.Prefix, error) {
 	switch s {
+	case AllowAllUnsafe:
+		return mustPrefixes("0.0.0.0/0", "::/0"), nil
 	case "loopback":
 		return mustPrefixes("127.0.0.0/8", "::1/128"), nil
 	case "private":
@@ -499,7 +522,7 @@ func allowPrefixes(s string) ([]netip.Prefix, error) {
 	if a, err := netip.ParseAddr(s); err == nil {
 		return []netip.Prefix{netip.PrefixFrom(a, a.BitLen())}, nil
 	}
-	return nil, fmt.Errorf("bad entry %q (want a CIDR, an IP address, \"loopback\", \"private\" or \"link-local\")", s)
+	return nil, fmt.Errorf("bad entry %q (want a CIDR, an IP address, \"loopback\", \"private\", \"link-local\" or \"%s\")", s, AllowAllUnsafe)
 }
 
 func mustPrefixes(ss ...string) []netip.Prefix {

@@ -297,10 +297,14 @@ func (c *Client) Get(ctx context.Context, src Source, rawURL string, prev Valida
 		return nil, &Error{Kind: ErrHTTP, URL: final, Status: resp.StatusCode,
 			Err: fmt.Errorf("unexpected status %s", resp.Status)}
 	}
-	if resp.ContentLength > c.opts.MaxBody && resp.Header.Get("Content-Encoding") == "" {
-		return nil, c.tooLarge(final)
+	limit := c.opts.MaxBody
+	if src.MaxBody > 0 {
+		limit = src.MaxBody
 	}
-	body, err := c.readBody(resp, c.opts.MaxBody)
+	if resp.ContentLength > limit && resp.Header.Get("Content-Encoding") == "" {
+		return nil, tooLarge(final, limit)
+	}
+	body, err := c.readBody(resp, limit)
 	if err != nil {
 		var fe *Error
 		if errors.As(err, &fe) {
@@ -316,9 +320,9 @@ func (c *Client) Get(ctx context.Context, src Source, rawURL string, prev Valida
 	return out, nil
 }
 
-func (c *Client) tooLarge(url string) *Error {
+func tooLarge(url string, limit int64) *Error {
 	return &Error{Kind: ErrTooLarge, URL: url,
-		Err: fmt.Errorf("the response is larger than the %s cap (http.max_body)", byteSize(c.opts.MaxBody))}
+		Err: fmt.Errorf("the response is larger than the %s cap (max_body)", byteSize(limit))}
 }
 
 func byteSize(n int64) string {
@@ -342,7 +346,7 @@ func (c *Client) readBody(resp *http.Response, limit int64) ([]byte, error) {
 	}
 	body, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if int64(len(body)) > limit || wire.n > limit {
-		return nil, c.tooLarge("")
+		return nil, tooLarge("", limit)
 	}
 	if err != nil {
 		if resp.Header.Get("Content-Encoding") != "" && isDecodeError(err) {

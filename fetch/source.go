@@ -31,6 +31,9 @@ type Source struct {
 	Charset string
 	// Timeout bounds one request; zero means the client's default.
 	Timeout time.Duration
+	// MaxBody caps a response body in bytes (as sent and decompressed);
+	// zero means the client's default.
+	MaxBody int64
 	// Page holds the selectors of a page source.
 	Page *PageSelectors
 	// Archive describes how a backfill walks older items.

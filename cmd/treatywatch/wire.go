@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/treatywatch/treatywatch/classify"
@@ -98,6 +99,9 @@ func wire(ctx context.Context, c *common, stderr io.Writer, o wireOptions) (*app
 		return nil, err
 	}
 	a := &app{cfg: cfg, cfgName: name, log: log}
+	if slices.Contains(cfg.HTTP.AllowPrivate, config.AllowAllUnsafe) {
+		log.Warn("http.allow_private is " + config.AllowAllUnsafe + ": the guard is off, sources and redirects may reach internal hosts and cloud metadata addresses")
+	}
 
 	if a.store, err = store.Open(ctx, dbPath(c, cfg)); err != nil {
 		return nil, err
@@ -148,10 +152,9 @@ func wire(ctx context.Context, c *common, stderr io.Writer, o wireOptions) (*app
 		a.metrics = o.metrics(a.store)
 	}
 	a.extractor = extract.New(a.client, extract.Options{})
-	var ft pipeline.FullTexter
-	if cfg.Defaults.MinWords > 0 {
-		ft = fullText{a.extractor}
-	}
+	// Each source's effective min_words decides whether its thin items
+	// get their article text (0: never).
+	var ft pipeline.FullTexter = fullText{a.extractor}
 	a.runner = pipeline.New(pipeline.Options{
 		Store: a.store, Fetchers: a.fetchers, FullText: ft, Classifier: a.classifier,
 		Sinks: a.sinks, Logger: log, Metrics: a.metrics, MinWords: cfg.Defaults.MinWords,
@@ -354,6 +357,7 @@ func enabledSources(cfg *config.Config) []pipeline.Source {
 			Spread:          s.Schedule == "",
 			DeliverExisting: eff.DeliverExisting,
 			Active:          s.Active.Parsed(),
+			MinWords:        &eff.MinWords,
 		})
 	}
 	return out

@@ -30,6 +30,9 @@ type Source struct {
 	DeliverExisting bool
 	// Active, when set, is the only time the source is fetched.
 	Active *window.Window
+	// MinWords, when set, overrides Options.MinWords for this source;
+	// 0 turns article extraction off for it.
+	MinWords *int
 }
 
 // FullTexter fetches the main text of an article page.
@@ -377,10 +380,17 @@ func (r *Runner) fillThin(ctx context.Context, log *slog.Logger, src Source, ite
 	if r.o.FullText == nil {
 		return
 	}
+	minWords := r.o.MinWords
+	if src.MinWords != nil {
+		minWords = *src.MinWords
+	}
+	if minWords <= 0 {
+		return
+	}
 	pre, _ := r.o.Classifier.(Prechecker)
 	for i := range items {
 		it := &items[i]
-		if it.URL == "" || words(it.Title, it.Summary, it.Content) >= r.o.MinWords {
+		if it.URL == "" || words(it.Title, it.Summary, it.Content) >= minWords {
 			continue
 		}
 		if pre != nil && !pre.MaybeRelevant(*it) {
