@@ -319,3 +319,34 @@ func (r *statusRecorder) WriteHeader(code int) {
 	r.status = code
 	r.ResponseWriter.WriteHeader(code)
 }
+
+// Seeds returns the contents of every corpus file under the given
+// subdirectories (feeds, pages, ...) up to maxBytes each, for a fuzz
+// target's seed corpus: read at test time, never copied into the
+// repository. Manifests and notes are left out.
+func Seeds(t testing.TB, maxBytes int64, subdirs ...string) [][]byte {
+	t.Helper()
+	var out [][]byte
+	for _, sub := range subdirs {
+		dir := filepath.Join(Dir(t), sub)
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatalf("corpustest: %v", err)
+		}
+		for _, e := range entries {
+			name := e.Name()
+			if !e.Type().IsRegular() || strings.HasSuffix(name, ".tsv") || strings.HasSuffix(name, ".md") {
+				continue
+			}
+			if info, err := e.Info(); err != nil || info.Size() > maxBytes {
+				continue
+			}
+			b, err := os.ReadFile(filepath.Join(dir, name))
+			if err != nil {
+				t.Fatalf("corpustest: %v", err)
+			}
+			out = append(out, b)
+		}
+	}
+	return out
+}
