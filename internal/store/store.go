@@ -131,7 +131,8 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 	if path == ":memory:" {
 		sdb.SetMaxOpenConns(1)
 	}
-	return openDB(ctx, sdb, path)
+	st, err := openDB(ctx, sdb, path)
+	return st, explainOpen(path, err)
 }
 
 // dsn is the data source name Open uses for path.
