@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -110,12 +111,23 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err != nil {
 		return exitErr(stderr, "check", err)
 	}
+	health, err := a.store.OutboxHealth(ctx)
+	if err != nil {
+		return exitErr(stderr, "check", err)
+	}
 	for _, s := range a.sinks {
 		status, note := "ok", ""
-		if ch, ok := s.(sinks.Checker); ok && !*offline {
+		if h := health[s.Name()]; h.Failing > 0 {
+			// The stored attempts speak for the sink, online or not.
+			status = "failing"
+			note = fmt.Sprintf("%d of %d queued records failed (up to %d attempts); last error: %s",
+				h.Failing, h.Queued, h.MaxAttempts, oneLine(h.LastError, 300))
+		}
+		if b, ok := s.(brokenSink); ok {
+			status, note = "broken", oneLine(b.err.Error(), 300)
+		} else if ch, ok := s.(sinks.Checker); ok && !*offline {
 			if err := ch.Check(ctx); err != nil {
-				status, note = "unreachable", err.Error()
-				problems++
+				status, note = "unreachable", joinNote(err.Error(), note)
 			}
 		}
 		if sch, ok := s.(sinks.Scheduled); ok {
@@ -127,6 +139,9 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		if until := a.runner.QuietUntil(s.Name()); !until.IsZero() {
 			note = joinNote(note, "quiet hours: records wait until "+fmtTime(until))
+		}
+		if status != "ok" {
+			problems++
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", s.Name(), status, depth[s.Name()], note)
 	}
@@ -143,4 +158,13 @@ func joinNote(a, b string) string {
 		return b
 	}
 	return a + "; " + b
+}
+
+// oneLine folds s to one line of at most max bytes.
+func oneLine(s string, max int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > max {
+		s = strings.ToValidUTF8(s[:max], "") + "…"
+	}
+	return s
 }

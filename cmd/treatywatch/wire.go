@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -199,6 +200,14 @@ func buildSinks(cfg *config.Config, st *store.Store, log *slog.Logger) ([]sinks.
 	var out []sinks.Sink
 	for _, sc := range cfg.Sinks {
 		s, err := buildSink(sc, st, log)
+		var pe *fs.PathError
+		if err != nil && sc.Type == config.SinkFile && errors.As(err, &pe) {
+			// A file sink that cannot open its file fails alone: its
+			// records wait in the outbox, the other sinks deliver.
+			log.Error("sink cannot write; its records stay queued until it can", "sink", sc.Name, "err", err)
+			out = append(out, brokenSink{name: sc.Name, err: err})
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("sink %s: %w", sc.Name, err)
 		}
@@ -362,3 +371,17 @@ func enabledSources(cfg *config.Config) []pipeline.Source {
 	}
 	return out
 }
+
+// brokenSink stands for a sink that could not be set up (its file cannot
+// be opened): every write fails with why, so its records stay queued and
+// the other sinks are not held back.
+type brokenSink struct {
+	name string
+	err  error
+}
+
+func (b brokenSink) Name() string { return b.name }
+
+func (b brokenSink) Write(context.Context, []sinks.Record) error { return b.err }
+
+func (b brokenSink) Check(context.Context) error { return b.err }

@@ -157,3 +157,52 @@ func (s *Store) OutboxDepth(ctx context.Context) (map[string]int, error) {
 	}
 	return out, rows.Err()
 }
+
+// SinkHealth is what the outbox tells of one sink: how many records wait,
+// how many of them have failed at least once, the most attempts one of
+// them has had, and the last error of the most tried one.
+type SinkHealth struct {
+	Queued, Failing, MaxAttempts int
+	LastError                    string
+}
+
+// OutboxHealth returns, per sink with pending records, what its queue
+// says about it (for check, which must not call a failing sink "ok").
+func (s *Store) OutboxHealth(ctx context.Context) (map[string]SinkHealth, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT sink, COUNT(*), SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END), MAX(attempts)
+		FROM outbox WHERE state = 'pending' GROUP BY sink`)
+	if err != nil {
+		return nil, fmt.Errorf("store: outbox health: %w", err)
+	}
+	out := map[string]SinkHealth{}
+	for rows.Next() {
+		var sink string
+		var h SinkHealth
+		if err := rows.Scan(&sink, &h.Queued, &h.Failing, &h.MaxAttempts); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("store: outbox health: %w", err)
+		}
+		out[sink] = h
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: outbox health: %w", err)
+	}
+	rows, err = s.db.QueryContext(ctx, `SELECT sink, last_error FROM outbox
+		WHERE state = 'pending' AND last_error <> '' ORDER BY attempts DESC, id DESC`)
+	if err != nil {
+		return nil, fmt.Errorf("store: outbox health: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var sink, msg string
+		if err := rows.Scan(&sink, &msg); err != nil {
+			return nil, fmt.Errorf("store: outbox health: %w", err)
+		}
+		if h := out[sink]; h.LastError == "" {
+			h.LastError = msg
+			out[sink] = h
+		}
+	}
+	return out, rows.Err()
+}
