@@ -33,6 +33,27 @@ type Config struct {
 	Sinks []Sink `yaml:"sinks"`
 	// Dashboard configures `serve` and `run --listen`.
 	Dashboard Dashboard `yaml:"dashboard,omitempty"`
+	// Fields caps each stored and delivered field after cleaning.
+	Fields Fields `yaml:"fields"`
+}
+
+// Fields are the caps on an item's fields after cleaning: a longer value
+// is cut (text fields end in "…"), counted in the metric
+// treatywatch_fields_truncated_total and named in the record's
+// "truncated" list. Defaults: title 1KiB, summary 16KiB, content 256KiB,
+// author 512B, url 4KiB.
+type Fields struct {
+	Title   Size `yaml:"title"`
+	Summary Size `yaml:"summary"`
+	Content Size `yaml:"content"`
+	Author  Size `yaml:"author"`
+	URL     Size `yaml:"url"`
+}
+
+// Caps converts the caps for the pipeline.
+func (f Fields) Caps() fetch.FieldCaps {
+	return fetch.FieldCaps{Title: int(f.Title), Summary: int(f.Summary), Content: int(f.Content),
+		Author: int(f.Author), URL: int(f.URL)}
 }
 
 // Dashboard configures the web dashboard.

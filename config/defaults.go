@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/treatywatch/treatywatch/fetch"
 )
 
 // Default values.
@@ -48,6 +50,16 @@ func applyDefaults(c *Config, base string, env lookupFunc, present func(path str
 	}
 	if d.MinWords == 0 && !present("defaults.min_words") {
 		d.MinWords = DefaultMinWords
+	}
+	fc := fetch.DefaultFieldCaps()
+	for _, f := range []struct {
+		v   *Size
+		def int
+	}{{&c.Fields.Title, fc.Title}, {&c.Fields.Summary, fc.Summary}, {&c.Fields.Content, fc.Content},
+		{&c.Fields.Author, fc.Author}, {&c.Fields.URL, fc.URL}} {
+		if *f.v == 0 {
+			*f.v = Size(f.def)
+		}
 	}
 	h := &c.HTTP
 	if h.PerHost == 0 && !present("http.per_host") {

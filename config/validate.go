@@ -58,6 +58,15 @@ func (v *validator) config(c *Config) {
 	}
 	v.defaults("defaults", c.Defaults)
 	v.http("http", c.HTTP)
+	for _, f := range []struct {
+		name string
+		v    Size
+	}{{"title", c.Fields.Title}, {"summary", c.Fields.Summary}, {"content", c.Fields.Content},
+		{"author", c.Fields.Author}, {"url", c.Fields.URL}} {
+		if f.v < minFieldCap {
+			v.add("fields."+f.name, "must be at least %s, got %s", minFieldCap, f.v)
+		}
+	}
 
 	if len(c.Sources) == 0 {
 		v.add("sources", "at least one source is required")
@@ -503,6 +512,9 @@ func (v *validator) headers(path string, h map[string]string) {
 // AllowAllUnsafe is the allow_private entry that lets requests reach any
 // address: the SSRF guard is off. A CIDR that covers as much is refused.
 const AllowAllUnsafe = "all-addresses-unsafe"
+
+// minFieldCap is the smallest cap a field may have.
+const minFieldCap Size = 64
 
 // allowPrefixes turns an allow_private entry into prefixes.
 func allowPrefixes(s string) ([]netip.Prefix, error) {

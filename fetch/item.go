@@ -31,6 +31,8 @@ type Item struct {
 	Published  time.Time  `json:"published,omitzero"`
 	Fetched    time.Time  `json:"fetched"`
 	Provenance Provenance `json:"provenance"`
+	// Truncated names the fields cut to their cap (see FieldCaps).
+	Truncated []string `json:"truncated,omitempty"`
 }
 
 // Provenance records how an item was captured, so an analyst can show

@@ -51,6 +51,9 @@ type ItemFields struct {
 	// Published is absent when the source gave no date.
 	Published time.Time `json:"published,omitzero"`
 	Fetched   time.Time `json:"fetched,omitzero"`
+	// Truncated names the fields cut to their cap ("title", "summary",
+	// "content", "author", "url"); absent when nothing was cut.
+	Truncated []string `json:"truncated,omitempty"`
 }
 
 // Labels is what the classifier said of the item.
@@ -114,6 +117,7 @@ func NewEnvelope(r Record) Envelope {
 			Author:    it.Author,
 			Published: it.Published,
 			Fetched:   it.Fetched,
+			Truncated: it.Truncated,
 		},
 		Labels: Labels{
 			Relevant: res.Relevant,

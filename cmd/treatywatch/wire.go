@@ -156,11 +156,13 @@ func wire(ctx context.Context, c *common, stderr io.Writer, o wireOptions) (*app
 	// Each source's effective min_words decides whether its thin items
 	// get their article text (0: never).
 	var ft pipeline.FullTexter = fullText{a.extractor}
+	fieldCaps := cfg.Fields.Caps()
 	a.runner = pipeline.New(pipeline.Options{
 		Store: a.store, Fetchers: a.fetchers, FullText: ft, Classifier: a.classifier,
 		Sinks: a.sinks, Logger: log, Metrics: a.metrics, MinWords: cfg.Defaults.MinWords,
 		DeliveryBackoff: o.retryBackoff, Quiet: quietHours(cfg), Redact: redact.Of(stderr).String,
 		SourceBackoff: cfg.Defaults.SourceBackoff().Base, SourceBackoffCap: cfg.Defaults.SourceBackoff().Cap,
+		FieldCaps: &fieldCaps,
 	})
 	return a, nil
 }

@@ -62,6 +62,7 @@ func Parse(body []byte, contentType, baseURL string, src fetch.Source, fetched t
 		if err != nil {
 			return nil, 0, fail(err)
 		}
+		doc, _ = boundText(doc, maxTextRun)
 		f, err = parseXML(doc, baseURL)
 		ttl = rssTTL(doc)
 	}

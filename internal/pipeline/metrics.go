@@ -15,6 +15,7 @@ type Metrics struct {
 	itemsRel    *prometheus.CounterVec
 	deliveries  *prometheus.CounterVec
 	lastSuccess *prometheus.GaugeVec
+	cut         *prometheus.CounterVec
 }
 
 // OutboxDepther tells how many deliveries are pending per sink.
@@ -47,6 +48,11 @@ func NewMetrics(reg prometheus.Registerer, st OutboxDepther) *Metrics {
 			Help: "Unix time of the last successful run of each source.",
 		}, []string{"source"}),
 	}
+	m.cut = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "treatywatch_fields_truncated_total",
+		Help: "Item fields cut to their cap (fields: in the config), by field.",
+	}, []string{"field"})
+	reg.MustRegister(m.cut)
 	reg.MustRegister(m.fetches, m.itemsNew, m.itemsRel, m.deliveries, m.lastSuccess, outboxCollector{st})
 	return m
 }
@@ -95,4 +101,11 @@ func (c outboxCollector) Collect(ch chan<- prometheus.Metric) {
 	for sink, n := range depth {
 		ch <- prometheus.MustNewConstMetric(outboxDesc, prometheus.GaugeValue, float64(n), sink)
 	}
+}
+
+func (m *Metrics) truncated(field string) {
+	if m == nil {
+		return
+	}
+	m.cut.WithLabelValues(field).Inc()
 }

@@ -84,6 +84,9 @@ type Options struct {
 	// Redact hides secrets in error text before it is stored (default:
 	// the text unchanged).
 	Redact func(string) string
+	// FieldCaps bound each item's fields after cleaning (default
+	// fetch.DefaultFieldCaps).
+	FieldCaps *fetch.FieldCaps
 }
 
 // DefaultEmptyRunsWarn is how many item-less runs in a row make a page
@@ -135,6 +138,10 @@ func New(o Options) *Runner {
 	}
 	if o.Redact == nil {
 		o.Redact = func(s string) string { return s }
+	}
+	if o.FieldCaps == nil {
+		caps := fetch.DefaultFieldCaps()
+		o.FieldCaps = &caps
 	}
 	r := &Runner{o: o, log: o.Logger, kick: make(chan struct{}, 1)}
 	for _, s := range o.Sinks {
@@ -222,6 +229,7 @@ func (r *Runner) RunSource(ctx context.Context, src Source, ro RunOptions) Repor
 		return rep
 	}
 	rep.Items = len(batch.Items)
+	r.capFields(log, batch.Items)
 
 	// 2. Keep the unseen items, once each.
 	fresh, err := r.unseen(ctx, src.ID, batch.Items)
@@ -237,6 +245,7 @@ func (r *Runner) RunSource(ctx context.Context, src Source, ro RunOptions) Repor
 	// that delivers nothing: no need to load every article of a site).
 	if deliver {
 		r.fillThin(ctx, log, src, fresh)
+		r.capFields(log, fresh)
 	}
 
 	// 4. Classify.
@@ -432,4 +441,15 @@ func withLang(it fetch.Item, res classify.Result) fetch.Item {
 		it.Lang = res.Lang
 	}
 	return it
+}
+
+// capFields cuts each item's fields to the configured caps, counting and
+// logging what was cut; the record names the cut fields (Item.Truncated).
+func (r *Runner) capFields(log *slog.Logger, items []fetch.Item) {
+	for i := range items {
+		for _, field := range fetch.CapItem(&items[i], *r.o.FieldCaps) {
+			r.o.Metrics.truncated(field)
+			log.Info("field cut to its cap", "field", field, "key", items[i].Key)
+		}
+	}
 }
