@@ -322,7 +322,7 @@ func (c *Client) Get(ctx context.Context, src Source, rawURL string, prev Valida
 
 func tooLarge(url string, limit int64) *Error {
 	return &Error{Kind: ErrTooLarge, URL: url,
-		Err: fmt.Errorf("the response is larger than the %s cap (max_body)", byteSize(limit))}
+		Err: fmt.Errorf("the response is larger than the %s cap (defaults.max_body, or the source's max_body)", byteSize(limit))}
 }
 
 func byteSize(n int64) string {

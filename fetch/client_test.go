@@ -390,7 +390,7 @@ func TestContentEncodingAndCaps(t *testing.T) {
 			}
 			if tc.kind != "" {
 				fe := wantKind(t, err, tc.kind)
-				if tc.kind == ErrTooLarge && !strings.Contains(fe.Error(), "http.max_body") {
+				if tc.kind == ErrTooLarge && !strings.Contains(fe.Error(), "defaults.max_body, or the source's max_body") {
 					t.Errorf("error %q does not name the setting", fe)
 				}
 				return
