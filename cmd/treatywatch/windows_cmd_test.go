@@ -41,7 +41,7 @@ func TestActiveAndQuietInCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fmt.Fprintf(f, "  - name: hook\n    type: webhook\n    url: %s/hook\n    quiet: {hours: \"%s-%s\"}\n", srv.URL, quietFrom, quietTo)
+	fmt.Fprintf(f, "  - name: hook\n    type: webhook\n    url: %s/hook\n    secret: windows-test-secret\n    quiet: {hours: \"%s-%s\"}\n", srv.URL, quietFrom, quietTo)
 	f.Close()
 
 	ctx := context.Background()
