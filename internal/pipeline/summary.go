@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"maps"
 	"slices"
@@ -153,4 +154,23 @@ func (r *Runner) logSummary(s Summary, when string) {
 		return
 	}
 	r.log.Info(s.String(), attrs...)
+}
+
+// storedSummary summarises the sources' stored health: a source that
+// failed its last run counts as failing with the kind it failed with.
+func (r *Runner) storedSummary(ctx context.Context, srcs []Source) Summary {
+	reps := make([]Report, 0, len(srcs))
+	for _, src := range srcs {
+		st, err := r.o.Store.Source(ctx, src.ID)
+		if err != nil {
+			continue
+		}
+		rep := Report{Source: src.ID, Outcome: OutcomeOK}
+		if st.Failures > 0 {
+			rep.Outcome = OutcomeFailed
+			rep.Err = &fetch.Error{Kind: fetch.ErrorKind(cmp.Or(st.ErrorKind, "error"))}
+		}
+		reps = append(reps, rep)
+	}
+	return Summarize(reps)
 }
