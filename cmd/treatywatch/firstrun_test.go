@@ -156,7 +156,7 @@ func TestFirstRunOffline(t *testing.T) {
 		cfg, _ := offlineDefaultConfig(t)
 		text := startRun(t, cfg)
 		if !strings.Contains(text, `"msg":"`+wantSummary+`"`) {
-			t.Errorf("no summary %q in the log", wantSummary)
+			t.Errorf("no summary %q in the log:\n%s", wantSummary, text)
 		}
 		checkFailLines(t, text, srcs)
 		for _, want := range []string{`"msg":"results go to a file"`, `"metrics":"http://127.0.0.1:`, `"msg":"state database"`} {
@@ -169,7 +169,7 @@ func TestFirstRunOffline(t *testing.T) {
 		// machine is very slow): a summary all the same, from the stored
 		// health when nothing ran.
 		text = startRun(t, cfg)
-		if !strings.Contains(text, `"msg":"`+wantSummary+`"`) {
+		if !strings.Contains(text, `"msg":"`+wantSummary+`","when":"start-up"`) {
 			t.Errorf("restart: no start-up summary:\n%s", text)
 		}
 	})

@@ -118,11 +118,7 @@ func (r *Runner) Daemon(ctx context.Context, srcs []Source, o DaemonOptions) err
 	r.log.Info("daemon started", "sources", len(srcs), "sinks", len(r.names))
 	go func() {
 		startup.Wait()
-		s, ok := t.startupOver()
-		if !ok {
-			// Nothing was due: say how the sources stood when last run.
-			s = r.storedSummary(ctx, srcs)
-		}
+		s := r.startupSummary(ctx, srcs, t.startupOver())
 		if ctx.Err() == nil {
 			r.logSummary(s, "start-up")
 		}

@@ -126,7 +126,11 @@ func newTally(n int) *tally {
 func (t *tally) add(rep Report) (Summary, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.last[rep.Source] = rep
+	// "Waiting" says nothing new about a source's health (a scheduled run
+	// that fell inside its backoff): it does not replace what it did last.
+	if _, seen := t.last[rep.Source]; !seen || rep.Outcome != OutcomeWaiting {
+		t.last[rep.Source] = rep
+	}
 	t.thisRun[rep.Source] = true
 	if !t.started || len(t.thisRun) < t.n {
 		return Summary{}, false
@@ -135,14 +139,14 @@ func (t *tally) add(rep Report) (Summary, bool) {
 	return Summarize(slices.Collect(maps.Values(t.last))), true
 }
 
-// startupOver ends the start-up runs and returns their summary; ok is
-// false when no source ran at start-up. A pass counts from there.
-func (t *tally) startupOver() (Summary, bool) {
+// startupOver ends the start-up runs and returns the reports so far by
+// source. A pass counts from there.
+func (t *tally) startupOver() map[string]Report {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.started = true
 	clear(t.thisRun)
-	return Summarize(slices.Collect(maps.Values(t.last))), len(t.last) > 0
+	return maps.Clone(t.last)
 }
 
 // logSummary writes a summary line: at info level when all is well, at
@@ -156,11 +160,16 @@ func (r *Runner) logSummary(s Summary, when string) {
 	r.log.Info(s.String(), attrs...)
 }
 
-// storedSummary summarises the sources' stored health: a source that
-// failed its last run counts as failing with the kind it failed with.
-func (r *Runner) storedSummary(ctx context.Context, srcs []Source) Summary {
+// startupSummary summarises every source: by its run at start-up, else
+// by its stored health (a source that failed its last run counts as
+// failing with the kind it failed with).
+func (r *Runner) startupSummary(ctx context.Context, srcs []Source, ran map[string]Report) Summary {
 	reps := make([]Report, 0, len(srcs))
 	for _, src := range srcs {
+		if rep, ok := ran[src.ID]; ok && rep.Outcome != OutcomeWaiting {
+			reps = append(reps, rep)
+			continue
+		}
 		st, err := r.o.Store.Source(ctx, src.ID)
 		if err != nil {
 			continue
