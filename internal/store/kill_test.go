@@ -95,4 +95,3 @@ func childCommits(path string) {
 	time.Sleep(time.Minute)
 	os.Exit(3)
 }
-
