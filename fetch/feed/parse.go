@@ -55,7 +55,8 @@ func Parse(body []byte, contentType, baseURL string, src fetch.Source, fetched t
 		err error
 	)
 	if start[0] == '{' || start[0] == '[' {
-		f, err = parseJSON(start)
+		doc, _ := boundJSONStrings(start, maxTextRun)
+		f, err = parseJSON(doc)
 	} else {
 		var doc []byte
 		doc, _, err = fetch.DecodeXML(body, contentType, src.Charset)
