@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -41,8 +42,44 @@ func (e *Error) Error() string {
 	if e.Path != "" {
 		b.WriteString(e.Path + ": ")
 	}
-	b.WriteString(e.Msg)
+	b.WriteString(clip(e.Msg, maxMessage))
 	return b.String()
+}
+
+// A config value is echoed in a message only in part: a 50 MB value
+// would otherwise be printed whole.
+const (
+	maxEcho    = 512  // bytes of a value quoted in a message
+	maxMessage = 2048 // bytes of a whole message
+)
+
+// clip returns s cut to at most n bytes (at a character boundary), saying
+// how long it was.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "… (" + strconv.Itoa(len(s)) + " bytes)"
+}
+
+// clipArgs clips the string arguments of a message.
+func clipArgs(args []any) []any {
+	out := args
+	for i, a := range args {
+		s, ok := a.(string)
+		if !ok || len(s) <= maxEcho {
+			continue
+		}
+		if &out[0] == &args[0] {
+			out = append([]any(nil), args...)
+		}
+		out[i] = clip(s, maxEcho)
+	}
+	return out
 }
 
 // Load reads and parses the config file at path. Relative paths in it are
@@ -162,7 +199,7 @@ func typeMessage(msg string) string {
 	if want == "" {
 		return msg
 	}
-	got := strconv.Quote(m[2])
+	got := strconv.Quote(clip(m[2], maxEcho))
 	switch m[1] {
 	case "map":
 		got = "a mapping"
@@ -182,7 +219,7 @@ func (p *parser) syntaxError(err error) error {
 
 func (p *parser) fail(path string, line int, format string, args ...any) {
 	p.failed[path] = true
-	p.errs = append(p.errs, &Error{File: p.file, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)})
+	p.errs = append(p.errs, &Error{File: p.file, Line: line, Path: path, Msg: fmt.Sprintf(format, clipArgs(args)...)})
 }
 
 // lineOf returns the line of path, or of its nearest ancestor that was in

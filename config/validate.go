@@ -40,7 +40,7 @@ func (v *validator) add(path, format string, args ...any) {
 	if v.p.hasFailed(path) {
 		return // already reported by the decoder
 	}
-	v.p.errs = append(v.p.errs, &Error{File: v.p.file, Line: v.p.lineOf(path), Path: path, Msg: fmt.Sprintf(format, args...)})
+	v.p.errs = append(v.p.errs, &Error{File: v.p.file, Line: v.p.lineOf(path), Path: path, Msg: fmt.Sprintf(format, clipArgs(args)...)})
 }
 
 // where names the place of path for a message: its line when known.
