@@ -28,8 +28,8 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		for _, it := range items {
-			if it.Key == "" || it.SourceID != "fz" {
-				t.Fatalf("item without a key or its source: %+v", it)
+			if it.Key == "" || it.URL == "" || it.SourceID != "fz" {
+				t.Fatalf("item without a key, a URL or its source: %+v", it)
 			}
 		}
 	})

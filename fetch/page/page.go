@@ -166,6 +166,7 @@ func parse(body []byte, contentType, override, pageURL string, src fetch.Source,
 	if err != nil {
 		return nil, fmt.Errorf("page: page URL %q: %w", pageURL, err)
 	}
+	page := base.String()
 	if href, ok := doc.Find("base[href]").First().Attr("href"); ok {
 		if b, err := base.Parse(cleanHref(href)); err == nil {
 			base = b
@@ -219,6 +220,11 @@ func parse(body []byte, contentType, override, pageURL string, src fetch.Source,
 			}
 			sum := sha256.Sum256([]byte(it.Title + "\x00" + it.Summary))
 			it.Key = "sha256:" + hex.EncodeToString(sum[:])
+		}
+		if it.URL == "" {
+			// No usable link (none, javascript:, mailto:): the item
+			// points at the page it was found on, so a reader can open it.
+			it.URL = page
 		}
 		if seen[it.Key] {
 			return

@@ -201,6 +201,34 @@ func TestParse(t *testing.T) {
 		}
 	})
 
+	t.Run("an item without a usable link points at its page", func(t *testing.T) {
+		titled := fetch.Source{ID: "mofa", Page: &fetch.PageSelectors{Item: "li", Title: "h3"}}
+		page := `<html><head><base href="https://cdn.example.net/"></head><body><ul>
+<li><h3>Statement without a link</h3></li>
+<li><h3>Statement with a mail link</h3><a href="mailto:press@example.org">Write</a></li>
+<li><h3>Linked</h3><a href="/2024/four.html">more</a></li></ul></body></html>`
+		items, err := Parse([]byte(page), "text/html", "https://mofa.example.org/press/", titled, fetched)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []struct{ url, title string }{
+			{"https://mofa.example.org/press/", "Statement without a link"},
+			{"https://mofa.example.org/press/", "Statement with a mail link"},
+			{"https://cdn.example.net/2024/four.html", "Linked"},
+		}
+		if len(items) != len(want) {
+			t.Fatalf("%d items, want %d: %+v", len(items), len(want), items)
+		}
+		for i, w := range want {
+			if items[i].URL != w.url || items[i].Title != w.title {
+				t.Errorf("item %d = %q %q, want %q %q", i, items[i].URL, items[i].Title, w.url, w.title)
+			}
+		}
+		if items[0].Key == items[1].Key || !strings.HasPrefix(items[0].Key, "sha256:") {
+			t.Errorf("link-less items need distinct content keys: %q %q", items[0].Key, items[1].Key)
+		}
+	})
+
 	t.Run("base href wins", func(t *testing.T) {
 		page := fmt.Sprintf(listingHTML, `<base href="https://cdn.example.net/archive/">`)
 		items, err := Parse([]byte(page), "text/html", "https://mofa.example.org/press/index.html", src, fetched)

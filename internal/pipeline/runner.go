@@ -399,7 +399,9 @@ func (r *Runner) fillThin(ctx context.Context, log *slog.Logger, src Source, ite
 	pre, _ := r.o.Classifier.(Prechecker)
 	for i := range items {
 		it := &items[i]
-		if it.URL == "" || words(it.Title, it.Summary, it.Content) >= minWords {
+		// An item without a link of its own points at the page it was
+		// found on: that page's text is not the item's.
+		if it.URL == "" || it.URL == src.URL || it.URL == it.Provenance.FinalURL || words(it.Title, it.Summary, it.Content) >= minWords {
 			continue
 		}
 		if pre != nil && !pre.MaybeRelevant(*it) {
