@@ -209,28 +209,138 @@ func TestHostIntervalThroughClient(t *testing.T) {
 	}
 }
 
+// TestWaitForHostHonoursContext checks that a request which must wait for
+// its host (every slot taken, or the host interval not yet over) really
+// waits, never reaches the server while waiting, and gives up with its
+// context's cancellation; the slot it waited for stays usable. The wait
+// is seen through the limiter's hooks, not measured.
 func TestWaitForHostHonoursContext(t *testing.T) {
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	defer srv.Close()
-	defer close(release)
-	c := testClient(ClientOptions{PerHost: 1})
-	go c.Get(context.Background(), Source{}, srv.URL, Validators{}) //nolint:errcheck // holds the slot
-	time.Sleep(50 * time.Millisecond)
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	_, err := c.Get(ctx, Source{}, srv.URL, Validators{})
-	if err == nil {
-		t.Fatal("second request got through while the first held the host")
+	tests := []struct {
+		name     string
+		interval time.Duration // the host interval; an hour means the second request must sleep
+		holdSlot bool          // the first request keeps the only slot until the end
+	}{
+		{"slot taken", -1, true},
+		{"interval not over", time.Hour, false},
 	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("waiting ignored the context: %v", d)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var (
+				mu   sync.Mutex
+				seen []string
+			)
+			arrived := make(chan struct{}, 4)
+			release := make(chan struct{})
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				seen = append(seen, r.URL.Path)
+				mu.Unlock()
+				arrived <- struct{}{}
+				if r.URL.Path == "/hold" {
+					select {
+					case <-release:
+					case <-r.Context().Done():
+					}
+				}
+				fmt.Fprint(w, "ok")
+			}))
+			defer srv.Close()
+			var releaseOnce sync.Once
+			unblock := func() { releaseOnce.Do(func() { close(release) }) }
+			defer unblock()
+
+			c := testClient(ClientOptions{PerHost: 1, HostInterval: tc.interval})
+			waiting := make(chan string, 4)
+			c.limiter.full = func(host string) { waiting <- "slot " + host }
+			sleep := c.limiter.sleep
+			c.limiter.sleep = func(ctx context.Context, d time.Duration) error {
+				waiting <- fmt.Sprintf("interval %v", d.Round(time.Minute))
+				return sleep(ctx, d)
+			}
+
+			first := "/first"
+			if tc.holdSlot {
+				first = "/hold"
+			}
+			firstDone := make(chan error, 1)
+			go func() {
+				_, err := c.Get(context.Background(), Source{}, srv.URL+first, Validators{})
+				firstDone <- err
+			}()
+			waitFor(t, arrived, "the first request at the server")
+			if !tc.holdSlot {
+				if err := waitFor(t, firstDone, "the first request's answer"); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			secondDone := make(chan error, 1)
+			go func() {
+				_, err := c.Get(ctx, Source{}, srv.URL+"/second", Validators{})
+				secondDone <- err
+			}()
+			why := waitFor(t, waiting, "the second request to wait for the host")
+			want := "slot " + strings.TrimPrefix(srv.URL, "http://")
+			if !tc.holdSlot {
+				want = "interval 1h0m0s"
+			}
+			if why != want {
+				t.Errorf("the second request waited for %q, want %q", why, want)
+			}
+			select {
+			case err := <-secondDone:
+				t.Fatalf("the second request returned while it should wait: %v", err)
+			default:
+			}
+			cancel()
+			err := waitFor(t, secondDone, "the cancelled request to return")
+			fe := wantKind(t, err, ErrNetwork)
+			if !errors.Is(fe, context.Canceled) || !strings.Contains(fe.Error(), "cancelled") {
+				t.Errorf("error %v, want the context's cancellation", fe)
+			}
+			mu.Lock()
+			got := fmt.Sprint(seen)
+			mu.Unlock()
+			if got != "["+first+"]" {
+				t.Errorf("the server saw %s, want only %s: the waiting request must not be sent", got, first)
+			}
+
+			if tc.holdSlot {
+				// The cancelled waiter took nothing: once the first
+				// request ends, the next one gets the slot at once.
+				unblock()
+				if err := waitFor(t, firstDone, "the first request's answer"); err != nil {
+					t.Fatal(err)
+				}
+				resp, err := c.Get(context.Background(), Source{}, srv.URL+"/third", Validators{})
+				if err != nil {
+					t.Fatalf("request after the cancelled waiter: %v", err)
+				}
+				if string(resp.Body) != "ok" {
+					t.Errorf("body %q", resp.Body)
+				}
+				select {
+				case w := <-waiting:
+					t.Errorf("the third request waited (%s) for a slot nobody held", w)
+				default:
+				}
+			}
+		})
+	}
+}
+
+// waitFor receives from ch, failing the test after a deadline generous
+// enough for a loaded machine.
+func waitFor[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(30 * time.Second):
+		t.Fatalf("timed out waiting for %s", what)
+		panic("unreachable")
 	}
 }
 

@@ -21,6 +21,9 @@ type hostLimiter struct {
 	// the limiter decided without measuring wall-clock gaps.
 	now   func() time.Time
 	sleep func(ctx context.Context, d time.Duration) error
+	// full, when set, is called when a request finds every slot of its
+	// host taken and starts to wait; tests use it to see the wait.
+	full func(host string)
 
 	mu    sync.Mutex
 	hosts map[string]*hostSlot
@@ -65,8 +68,15 @@ func (l *hostLimiter) acquire(ctx context.Context, host string) (func(), error) 
 	s := l.slot(host)
 	select {
 	case s.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	default:
+		if l.full != nil {
+			l.full(host)
+		}
+		select {
+		case s.sem <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 	var once sync.Once
 	release := func() { once.Do(func() { <-s.sem }) }
