@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"time"
 )
 
 // The dashboard's read model (migration 3). Items stay the record;
@@ -208,52 +207,147 @@ var pgDashboardSchema = `CREATE TABLE corrections (
 		FOR EACH ROW EXECUTE FUNCTION treatywatch_corrections_changed();
 	SELECT treatywatch_refresh_item(source_id, key) FROM items ORDER BY seen_at, source_id, key;`
 
-// writeItemFacts keeps the SQLite read model of an item the commit just
-// wrote, from the values in hand: no JSON of the stored row is parsed,
-// which keeps commits fast (an items trigger did the same at five times
-// the cost). An analyst's correction still decides the effective labels.
-// Updates, deletes and corrections are kept by the triggers.
-func writeItemFacts(ctx context.Context, t *tx, at time.Time, l Labeled) error {
-	const human = `(SELECT label_json FROM corrections WHERE source_id = ? AND item_key = ? ORDER BY id DESC LIMIT 1)`
-	it, r := l.Item, l.Result
-	topics, err := json.Marshal(map[string][]string{"topics": r.Topics})
-	if err != nil {
-		return err
-	}
-	var id int64
-	err = t.QueryRowContext(ctx, `INSERT INTO item_facts (source_id, key, day, relevant, stance, actor, lang, corrected, seen)
-		SELECT ?, ?, substr(CASE WHEN ? <> '' THEN ? ELSE (SELECT seen_at FROM items WHERE source_id = ? AND key = ?) END, 1, 10),
-			coalesce(json_extract(h, '$.relevant'), ?),
-			CASE WHEN coalesce(json_extract(h, '$.relevant'), ?) THEN coalesce(json_extract(h, '$.stance'), ?) ELSE '' END,
-			?, ?, h IS NOT NULL, (SELECT seen_at FROM items WHERE source_id = ? AND key = ?)
-		FROM (SELECT `+human+` AS h) WHERE true
-		ON CONFLICT (source_id, key) DO UPDATE SET day = excluded.day, relevant = excluded.relevant, stance = excluded.stance,
-			actor = excluded.actor, lang = excluded.lang, corrected = excluded.corrected
-		RETURNING id`,
-		it.SourceID, it.Key, fmtTime(it.Published), fmtTime(it.Published), it.SourceID, it.Key,
-		boolInt(r.Relevant), boolInt(r.Relevant), string(r.Stance),
-		r.Actor, strings.ToLower(it.Lang), it.SourceID, it.Key,
-		it.SourceID, it.Key).Scan(&id)
+// writeItemFacts keeps the SQLite read model of the items a commit just
+// wrote, from the values in hand: no JSON of the stored rows is parsed
+// (an items trigger did that at five times the cost). It writes every
+// item of the commit with a few multi-row statements instead of several
+// statements per item, and the full-text rows last, in one go: FTS5
+// flushes its pending index to disk at the start of every later
+// statement of the transaction, so one search row written per item cost
+// one flush per item. An analyst's correction still decides the
+// effective labels. Updates, deletes and corrections are kept by the
+// triggers.
+func writeItemFacts(ctx context.Context, t *tx, ls []Labeled) error {
+	const human = `(SELECT label_json FROM corrections WHERE source_id = v.column1 AND item_key = v.column2 ORDER BY id DESC LIMIT 1)`
+	ids := make([]int64, len(ls))
+	err := inChunks(len(ls), func(lo, hi int) error {
+		args := make([]any, 0, 6*(hi-lo))
+		for _, l := range ls[lo:hi] {
+			it, r := l.Item, l.Result
+			args = append(args, it.SourceID, it.Key, boolInt(r.Relevant), string(r.Stance), r.Actor, strings.ToLower(it.Lang))
+		}
+		rows, err := t.QueryContext(ctx, `INSERT INTO item_facts (source_id, key, day, relevant, stance, actor, lang, corrected, seen)
+			SELECT v.column1, v.column2, substr(CASE WHEN R.published <> '' THEN R.published ELSE R.seen_at END, 1, 10),
+				coalesce(json_extract(h, '$.relevant'), v.column3),
+				CASE WHEN coalesce(json_extract(h, '$.relevant'), v.column3) THEN coalesce(json_extract(h, '$.stance'), v.column4) ELSE '' END,
+				v.column5, v.column6, h IS NOT NULL, R.seen_at
+			FROM (SELECT v.*, `+human+` AS h FROM (`+valuesRows(hi-lo, 6)+`) v) v
+				JOIN items R ON R.source_id = v.column1 AND R.key = v.column2
+			WHERE true
+			ON CONFLICT (source_id, key) DO UPDATE SET day = excluded.day, relevant = excluded.relevant, stance = excluded.stance,
+				actor = excluded.actor, lang = excluded.lang, corrected = excluded.corrected
+			RETURNING id, source_id, key`, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		at := make(map[[2]string]int, hi-lo)
+		for i, l := range ls[lo:hi] {
+			at[[2]string{l.Item.SourceID, l.Item.Key}] = lo + i
+		}
+		n := 0
+		for rows.Next() {
+			var id int64
+			var k [2]string
+			if err := rows.Scan(&id, &k[0], &k[1]); err != nil {
+				return err
+			}
+			i, ok := at[k]
+			if !ok {
+				return fmt.Errorf("facts written for an item not in the commit: %s/%s", k[0], k[1])
+			}
+			ids[i] = id
+			n++
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if n != hi-lo {
+			return fmt.Errorf("facts written for %d of %d items", n, hi-lo)
+		}
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("dashboard facts: %w", err)
 	}
-	if _, err := t.ExecContext(ctx, `DELETE FROM item_topics WHERE item_id = ?`, id); err != nil {
-		return fmt.Errorf("dashboard topics: %w", err)
-	}
-	_, err = t.ExecContext(ctx, `INSERT OR IGNORE INTO item_topics (item_id, topic, relevant, day, stance, actor)
-		SELECT f.id, j.value, f.relevant, f.day, f.stance, f.actor
-		FROM item_facts f, json_each(coalesce(`+human+`, ?), '$.topics') j
-		WHERE f.id = ? AND f.relevant AND j.type = 'text'`, it.SourceID, it.Key, string(topics), id)
+	err = inChunks(len(ls), func(lo, hi int) error {
+		args := make([]any, 0, hi-lo)
+		for _, id := range ids[lo:hi] {
+			args = append(args, id)
+		}
+		_, err := t.ExecContext(ctx, `DELETE FROM item_topics WHERE item_id IN (?`+strings.Repeat(",?", hi-lo-1)+`)`, args...)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("dashboard topics: %w", err)
 	}
-	if _, err := t.ExecContext(ctx, `DELETE FROM items_fts WHERE rowid = ?`, id); err != nil {
+	err = inChunks(len(ls), func(lo, hi int) error {
+		args := make([]any, 0, 4*(hi-lo))
+		for i, l := range ls[lo:hi] {
+			topics, err := json.Marshal(map[string][]string{"topics": l.Result.Topics})
+			if err != nil {
+				return err
+			}
+			args = append(args, l.Item.SourceID, l.Item.Key, string(topics), ids[lo+i])
+		}
+		_, err := t.ExecContext(ctx, `INSERT OR IGNORE INTO item_topics (item_id, topic, relevant, day, stance, actor)
+			SELECT f.id, j.value, f.relevant, f.day, f.stance, f.actor
+			FROM (`+valuesRows(hi-lo, 4)+`) v JOIN item_facts f ON f.id = v.column4, json_each(coalesce(`+human+`, v.column3), '$.topics') j
+			WHERE f.relevant AND j.type = 'text'`, args...)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("dashboard topics: %w", err)
+	}
+	err = inChunks(len(ls), func(lo, hi int) error {
+		args := make([]any, 0, hi-lo)
+		for _, id := range ids[lo:hi] {
+			args = append(args, id)
+		}
+		_, err := t.ExecContext(ctx, `DELETE FROM items_fts WHERE rowid IN (?`+strings.Repeat(",?", hi-lo-1)+`)`, args...)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("dashboard search: %w", err)
 	}
-	if _, err := t.ExecContext(ctx, `INSERT INTO items_fts (rowid, title, body) VALUES (?, ?, ?)`, id, it.Title, it.Summary+"\n"+it.Content); err != nil {
+	err = inChunks(len(ls), func(lo, hi int) error {
+		args := make([]any, 0, 3*(hi-lo))
+		for i, l := range ls[lo:hi] {
+			args = append(args, ids[lo+i], l.Item.Title, l.Item.Summary+"\n"+l.Item.Content)
+		}
+		_, err := t.ExecContext(ctx, `INSERT INTO items_fts (rowid, title, body) `+valuesRows(hi-lo, 3), args...)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("dashboard search: %w", err)
 	}
 	return nil
+}
+
+// maxChunk is the most rows one multi-row statement takes.
+const maxChunk = 64
+
+// inChunks calls fn over [0, n) in chunks whose lengths are powers of
+// two up to maxChunk, so that a multi-row statement comes in at most
+// seven shapes and the statement cache keeps them all prepared.
+func inChunks(n int, fn func(lo, hi int) error) error {
+	for lo := 0; lo < n; {
+		size := maxChunk
+		for size > n-lo {
+			size /= 2
+		}
+		if err := fn(lo, lo+size); err != nil {
+			return err
+		}
+		lo += size
+	}
+	return nil
+}
+
+// valuesRows is a VALUES clause of rows rows with cols placeholders each.
+func valuesRows(rows, cols int) string {
+	row := "(?" + strings.Repeat(",?", cols-1) + ")"
+	return "VALUES " + row + strings.Repeat(","+row, rows-1)
 }
 
 // The search vector of an item row r with its item JSON it: as migration

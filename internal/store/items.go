@@ -136,10 +136,11 @@ func (s *Store) Commit(ctx context.Context, c Commit) (queued int, err error) {
 			return 0, fmt.Errorf("store: commit %s: update source: %w", c.SourceID, err)
 		}
 	}
-	for _, l := range c.Items {
-		if err := upsertItem(ctx, tx, c.At, l); err != nil {
-			return 0, fmt.Errorf("store: commit %s: item %s: %w", c.SourceID, l.Item.Key, err)
-		}
+	items := lastOfEachKey(c.Items)
+	if err := upsertItems(ctx, tx, c.At, items); err != nil {
+		return 0, fmt.Errorf("store: commit %s: %w", c.SourceID, err)
+	}
+	for _, l := range items {
 		if !c.Deliver || !l.Result.Relevant {
 			continue
 		}
@@ -151,32 +152,66 @@ func (s *Store) Commit(ctx context.Context, c Commit) (queued int, err error) {
 			queued += n
 		}
 	}
+	if tx.dialect == dialectSQLite {
+		// PostgreSQL keeps the dashboard's read model by a trigger.
+		if err := writeItemFacts(ctx, tx, items); err != nil {
+			return 0, fmt.Errorf("store: commit %s: %w", c.SourceID, err)
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("store: commit %s: %w", c.SourceID, err)
 	}
 	return queued, nil
 }
 
-func upsertItem(ctx context.Context, tx *tx, at time.Time, l Labeled) error {
-	itemJSON, err := json.Marshal(l.Item)
-	if err != nil {
-		return err
+// lastOfEachKey drops the earlier of items that share a key (the last
+// one is what a row per item would keep), keeping their order.
+func lastOfEachKey(ls []Labeled) []Labeled {
+	last := make(map[[2]string]int, len(ls))
+	for i, l := range ls {
+		last[[2]string{l.Item.SourceID, l.Item.Key}] = i
 	}
-	resJSON, err := json.Marshal(l.Result)
-	if err != nil {
-		return err
+	if len(last) == len(ls) {
+		return ls
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO items (source_id, key, url, title, published, seen_at, relevant, rules, item_json, result_json)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (source_id, key) DO UPDATE SET url = excluded.url, title = excluded.title,
-			published = excluded.published, relevant = excluded.relevant, rules = excluded.rules,
-			item_json = excluded.item_json, result_json = excluded.result_json`,
-		l.Item.SourceID, l.Item.Key, l.Item.URL, l.Item.Title, fmtTime(l.Item.Published), fmtTime(at),
-		boolInt(l.Result.Relevant), l.Result.Rules, string(itemJSON), string(resJSON))
-	if err != nil || tx.dialect != dialectSQLite {
-		return err // PostgreSQL keeps the dashboard's read model by a trigger
+	out := make([]Labeled, 0, len(last))
+	for i, l := range ls {
+		if last[[2]string{l.Item.SourceID, l.Item.Key}] == i {
+			out = append(out, l)
+		}
 	}
-	return writeItemFacts(ctx, tx, at, l)
+	return out
+}
+
+// upsertItems writes items and their labels with multi-row statements.
+func upsertItems(ctx context.Context, tx *tx, at time.Time, ls []Labeled) error {
+	return inChunks(len(ls), func(lo, hi int) error {
+		args := make([]any, 0, 10*(hi-lo))
+		for _, l := range ls[lo:hi] {
+			itemJSON, err := json.Marshal(l.Item)
+			if err != nil {
+				return fmt.Errorf("item %s: %w", l.Item.Key, err)
+			}
+			resJSON, err := json.Marshal(l.Result)
+			if err != nil {
+				return fmt.Errorf("item %s: %w", l.Item.Key, err)
+			}
+			args = append(args, l.Item.SourceID, l.Item.Key, l.Item.URL, l.Item.Title, fmtTime(l.Item.Published), fmtTime(at),
+				boolInt(l.Result.Relevant), l.Result.Rules, string(itemJSON), string(resJSON))
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO items (source_id, key, url, title, published, seen_at, relevant, rules, item_json, result_json)
+			`+valuesRows(hi-lo, 10)+`
+			ON CONFLICT (source_id, key) DO UPDATE SET url = excluded.url, title = excluded.title,
+				published = excluded.published, relevant = excluded.relevant, rules = excluded.rules,
+				item_json = excluded.item_json, result_json = excluded.result_json`, args...)
+		if err != nil {
+			if hi-lo == 1 {
+				return fmt.Errorf("item %s: %w", ls[lo].Item.Key, err)
+			}
+			return fmt.Errorf("item %s and %d more written with it: %w", ls[lo].Item.Key, hi-lo-1, err)
+		}
+		return nil
+	})
 }
 
 func enqueue(ctx context.Context, tx *tx, sink string, it fetch.Item, at time.Time, redeliver bool) (int, error) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/treatywatch/treatywatch/classify"
 	"github.com/treatywatch/treatywatch/fetch"
+	"github.com/treatywatch/treatywatch/internal/dashboard"
 	"github.com/treatywatch/treatywatch/internal/store"
 )
 
@@ -37,6 +38,7 @@ func Run(t *testing.T, newDSN NewDSN) {
 		{"NamedLeases", testNamedLeases},
 		{"FailuresAndHealth", testHealth},
 		{"StateItemsAndForget", testStateItems},
+		{"ManyItemsInOneCommit", testManyItems},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newDSN) })
@@ -581,5 +583,47 @@ func testStateItems(t *testing.T, newDSN NewDSN) {
 	}
 	if u, _ := s.Unseen(ctx, "s", []string{"1", "2"}); !u["1"] || u["2"] {
 		t.Errorf("unseen after forget = %v", u)
+	}
+}
+
+// testManyItems: a commit of more items than one statement writes, with
+// a key that comes twice (the later copy wins, as a row per item would
+// have it), stores, queues and indexes each distinct item once.
+func testManyItems(t *testing.T, newDSN NewDSN) {
+	ctx := context.Background()
+	s := open(t, newDSN(t))
+	var items []store.Labeled
+	for i := range 150 {
+		items = append(items, labeled("s", fmt.Sprintf("k%03d", i), i%3 == 0))
+	}
+	dup := labeled("s", "k007", true)
+	dup.Item.Title = "zeppelin later copy"
+	items = append(items, dup)
+	queued, err := s.Commit(ctx, store.Commit{SourceID: "s", At: t0, Items: items, Deliver: true, Sinks: []string{"a", "b"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 2 * (50 + 1); queued != want { // k007 became relevant
+		t.Errorf("queued %d, want %d", queued, want)
+	}
+	titles := map[string]string{}
+	s.Items(ctx, store.ItemFilter{}, func(l store.Labeled) error {
+		titles[l.Item.Key] = l.Item.Title
+		return nil
+	})
+	if len(titles) != 150 || titles["k007"] != "zeppelin later copy" || titles["k149"] != "title k149" {
+		t.Errorf("stored %d items, k007 %q, k149 %q", len(titles), titles["k007"], titles["k149"])
+	}
+	all, err := s.SearchItems(ctx, dashboard.ItemQuery{Relevance: dashboard.AnyRelevance, Limit: 10})
+	if err != nil || all.Total != 150 {
+		t.Errorf("the dashboard lists %d items (%v), want 150", all.Total, err)
+	}
+	rel, err := s.SearchItems(ctx, dashboard.ItemQuery{Limit: 10})
+	if err != nil || rel.Total != 51 {
+		t.Errorf("the dashboard lists %d relevant items (%v), want 51", rel.Total, err)
+	}
+	hit, err := s.SearchItems(ctx, dashboard.ItemQuery{Text: "zeppelin", Relevance: dashboard.AnyRelevance, Limit: 10})
+	if err != nil || hit.Total != 1 || hit.Items[0].Key != "k007" {
+		t.Errorf("search for the later copy's title = %+v, %v", hit, err)
 	}
 }
