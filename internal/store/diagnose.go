@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // explainOpen turns the driver's terse failure to open or migrate a
@@ -41,8 +42,7 @@ func explainOpen(path string, err error) error {
 		}
 		return fmt.Errorf("store: cannot open %s: %w", path, err)
 	case strings.Contains(msg, "not a database") || strings.Contains(msg, "malformed") || strings.Contains(msg, "(11)") || strings.Contains(msg, "(26)"):
-		return fmt.Errorf("store: %s is corrupt (%v); nothing was changed. Check it with `sqlite3 %s 'PRAGMA integrity_check'`, then move it aside (mv %s %s.corrupt) and restore a copy from your backups, or start afresh (a new database treats each source's next fetch as its first run)",
-			path, err, path, path, path)
+		return corrupt(path, err)
 	case strings.Contains(msg, "disk is full") || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EFBIG):
 		return fmt.Errorf("store: no space left to write %s (the disk or a file-size limit is full): free space in %s: %w", path, dir, err)
 	}
@@ -58,4 +58,18 @@ func writable(dir string) error {
 	name := f.Name()
 	f.Close()
 	return os.Remove(name)
+}
+
+// corrupt explains a corrupt database: how to see what is wrong, and how
+// to get going again from the newest automatic backup, if there is one,
+// or afresh.
+func corrupt(path string, err error) error {
+	restore := "restore a copy from your backups, or start afresh (a new database treats each source's next fetch as its first run)"
+	if backups, _ := Backups(path); len(backups) > 0 {
+		b := backups[0]
+		return fmt.Errorf("store: %s is corrupt (%v); nothing was changed. See what is wrong with `treatywatch store check --db %s`; to go back to the newest automatic backup (schema version %d, taken %s) run `treatywatch store restore --db %s %s` (it moves the damaged files aside, deleting nothing; items seen since the backup are seen again, with the same event ids); or move the database aside and start afresh (a new database treats each source's next fetch as its first run)",
+			path, err, path, b.Version, b.Taken.Format(time.RFC3339), path, b.Path)
+	}
+	return fmt.Errorf("store: %s is corrupt (%v); nothing was changed. See what is wrong with `treatywatch store check --db %s` (or `sqlite3 %s 'PRAGMA integrity_check'`), then move it aside (mv %s %s.corrupt, and its -wal and -shm files if present) and %s",
+		path, err, path, path, path, path, restore)
 }

@@ -30,10 +30,29 @@ func (s *Store) Exclusive(ctx context.Context, waiting func(holder string)) erro
 	if s.db.dialect == dialectPostgres || s.where == ":memory:" || s.lock != nil {
 		return nil
 	}
-	path := s.where + ".lock"
+	if waiting == nil {
+		waiting = func(string) {}
+	}
+	f, err := lockFile(ctx, s.where, waiting)
+	if err != nil {
+		return err
+	}
+	s.lock = f
+	if err := s.voidLeases(ctx); err != nil {
+		return err
+	}
+	return nil
+}
+
+// lockFile takes the lock file of the SQLite database at dbPath, waiting
+// while another process holds it (waiting is called once with who that
+// is; a nil waiting means do not wait: fail at once, naming the holder).
+// Closing the file releases the lock.
+func lockFile(ctx context.Context, dbPath string, waiting func(holder string)) (*os.File, error) {
+	path := dbPath + ".lock"
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
-		return fmt.Errorf("store: lock %s: %w", path, err)
+		return nil, fmt.Errorf("store: lock %s: %w", path, err)
 	}
 	told := false
 	for {
@@ -43,28 +62,28 @@ func (s *Store) Exclusive(ctx context.Context, waiting func(holder string)) erro
 		}
 		if !errors.Is(err, syscall.EWOULDBLOCK) {
 			f.Close()
-			return fmt.Errorf("store: lock %s: %w", path, err)
+			return nil, fmt.Errorf("store: lock %s: %w", path, err)
 		}
-		if !told && waiting != nil {
+		if waiting == nil {
+			f.Close()
+			return nil, fmt.Errorf("store: %s is in use by %s: stop it first", dbPath, holder(path))
+		}
+		if !told {
 			waiting(holder(path))
 			told = true
 		}
 		select {
 		case <-ctx.Done():
 			f.Close()
-			return fmt.Errorf("store: waiting for %s: %w", path, ctx.Err())
+			return nil, fmt.Errorf("store: waiting for %s: %w", path, ctx.Err())
 		case <-time.After(lockPoll):
 		}
 	}
 	if err := writeHolder(f); err != nil {
 		f.Close()
-		return fmt.Errorf("store: lock %s: %w", path, err)
+		return nil, fmt.Errorf("store: lock %s: %w", path, err)
 	}
-	s.lock = f
-	if err := s.voidLeases(ctx); err != nil {
-		return err
-	}
-	return nil
+	return f, nil
 }
 
 func writeHolder(f *os.File) error {

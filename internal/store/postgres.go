@@ -82,6 +82,20 @@ var pgMigrations = []string{
 const migrationLock = 0x7472_6561_7479 // "treaty"
 
 func openPostgres(ctx context.Context, dsn string) (*Store, error) {
+	s, err := openPostgresUnmigrated(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.migratePostgres(ctx); err != nil {
+		s.db.Close()
+		return nil, fmt.Errorf("store: postgres %s: %w", s.where, err)
+	}
+	return s, nil
+}
+
+// openPostgresUnmigrated connects to a PostgreSQL database and checks
+// that it answers, without reading or changing its schema.
+func openPostgresUnmigrated(ctx context.Context, dsn string) (*Store, error) {
 	where := redact(dsn)
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
@@ -94,12 +108,7 @@ func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 		sdb.Close()
 		return nil, fmt.Errorf("store: postgres %s: %w", where, err)
 	}
-	s := &Store{db: &db{DB: sdb, dialect: dialectPostgres}, where: where, owner: newOwner()}
-	if err := s.migratePostgres(ctx); err != nil {
-		sdb.Close()
-		return nil, fmt.Errorf("store: postgres %s: %w", where, err)
-	}
-	return s, nil
+	return &Store{db: &db{DB: sdb, dialect: dialectPostgres}, where: where, owner: newOwner()}, nil
 }
 
 func (s *Store) migratePostgres(ctx context.Context) error {

@@ -25,7 +25,15 @@ type Store struct {
 	// lock is the SQLite lock file while this process holds it
 	// (Exclusive).
 	lock *os.File
+	// backup is the copy of an SQLite database taken by Open before it
+	// migrated the database; empty when nothing was migrated.
+	backup string
 }
+
+// MigrationBackup returns the path of the copy Open took of an SQLite
+// database before migrating it to this program's schema, or "" when Open
+// did not migrate an existing database.
+func (s *Store) MigrationBackup() string { return s.backup }
 
 // migrations, applied in order; PRAGMA user_version holds how many ran.
 var migrations = []string{
@@ -186,6 +194,18 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 }
 
 func (s *Store) migrate(ctx context.Context) error {
+	if s.where != ":memory:" {
+		// A database that is about to be migrated is copied first, so a
+		// failed or regretted upgrade can be undone (Backups).
+		var v int
+		if err := s.db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err == nil && v > 0 && v < len(migrations) {
+			name, err := s.backupBeforeMigration(ctx, s.where, v, time.Now())
+			if err != nil {
+				return err
+			}
+			s.backup = name
+		}
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin migration: %w", err)
