@@ -160,7 +160,7 @@ func (s *Server) pageOverview(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	rg, err := s.parseRange(ctx, r.URL.Query().Get)
 	if err != nil {
-		s.pageErr(w, r, badRequest{err})
+		s.pageErr(w, r, err)
 		return
 	}
 	topic := r.URL.Query().Get("topic")
@@ -199,7 +199,7 @@ func (s *Server) pageOverview(w http.ResponseWriter, r *http.Request) {
 func (s *Server) pageActors(w http.ResponseWriter, r *http.Request) {
 	rg, err := s.parseRange(r.Context(), r.URL.Query().Get)
 	if err != nil {
-		s.pageErr(w, r, badRequest{err})
+		s.pageErr(w, r, err)
 		return
 	}
 	a, err := s.actorTables(r.Context(), rg)

@@ -194,11 +194,10 @@ func (s *Server) itemQuery(v url.Values) (ItemQuery, int, error) {
 	if !slices.Contains([]string{RelevantOnly, IrrelevantOnly, AnyRelevance}, q.Relevance) {
 		return q, 0, badRequest{fmt.Errorf("relevance=%q: want relevant, irrelevant or all", q.Relevance)}
 	}
-	if !validStance(q.Stance) && q.Stance != "unlabelled" {
-		return q, 0, badRequest{fmt.Errorf("stance=%q: want supportive, neutral, mixed or critical", q.Stance)}
+	if !validStance(q.Stance) && q.Stance != Unlabelled {
+		return q, 0, badRequest{fmt.Errorf("stance=%q: want supportive, neutral, mixed, critical or unlabelled", q.Stance)}
 	}
-	if q.Stance == "unlabelled" {
-		q.Stance = ""
+	if q.Stance == Unlabelled {
 		q.Relevance = RelevantOnly
 	}
 	if q.Topic != "" && !slices.Contains(s.topics, q.Topic) {
@@ -267,7 +266,7 @@ func (s *Server) apiItem(w http.ResponseWriter, r *http.Request) {
 func (s *Server) apiTimeline(w http.ResponseWriter, r *http.Request) {
 	rg, err := s.parseRange(r.Context(), r.URL.Query().Get)
 	if err != nil {
-		s.answer(w, r, nil, badRequest{err})
+		s.answer(w, r, nil, err)
 		return
 	}
 	topic := r.URL.Query().Get("topic")
@@ -282,7 +281,7 @@ func (s *Server) apiTimeline(w http.ResponseWriter, r *http.Request) {
 func (s *Server) apiTopics(w http.ResponseWriter, r *http.Request) {
 	rg, err := s.parseRange(r.Context(), r.URL.Query().Get)
 	if err != nil {
-		s.answer(w, r, nil, badRequest{err})
+		s.answer(w, r, nil, err)
 		return
 	}
 	t, err := s.topicTable(r.Context(), rg)
@@ -292,7 +291,7 @@ func (s *Server) apiTopics(w http.ResponseWriter, r *http.Request) {
 func (s *Server) apiActors(w http.ResponseWriter, r *http.Request) {
 	rg, err := s.parseRange(r.Context(), r.URL.Query().Get)
 	if err != nil {
-		s.answer(w, r, nil, badRequest{err})
+		s.answer(w, r, nil, err)
 		return
 	}
 	a, err := s.actorTables(r.Context(), rg)

@@ -408,7 +408,8 @@ func regionalOrganisation(name string) bool {
 }
 
 // parseRange reads from, to and bucket; the default is the 90 days up to
-// the latest relevant item (or today).
+// the latest relevant item (or today). A bad parameter is a badRequest;
+// the store's failure to say which day is the latest is not.
 func (s *Server) parseRange(ctx context.Context, get func(string) string) (Range, error) {
 	r := Range{From: get("from"), To: get("to"), Bucket: get("bucket")}
 	for _, f := range []struct{ name, v string }{{"from", r.From}, {"to", r.To}} {
@@ -416,7 +417,7 @@ func (s *Server) parseRange(ctx context.Context, get func(string) string) (Range
 			continue
 		}
 		if _, err := time.Parse(dayLayout, f.v); err != nil {
-			return r, fmt.Errorf("%s=%q: want a day as YYYY-MM-DD", f.name, f.v)
+			return r, badRequest{fmt.Errorf("%s=%q: want a day as YYYY-MM-DD", f.name, f.v)}
 		}
 	}
 	if r.To == "" {
@@ -436,12 +437,12 @@ func (s *Server) parseRange(ctx context.Context, get func(string) string) (Range
 		r.From = to.AddDate(0, 0, -89).Format(dayLayout)
 	}
 	if r.From > r.To {
-		return r, fmt.Errorf("from=%s is after to=%s", r.From, r.To)
+		return r, badRequest{fmt.Errorf("from=%s is after to=%s", r.From, r.To)}
 	}
 	from, to := r.days()
 	days := int(to.Sub(from).Hours()/24) + 1
 	if days > 366*50 {
-		return r, fmt.Errorf("from=%s to=%s: at most 50 years", r.From, r.To)
+		return r, badRequest{fmt.Errorf("from=%s to=%s: at most 50 years", r.From, r.To)}
 	}
 	switch r.Bucket {
 	case "":
@@ -455,10 +456,10 @@ func (s *Server) parseRange(ctx context.Context, get func(string) string) (Range
 		}
 	case BucketDay, BucketWeek, BucketMonth:
 		if r.Bucket == BucketDay && days > maxDayBuckets {
-			return r, fmt.Errorf("bucket=day: at most %d days; ask for week or month", maxDayBuckets)
+			return r, badRequest{fmt.Errorf("bucket=day: at most %d days; ask for week or month", maxDayBuckets)}
 		}
 	default:
-		return r, fmt.Errorf("bucket=%q: want day, week or month", r.Bucket)
+		return r, badRequest{fmt.Errorf("bucket=%q: want day, week or month", r.Bucket)}
 	}
 	return r, nil
 }

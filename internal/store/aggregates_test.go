@@ -115,6 +115,24 @@ func testAggregates(t *testing.T, s *Store) {
 		})
 	}
 
+	// The dashboard's "unlabelled" filter: relevant items without a stance.
+	for _, q := range []struct {
+		stance string
+		want   string
+	}{{dashboard.Unlabelled, "[b1]"}, {"critical", "[a3 a1]"}, {"", "[b1 a3 a2 a1 b2]"}} {
+		p, err := s.SearchItems(ctx, dashboard.ItemQuery{Stance: q.stance, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var keys []string
+		for _, it := range p.Items {
+			keys = append(keys, it.Key)
+		}
+		if got := fmt.Sprint(keys); got != q.want || p.Total != len(keys) {
+			t.Errorf("items of stance %q: %s (total %d), want %s", q.stance, got, p.Total, q.want)
+		}
+	}
+
 	f, err = s.Facets(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -106,7 +106,11 @@ func (s *Store) itemWhere(q dashboard.ItemQuery) (string, []any) {
 	if q.Topic != "" {
 		add("f.id IN (SELECT item_id FROM item_topics WHERE topic = ?)", q.Topic)
 	}
-	if q.Stance != "" {
+	switch q.Stance {
+	case "":
+	case dashboard.Unlabelled:
+		add("f.stance = ''")
+	default:
 		add("f.stance = ?", q.Stance)
 	}
 	if q.Actor != "" {
