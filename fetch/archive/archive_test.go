@@ -34,7 +34,7 @@ func TestPages(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := Pages(tt.src, tt.n); got != tt.want {
+			if got := PageURL(tt.src, tt.n); got != tt.want {
 				t.Errorf("Pages(%s, %d) = %q, want %q", tt.src.URL, tt.n, got, tt.want)
 			}
 		})

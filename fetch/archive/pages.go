@@ -8,13 +8,13 @@ import (
 	"github.com/treatywatch/treatywatch/fetch"
 )
 
-// Pages returns the URL of page n of a paginated source: page 1 is the
+// PageURL returns the URL of page n of a paginated source: page 1 is the
 // source's own URL, page n > 1 is that URL with the archive's page
 // parameter set to n ("?paged=2" for WordPress). The rest of the query
 // is kept in its order; a page parameter already present is replaced.
 // It returns "" for n > 1 when the source has no page parameter, or when
 // its URL does not parse.
-func Pages(src fetch.Source, n int) string {
+func PageURL(src fetch.Source, n int) string {
 	if n <= 1 {
 		return src.URL
 	}

@@ -2,8 +2,6 @@ package feed
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"log/slog"
 	"net/url"
 	"strings"
@@ -12,6 +10,7 @@ import (
 	"github.com/mmcdole/gofeed"
 
 	"github.com/treatywatch/treatywatch/fetch"
+	"github.com/treatywatch/treatywatch/fetch/normalize"
 	"github.com/treatywatch/treatywatch/internal/redact"
 )
 
@@ -87,7 +86,7 @@ func normalise(f *gofeed.Feed, base *url.URL, src fetch.Source, fetched time.Tim
 			SourceID:    src.ID,
 			SourceName:  src.Name,
 			SourceActor: src.Actor,
-			URL:         absURL(link, base),
+			URL:         normalize.Link(link, base),
 			Title:       plainText(it.Title),
 			Summary:     plainText(it.Description),
 			Content:     plainText(it.Content),
@@ -109,33 +108,15 @@ func normalise(f *gofeed.Feed, base *url.URL, src fetch.Source, fetched time.Tim
 		if out.Published.After(fetched) {
 			out.Published = fetched
 		}
-		out.Key = itemKey(it.GUID, out)
+		out.Key = normalize.Key(it.GUID, out.URL, out.Title, out.Summary)
 		if seen[out.Key] {
 			// A feed that repeats a GUID: tell the items apart, stably.
-			out.Key += "#" + shortHash(out.URL+"\n"+out.Title+"\n"+out.Summary)
+			out.Key = normalize.Distinct(out.Key, out.URL, out.Title, out.Summary)
 		}
 		seen[out.Key] = true
 		items = append(items, out)
 	}
 	return items
-}
-
-// itemKey is the GUID, else the canonical URL, else a hash of title and
-// summary.
-func itemKey(guid string, it fetch.Item) string {
-	if g := strings.TrimSpace(guid); g != "" {
-		return g
-	}
-	if it.URL != "" {
-		return it.URL
-	}
-	sum := sha256.Sum256([]byte(it.Title + "\n" + it.Summary))
-	return hex.EncodeToString(sum[:])
-}
-
-func shortHash(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:6])
 }
 
 func person(ps []*gofeed.Person) string {
@@ -144,9 +125,9 @@ func person(ps []*gofeed.Person) string {
 		if p == nil {
 			continue
 		}
-		name := collapse(p.Name)
+		name := normalize.Collapse(p.Name)
 		if name == "" {
-			name = collapse(p.Email)
+			name = normalize.Collapse(p.Email)
 		}
 		if name != "" {
 			names = append(names, name)

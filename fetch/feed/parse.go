@@ -18,6 +18,7 @@ import (
 	"github.com/mmcdole/gofeed"
 
 	"github.com/treatywatch/treatywatch/fetch"
+	"github.com/treatywatch/treatywatch/fetch/normalize"
 	"github.com/treatywatch/treatywatch/internal/redact"
 )
 
@@ -175,7 +176,7 @@ func alternateFeed(doc []byte, baseURL string) string {
 		typ := strings.ToLower(attrs["type"])
 		if strings.Contains(strings.ToLower(attrs["rel"]), "alternate") && attrs["href"] != "" &&
 			(strings.Contains(typ, "rss") || strings.Contains(typ, "atom") || strings.Contains(typ, "feed+json")) {
-			return absURL(attrs["href"], base)
+			return normalize.Link(attrs["href"], base)
 		}
 	}
 	return ""

@@ -67,7 +67,7 @@ func TestParseNormalises(t *testing.T) {
 		{"url 1", one.URL, "https://example.org/news/one?id=7"},
 		{"title 1", one.Title, "UN Cybercrime Convention & rights"},
 		{"summary 1", one.Summary, "Signed in Hanoi — 25 October. Second"},
-		{"key 2", two.Key, "https://example.org/news/two#part"},
+		{"key 2", two.Key, "https://example.org/news/two"}, // the canonical link: no fragment
 		{"url 2", two.URL, "https://example.org/news/two#part"},
 		{"title 3", three.Title, "Neither guid nor link"},
 	}
@@ -76,8 +76,8 @@ func TestParseNormalises(t *testing.T) {
 			t.Errorf("%s: %q, want %q", tc.field, tc.got, tc.want)
 		}
 	}
-	h := sha256.Sum256([]byte("Neither guid nor link\nJust text"))
-	if three.Key != hex.EncodeToString(h[:]) {
+	h := sha256.Sum256([]byte("Neither guid nor link\x00Just text"))
+	if three.Key != "sha256:"+hex.EncodeToString(h[:]) {
 		t.Errorf("key 3 %q is not the hash of title and summary", three.Key)
 	}
 	if _, off := one.Published.Zone(); off != 7*3600 || !one.Published.Equal(time.Date(2025, 10, 25, 3, 0, 0, 0, time.UTC)) {

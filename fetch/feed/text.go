@@ -1,13 +1,12 @@
 package feed
 
 import (
-	"net/url"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
+
+	"github.com/treatywatch/treatywatch/fetch/normalize"
 )
 
 // plainText turns an HTML fragment (or plain text with entities) into
@@ -18,12 +17,12 @@ import (
 func plainText(s string) string {
 	lt, amp := strings.IndexByte(s, '<'), strings.IndexByte(s, '&')
 	if lt < 0 && amp < 0 {
-		return collapse(s)
+		return normalize.Collapse(s)
 	}
 	if lt < 0 {
-		return collapse(html.UnescapeString(s))
+		return normalize.Collapse(html.UnescapeString(s))
 	}
-	w := spaceWriter{buf: make([]byte, 0, len(s))}
+	w := normalize.NewSpacer(len(s))
 	skip := 0 // depth of skipped elements (template may nest)
 	for i := 0; i < len(s); {
 		j := strings.IndexByte(s[i:], '<')
@@ -31,7 +30,7 @@ func plainText(s string) string {
 			j = len(s) - i
 		}
 		if skip == 0 {
-			w.text(s[i : i+j])
+			text(&w, s[i:i+j])
 		}
 		i += j
 		if i >= len(s) {
@@ -40,7 +39,7 @@ func plainText(s string) string {
 		tag, next := scanTag(s, i)
 		if tag.kind == notTag {
 			if skip == 0 {
-				w.text("<")
+				text(&w, "<")
 			}
 			i++
 			continue
@@ -57,78 +56,19 @@ func plainText(s string) string {
 				skip--
 			}
 		case skip == 0 && blockTag(tag.atom) && tag.kind != commentTag:
-			w.brk()
+			w.Break()
 		}
 	}
-	return string(w.buf)
+	return w.String()
 }
 
-// spaceWriter collects text with every run of white space folded into
-// one space, and none at either end.
-type spaceWriter struct {
-	buf     []byte
-	pending bool // a space is owed before the next word
-}
-
-// text appends s, decoding its entities.
-func (w *spaceWriter) text(s string) {
+// text appends s to w, decoding its entities.
+func text(w *normalize.Spacer, s string) {
 	if strings.IndexByte(s, '&') >= 0 {
 		s = html.UnescapeString(s)
 	}
-	w.words(s)
+	w.Words(s)
 }
-
-// words appends s as it is, a run of non-space bytes at a time.
-func (w *spaceWriter) words(s string) {
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf && asciiSpace[c] {
-			w.brk()
-			i++
-			continue
-		}
-		if c >= utf8.RuneSelf {
-			r, n := utf8.DecodeRuneInString(s[i:])
-			if unicode.IsSpace(r) {
-				w.brk()
-				i += n
-				continue
-			}
-		}
-		// A word: up to the next space.
-		j := i + 1
-		for j < len(s) {
-			c := s[j]
-			if c < utf8.RuneSelf {
-				if asciiSpace[c] {
-					break
-				}
-				j++
-				continue
-			}
-			r, n := utf8.DecodeRuneInString(s[j:])
-			if unicode.IsSpace(r) {
-				break
-			}
-			j += n
-		}
-		w.word()
-		w.buf = append(w.buf, s[i:j]...)
-		i = j
-	}
-}
-
-// brk owes a space if a word was written.
-func (w *spaceWriter) brk() { w.pending = len(w.buf) > 0 }
-
-func (w *spaceWriter) word() {
-	if w.pending {
-		w.buf = append(w.buf, ' ')
-		w.pending = false
-	}
-}
-
-var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
 
 type tagKind uint8
 
@@ -177,7 +117,7 @@ func isLetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
 // tagName reads a tag name from s[i:], lower-cased.
 func tagName(s string, i int) (string, int) {
 	j := i
-	for j < len(s) && s[j] != '>' && s[j] != '/' && !(s[j] < utf8.RuneSelf && asciiSpace[s[j]]) {
+	for j < len(s) && s[j] != '>' && s[j] != '/' && !normalize.IsSpace(s[j]) {
 		j++
 	}
 	return strings.ToLower(s[i:j]), j
@@ -199,7 +139,7 @@ func endOfTag(s string, i int) int {
 		case (c == '"' || c == '\'') && last == '=':
 			quote = c
 		}
-		if c >= utf8.RuneSelf || !asciiSpace[c] {
+		if !normalize.IsSpace(c) {
 			last = c
 		}
 	}
@@ -227,7 +167,7 @@ func rawTextEnd(s string, i int, name string) int {
 		}
 		i += j
 		k := i + 2 + len(name)
-		if k <= len(s) && strings.EqualFold(s[i+2:k], name) && (k == len(s) || s[k] == '>' || s[k] == '/' || (s[k] < utf8.RuneSelf && asciiSpace[s[k]])) {
+		if k <= len(s) && strings.EqualFold(s[i+2:k], name) && (k == len(s) || s[k] == '>' || s[k] == '/' || normalize.IsSpace(s[k])) {
 			return endOfTag(s, k)
 		}
 		i += 2
@@ -247,113 +187,4 @@ func blockTag(a atom.Atom) bool {
 		return true
 	}
 	return false
-}
-
-// collapse trims s and folds every run of white space into one space, in
-// one pass; s comes back as is when there is nothing to fold.
-func collapse(s string) string {
-	if collapsed(s) {
-		return s
-	}
-	w := spaceWriter{buf: make([]byte, 0, len(s))}
-	w.words(s)
-	return string(w.buf)
-}
-
-// collapsed reports whether s has no white space but single ASCII
-// spaces between words.
-func collapsed(s string) bool {
-	if s == "" {
-		return true
-	}
-	if s[0] == ' ' || s[len(s)-1] == ' ' {
-		return false
-	}
-	prev := byte(0)
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= utf8.RuneSelf {
-			r, n := utf8.DecodeRuneInString(s[i:])
-			if unicode.IsSpace(r) {
-				return false
-			}
-			prev = 'x'
-			i += n
-			continue
-		}
-		if (c == ' ' && prev == ' ') || (c != ' ' && asciiSpace[c]) {
-			return false
-		}
-		prev = c
-		i++
-	}
-	return true
-}
-
-// trackingParam reports whether a query parameter only tracks the reader.
-func trackingParam(key string) bool {
-	k := strings.ToLower(key)
-	if strings.HasPrefix(k, "utm_") {
-		return true
-	}
-	switch k {
-	case "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "igshid",
-		"mc_cid", "mc_eid", "_hsenc", "_hsmi":
-		return true
-	}
-	return false
-}
-
-// absURL resolves raw against base, unwraps Google redirect links and
-// strips tracking parameters. It returns raw trimmed when it cannot be
-// parsed.
-func absURL(raw string, base *url.URL) string {
-	raw = strings.TrimSpace(raw)
-	if raw == "" {
-		return ""
-	}
-	raw = strings.ReplaceAll(raw, " ", "%20")
-	u, err := url.Parse(raw)
-	if err != nil {
-		return raw
-	}
-	if base != nil {
-		u = base.ResolveReference(u)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return u.String()
-	}
-	u.Host = strings.ToLower(u.Host)
-	if target := googleRedirect(u); target != nil {
-		u = target
-	}
-	if u.RawQuery != "" {
-		parts := strings.Split(u.RawQuery, "&")
-		kept := parts[:0]
-		for _, p := range parts {
-			k, _, _ := strings.Cut(p, "=")
-			if k, err := url.QueryUnescape(k); err == nil && trackingParam(k) {
-				continue
-			}
-			kept = append(kept, p)
-		}
-		u.RawQuery = strings.Join(kept, "&")
-	}
-	return u.String()
-}
-
-// googleRedirect returns the target of a google.com/url?url=... wrapper
-// (Google Alerts links), or nil.
-func googleRedirect(u *url.URL) *url.URL {
-	host := strings.TrimPrefix(u.Hostname(), "www.")
-	if host != "google.com" || u.Path != "/url" {
-		return nil
-	}
-	q := u.Query()
-	for _, k := range []string{"url", "q"} {
-		if t, err := url.Parse(q.Get(k)); err == nil && (t.Scheme == "http" || t.Scheme == "https") && t.Host != "" {
-			return t
-		}
-	}
-	return nil
 }

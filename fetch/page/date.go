@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/treatywatch/treatywatch/fetch/normalize"
 )
 
 // commonLayouts are tried, in order, on a date whose text was normalised
@@ -72,7 +74,7 @@ func normalizeDate(s string) string {
 	s = ordinal.ReplaceAllString(s, "$1")
 	s = monthDot.ReplaceAllString(s, "$1")
 	s = sept.ReplaceAllString(s, "Sep")
-	return collapse(s)
+	return normalize.Collapse(s)
 }
 
 // parseDate reads a date: with the configured Go layout first (on the
@@ -80,7 +82,7 @@ func normalizeDate(s string) string {
 // looking for a date inside the text. A date without a zone is taken as
 // UTC; one with a zone keeps it.
 func parseDate(s, layout string) (time.Time, bool) {
-	s = collapse(s)
+	s = normalize.Collapse(s)
 	if s == "" {
 		return time.Time{}, false
 	}

@@ -10,7 +10,7 @@
 // found inside the text, and dates in the future are clamped to the fetch
 // time. A selector that matches the item element itself selects it, so
 // `date: "li"` reads a date written loose in the item's text. Item keys are
-// canonical absolute URLs (see Canonical); repeated links on one page are
+// canonical absolute URLs (normalize.Key); repeated links on one page are
 // dropped.
 //
 // goquery matches nothing on a selector it cannot parse, so Validate

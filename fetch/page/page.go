@@ -3,8 +3,6 @@ package page
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -15,6 +13,7 @@ import (
 	"github.com/andybalholm/cascadia"
 
 	"github.com/treatywatch/treatywatch/fetch"
+	"github.com/treatywatch/treatywatch/fetch/normalize"
 	"github.com/treatywatch/treatywatch/internal/redact"
 )
 
@@ -192,7 +191,7 @@ func parse(body []byte, contentType, override, pageURL string, src fetch.Source,
 			var u *url.URL
 			if u, a = resolveLink(base, linkEl); u != nil {
 				it.URL = u.String()
-				it.Key = Canonical(u)
+				it.Key = normalize.CanonicalURL(u)
 			}
 		}
 		if t := pick(el, sels.title); t != nil {
@@ -200,7 +199,7 @@ func parse(body []byte, contentType, override, pageURL string, src fetch.Source,
 		} else if a != nil {
 			it.Title = text(a)
 			if it.Title == "" {
-				it.Title = collapse(a.AttrOr("title", ""))
+				it.Title = normalize.Collapse(a.AttrOr("title", ""))
 			}
 		}
 		if s := pick(el, sels.summary); s != nil {
@@ -218,8 +217,7 @@ func parse(body []byte, contentType, override, pageURL string, src fetch.Source,
 			if it.Title == "" {
 				return // nothing to identify the item by
 			}
-			sum := sha256.Sum256([]byte(it.Title + "\x00" + it.Summary))
-			it.Key = "sha256:" + hex.EncodeToString(sum[:])
+			it.Key = normalize.ContentKey(it.Title, it.Summary)
 		}
 		if it.URL == "" {
 			// No usable link (none, javascript:, mailto:): the item
@@ -288,7 +286,7 @@ func cleanHref(s string) string {
 
 // text returns the element's text with white space collapsed.
 func text(s *goquery.Selection) string {
-	return collapse(s.Text())
+	return normalize.Collapse(s.Text())
 }
 
 // dateText prefers a machine-readable date: the datetime attribute of a
@@ -307,57 +305,4 @@ func dateText(s *goquery.Selection) string {
 		return strings.TrimSpace(v)
 	}
 	return text(s)
-}
-
-// collapse trims s and collapses runs of white space (no-break spaces
-// included) into one space.
-func collapse(s string) string {
-	return strings.Join(strings.FieldsFunc(s, func(r rune) bool {
-		return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\f' || r == '\u00a0'
-	}), " ")
-}
-
-// trackingParams are query parameters that identify a campaign, not a
-// page; Canonical drops them.
-var trackingParams = []string{"utm_", "fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "_hsenc", "_hsmi", "igshid"}
-
-// Canonical returns the canonical form of an absolute URL: scheme and host
-// in lower case, default port and fragment dropped, an empty path written
-// "/", and tracking parameters (utm_*, fbclid, gclid...) removed. The rest
-// of the query is kept byte for byte, so URLs whose meaning depends on it
-// stay intact.
-func Canonical(u *url.URL) string {
-	c := *u
-	c.Scheme = strings.ToLower(c.Scheme)
-	c.Host = strings.ToLower(c.Host)
-	if port := c.Port(); (c.Scheme == "http" && port == "80") || (c.Scheme == "https" && port == "443") {
-		c.Host = strings.TrimSuffix(c.Host, ":"+port)
-	}
-	c.Fragment, c.RawFragment = "", ""
-	if c.Path == "" && c.Opaque == "" {
-		c.Path = "/"
-	}
-	if c.RawQuery != "" {
-		parts := strings.Split(c.RawQuery, "&")
-		kept := parts[:0]
-		for _, p := range parts {
-			if !isTracking(p) {
-				kept = append(kept, p)
-			}
-		}
-		c.RawQuery = strings.Join(kept, "&")
-		c.ForceQuery = false
-	}
-	return c.String()
-}
-
-func isTracking(pair string) bool {
-	name, _, _ := strings.Cut(pair, "=")
-	name = strings.ToLower(name)
-	for _, t := range trackingParams {
-		if name == t || (strings.HasSuffix(t, "_") && strings.HasPrefix(name, t)) {
-			return true
-		}
-	}
-	return false
 }

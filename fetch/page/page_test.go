@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -115,27 +114,6 @@ func TestParseDate(t *testing.T) {
 				t.Errorf("zone offset %d, want %d", off, wantOff)
 			}
 		})
-	}
-}
-
-func TestCanonical(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"HTTP://Example.ORG", "http://example.org/"},
-		{"https://example.org:443/a#frag", "https://example.org/a"},
-		{"http://example.org:8080/a", "http://example.org:8080/a"},
-		{"https://example.org/a?utm_source=x&id=3&utm_medium=y&fbclid=z", "https://example.org/a?id=3"},
-		{"https://example.org/a?utm_source=x", "https://example.org/a"},
-		{"http://keating.house.gov/index.php?option=com_content&view=article&id=314:keating&catid=14", "http://keating.house.gov/index.php?option=com_content&view=article&id=314:keating&catid=14"},
-		{"https://example.org/Case/Path?B=2&a=1", "https://example.org/Case/Path?B=2&a=1"},
-	}
-	for _, tt := range tests {
-		u, err := url.Parse(tt.in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := Canonical(u); got != tt.want {
-			t.Errorf("Canonical(%q) = %q, want %q", tt.in, got, tt.want)
-		}
 	}
 }
 

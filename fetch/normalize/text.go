@@ -1,0 +1,112 @@
+package normalize
+
+import (
+	"unicode"
+	"unicode/utf8"
+)
+
+// Collapse trims s and folds every run of white space (Unicode spaces,
+// no-break spaces included) into one ASCII space, in one pass; s comes
+// back as is when there is nothing to fold.
+func Collapse(s string) string {
+	if collapsed(s) {
+		return s
+	}
+	w := Spacer{buf: make([]byte, 0, len(s))}
+	w.Words(s)
+	return w.String()
+}
+
+// collapsed reports whether s has no white space but single ASCII
+// spaces between words.
+func collapsed(s string) bool {
+	if s == "" {
+		return true
+	}
+	if s[0] == ' ' || s[len(s)-1] == ' ' {
+		return false
+	}
+	prev := byte(0)
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			r, n := utf8.DecodeRuneInString(s[i:])
+			if unicode.IsSpace(r) {
+				return false
+			}
+			prev = 'x'
+			i += n
+			continue
+		}
+		if (c == ' ' && prev == ' ') || (c != ' ' && asciiSpace[c]) {
+			return false
+		}
+		prev = c
+		i++
+	}
+	return true
+}
+
+// Spacer collects text with every run of white space folded into one
+// space, and none at either end. The zero value is ready to use.
+type Spacer struct {
+	buf     []byte
+	pending bool // a space is owed before the next word
+}
+
+// NewSpacer returns a Spacer with room for n bytes.
+func NewSpacer(n int) Spacer { return Spacer{buf: make([]byte, 0, n)} }
+
+// Words appends s as it is, a run of non-space bytes at a time.
+func (w *Spacer) Words(s string) {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf && asciiSpace[c] {
+			w.Break()
+			i++
+			continue
+		}
+		if c >= utf8.RuneSelf {
+			r, n := utf8.DecodeRuneInString(s[i:])
+			if unicode.IsSpace(r) {
+				w.Break()
+				i += n
+				continue
+			}
+		}
+		// A word: up to the next space.
+		j := i + 1
+		for j < len(s) {
+			c := s[j]
+			if c < utf8.RuneSelf {
+				if asciiSpace[c] {
+					break
+				}
+				j++
+				continue
+			}
+			r, n := utf8.DecodeRuneInString(s[j:])
+			if unicode.IsSpace(r) {
+				break
+			}
+			j += n
+		}
+		if w.pending {
+			w.buf = append(w.buf, ' ')
+			w.pending = false
+		}
+		w.buf = append(w.buf, s[i:j]...)
+		i = j
+	}
+}
+
+// Break owes a space before the next word, if a word was written.
+func (w *Spacer) Break() { w.pending = len(w.buf) > 0 }
+
+// String returns the text collected so far.
+func (w *Spacer) String() string { return string(w.buf) }
+
+// IsSpace reports whether the ASCII byte c is white space.
+func IsSpace(c byte) bool { return c < utf8.RuneSelf && asciiSpace[c] }
+
+var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
