@@ -66,7 +66,7 @@ func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 		rep, err := a.runner.Backfill(ctx, src, pipeline.BackfillOptions{
 			Since: since, Until: until, DryRun: *dryRun, Redeliver: *redeliver, MaxPages: *maxPages,
-			Progress: view.update, Getter: a.client, Articles: a.extractor,
+			Progress: view.update, Getter: a.client,
 		})
 		view.done(rep, err)
 		reps = append(reps, rep)

@@ -155,10 +155,9 @@ func wire(ctx context.Context, c *common, stderr io.Writer, o wireOptions) (*app
 	a.extractor = extract.New(a.client, extract.Options{})
 	// Each source's effective min_words decides whether its thin items
 	// get their article text (0: never).
-	var ft pipeline.FullTexter = fullText{a.extractor}
 	fieldCaps := cfg.Fields.Caps()
 	a.runner = pipeline.New(pipeline.Options{
-		Store: a.store, Fetchers: a.fetchers, FullText: ft, Classifier: a.classifier,
+		Store: a.store, Fetchers: a.fetchers, Extractor: a.extractor, Classifier: a.classifier,
 		Sinks: a.sinks, Logger: log, Metrics: a.metrics, MinWords: cfg.Defaults.MinWords,
 		DeliveryBackoff: o.retryBackoff, Quiet: quietHours(cfg), Redact: redact.Of(stderr).String,
 		SourceBackoff: cfg.Defaults.SourceBackoff().Base, SourceBackoffCap: cfg.Defaults.SourceBackoff().Cap,
@@ -290,17 +289,6 @@ func treatyStatus(recs []sinks.Record) *digest.TreatyStatus {
 	}
 	ts.Official = append([]string{status}, events...)
 	return ts
-}
-
-// fullText adapts the extractor to the pipeline.
-type fullText struct{ e *extract.Extractor }
-
-func (f fullText) FullText(ctx context.Context, src fetch.Source, url string) (string, fetch.Provenance, error) {
-	a, err := f.e.Extract(ctx, src, url)
-	if err != nil {
-		return "", fetch.Provenance{}, err
-	}
-	return a.Text, a.Provenance, nil
 }
 
 // exitErr prints err for the user and returns exit status 1.

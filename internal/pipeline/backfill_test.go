@@ -234,14 +234,6 @@ func (s *recordSink) records() []sinks.Record {
 	return slices.Clone(s.got)
 }
 
-// extractFullText adapts the extractor to FullTexter, as the command does.
-type extractFullText struct{ e *extract.Extractor }
-
-func (f extractFullText) FullText(ctx context.Context, src fetch.Source, u string) (string, fetch.Provenance, error) {
-	a, err := f.e.Extract(ctx, src, u)
-	return a.Text, a.Provenance, err
-}
-
 type backfillEnv struct {
 	site   *site
 	st     *store.Store
@@ -277,8 +269,8 @@ func newBackfillEnv(t *testing.T, g func(*fetch.Client) fetch.Getter) *backfillE
 	e.ext = extract.New(getter, extract.Options{})
 	e.r = New(Options{
 		Store: e.st, Classifier: cls, Sinks: []sinks.Sink{e.sink},
-		Fetchers: map[string]fetch.Fetcher{fetch.KindFeed: feed.New(getter, feed.Options{})},
-		FullText: extractFullText{e.ext},
+		Fetchers:  map[string]fetch.Fetcher{fetch.KindFeed: feed.New(getter, feed.Options{})},
+		Extractor: e.ext,
 	})
 	e.src = Source{Source: fetch.Source{
 		ID: "times", Kind: fetch.KindFeed, URL: e.site.URL() + "/feed/", Name: "Treaty Times", Lang: "en",
@@ -289,7 +281,7 @@ func newBackfillEnv(t *testing.T, g func(*fetch.Client) fetch.Getter) *backfillE
 
 func (e *backfillEnv) opts(since, until string) BackfillOptions {
 	return BackfillOptions{Since: day(since).Truncate(24 * time.Hour), Until: day(until).Truncate(24 * time.Hour),
-		Getter: e.client, Articles: e.ext}
+		Getter: e.client}
 }
 
 // delivered returns the paths of the items the sink took, sorted.

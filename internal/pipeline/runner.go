@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/treatywatch/treatywatch/classify"
@@ -35,22 +34,11 @@ type Source struct {
 	MinWords *int
 }
 
-// FullTexter fetches the main text of an article page.
-type FullTexter interface {
-	FullText(ctx context.Context, src fetch.Source, url string) (string, fetch.Provenance, error)
-}
-
-// Prechecker is implemented by classifiers that can tell cheaply whether
-// an item may be relevant, before its full text is fetched.
-type Prechecker interface {
-	MaybeRelevant(it fetch.Item) bool
-}
-
 // Options wire a Runner.
 type Options struct {
 	Store      Store
 	Fetchers   map[string]fetch.Fetcher // by source kind
-	FullText   FullTexter               // nil: no extraction
+	Extractor  Extractor                // nil: no article text read
 	Classifier classify.Classifier
 	Sinks      []sinks.Sink
 	Logger     *slog.Logger
@@ -231,42 +219,29 @@ func (r *Runner) RunSource(ctx context.Context, src Source, ro RunOptions) Repor
 	rep.Items = len(batch.Items)
 	r.capFields(log, batch.Items)
 
-	// 2. Keep the unseen items, once each.
-	fresh, err := r.unseen(ctx, src.ID, batch.Items)
-	if err != nil {
-		rep.Outcome, rep.Err = OutcomeFailed, err
-		return rep
-	}
-	rep.New = len(fresh)
+	// 2-5. Keep the unseen items, read the text of thin ones (not on a
+	// first run that delivers nothing: no need to load every article of
+	// a site), classify, and commit validators, items, labels and outbox
+	// rows at once.
 	deliver := st.Initialised || src.DeliverExisting || ro.DeliverExisting
 	rep.FirstRun = !deliver
-
-	// 3. Full text of thin items that may be relevant (not on a first run
-	// that delivers nothing: no need to load every article of a site).
-	if deliver {
-		r.fillThin(ctx, log, src, fresh)
-		r.capFields(log, fresh)
-	}
-
-	// 4. Classify.
-	labeled := make([]store.Labeled, len(fresh))
-	for i, it := range fresh {
-		res := r.o.Classifier.Classify(it)
-		labeled[i] = store.Labeled{Item: withLang(it, res), Result: res}
-		if res.Relevant {
-			rep.Relevant++
-		}
-	}
-
-	// 5. Commit validators, items, labels and outbox rows at once.
 	var queueFor []string
 	if deliver {
 		queueFor = r.names
 	}
-	rep.Queued, err = r.o.Store.CommitRun(ctx, store.RunCommit{
-		SourceID: src.ID, Validators: batch.Next, At: now, NextRun: next,
-		Listed: len(batch.Items), Items: labeled, Sinks: queueFor,
-	})
+	got, err := r.ingest(ctx, intake{src: src, log: log, items: batch.Items, fill: deliver,
+		commit: func(ctx context.Context, labeled []store.Labeled) (int, error) {
+			return r.o.Store.CommitRun(ctx, store.RunCommit{
+				SourceID: src.ID, Validators: batch.Next, At: now, NextRun: next,
+				Listed: len(batch.Items), Items: labeled, Sinks: queueFor,
+			})
+		}})
+	rep.New, rep.Queued = len(got.labeled), got.queued
+	for _, l := range got.labeled {
+		if l.Result.Relevant {
+			rep.Relevant++
+		}
+	}
 	if err != nil {
 		rep.Outcome, rep.Err = OutcomeFailed, err
 		return rep
@@ -284,9 +259,6 @@ func (r *Runner) RunSource(ctx context.Context, src Source, ro RunOptions) Repor
 		log.Info("first run: items marked seen, not delivered", attrs...)
 	} else {
 		log.Info("fetched", attrs...)
-	}
-	if rep.Queued > 0 {
-		r.Kick()
 	}
 	return rep
 }
@@ -326,106 +298,6 @@ func (r *Runner) nextRun(src Source, now, notBefore time.Time, failed bool) time
 		return notBefore
 	}
 	return sch.NextRun(now, notBefore, failed)
-}
-
-func (r *Runner) unseen(ctx context.Context, sourceID string, items []fetch.Item) ([]fetch.Item, error) {
-	keys := make([]string, 0, len(items))
-	dup := make(map[string]bool, len(items))
-	for _, it := range items {
-		if !dup[it.Key] {
-			dup[it.Key] = true
-			keys = append(keys, it.Key)
-		}
-	}
-	unseen, err := r.o.Store.Unseen(ctx, sourceID, keys)
-	if err != nil {
-		return nil, err
-	}
-	fresh := make([]fetch.Item, 0, len(unseen))
-	for _, it := range items {
-		if unseen[it.Key] {
-			fresh = append(fresh, it)
-			delete(unseen, it.Key) // a feed that repeats a key yields it once
-		}
-	}
-	return r.dropRekeyed(ctx, sourceID, items, fresh)
-}
-
-// dropRekeyed drops unseen items whose URL the source already gave under
-// another key: publishers change GUIDs (a headline inside the GUID, a
-// CMS migration), and the article is not new for that. A URL that
-// several items of the batch share (a status page with many events) is
-// not an article's identity and is left alone.
-func (r *Runner) dropRekeyed(ctx context.Context, sourceID string, batch, fresh []fetch.Item) ([]fetch.Item, error) {
-	perURL := map[string]int{}
-	for _, it := range batch {
-		perURL[it.URL]++
-	}
-	var urls []string
-	for _, it := range fresh {
-		if it.URL != "" && perURL[it.URL] == 1 {
-			urls = append(urls, it.URL)
-		}
-	}
-	if len(urls) == 0 {
-		return fresh, nil
-	}
-	known, err := r.o.Store.KeysByURL(ctx, sourceID, urls)
-	if err != nil || len(known) == 0 {
-		return fresh, err
-	}
-	out := fresh[:0]
-	for _, it := range fresh {
-		if _, ok := known[it.URL]; ok && perURL[it.URL] == 1 {
-			r.log.Debug("item seen before under another id; not new", "source", sourceID, "url", it.URL)
-			continue
-		}
-		out = append(out, it)
-	}
-	return out, nil
-}
-
-func (r *Runner) fillThin(ctx context.Context, log *slog.Logger, src Source, items []fetch.Item) {
-	if r.o.FullText == nil {
-		return
-	}
-	minWords := r.o.MinWords
-	if src.MinWords != nil {
-		minWords = *src.MinWords
-	}
-	if minWords <= 0 {
-		return
-	}
-	pre, _ := r.o.Classifier.(Prechecker)
-	for i := range items {
-		it := &items[i]
-		// An item without a link of its own points at the page it was
-		// found on: that page's text is not the item's.
-		if it.URL == "" || it.URL == src.URL || it.URL == it.Provenance.FinalURL || words(it.Title, it.Summary, it.Content) >= minWords {
-			continue
-		}
-		if pre != nil && !pre.MaybeRelevant(*it) {
-			continue
-		}
-		text, prov, err := r.o.FullText.FullText(ctx, src.Source, it.URL)
-		if err != nil {
-			log.Warn("full text not extracted; classifying the summary", "url", it.URL, "err", err)
-			continue
-		}
-		if words(text) > words(it.Content) {
-			it.Content = text
-			prov.Extracted = true
-			it.Provenance = prov
-		}
-	}
-}
-
-func words(texts ...string) int {
-	n := 0
-	for _, t := range texts {
-		n += len(strings.Fields(t))
-	}
-	return n
 }
 
 // Kick wakes the delivery loop of a running daemon.
