@@ -212,15 +212,16 @@ func (b *backfill) take(ctx context.Context, d archive.Doc) error {
 	return err
 }
 
-// claim marks an item taken; false when it (its key or its URL) was
-// taken already by an earlier document.
-func (b *backfill) claim(it fetch.Item, stored bool) bool {
-	if b.taken["k:"+it.Key] || (it.URL != "" && b.taken["u:"+normalize.Canonical(it.URL)]) {
+// claim marks an item taken; false when it (its key, or the URL it does
+// not share with other items) was taken already by an earlier document.
+func (b *backfill) claim(it fetch.Item, stored, ownURL bool) bool {
+	u := "u:" + normalize.Canonical(it.URL)
+	if b.taken["k:"+it.Key] || (ownURL && b.taken[u]) {
 		return false
 	}
 	b.taken["k:"+it.Key] = true
-	if it.URL != "" {
-		b.taken["u:"+normalize.Canonical(it.URL)] = true
+	if ownURL {
+		b.taken[u] = true
 	}
 	b.rep.InWindow++
 	if !stored {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/treatywatch/treatywatch/fetch"
+	"github.com/treatywatch/treatywatch/fetch/extract"
 	"github.com/treatywatch/treatywatch/internal/store"
 )
 
@@ -19,11 +20,11 @@ type recordingFullText struct {
 	urls []string
 }
 
-func (f *recordingFullText) FullText(_ context.Context, _ fetch.Source, u string) (string, fetch.Provenance, error) {
+func (f *recordingFullText) Extract(_ context.Context, _ fetch.Source, u string) (extract.Article, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.urls = append(f.urls, u)
-	return "the text of the article", fetch.Provenance{FinalURL: u}, nil
+	return extract.Article{Text: "the text of the article", Provenance: fetch.Provenance{FinalURL: u}}, nil
 }
 
 // Thin items are read in full from their own link only: an item that has
@@ -54,7 +55,7 @@ func TestFullTextOnlyFromAnItemsOwnLink(t *testing.T) {
 			ft := &recordingFullText{}
 			clk := &clock{t: time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)}
 			r := New(Options{Store: st, Fetchers: map[string]fetch.Fetcher{fetch.KindPage: f},
-				Classifier: wordClassifier{}, Now: clk.Now, FullText: ft, MinWords: 80})
+				Classifier: wordClassifier{}, Now: clk.Now, Extractor: ft, MinWords: 80})
 			src := Source{Source: fetch.Source{ID: "mofa", Kind: fetch.KindPage, URL: listing}, Schedule: "@every 1h"}
 			if rep := r.RunSource(ctx, src, RunOptions{DeliverExisting: true}); rep.Err != nil {
 				t.Fatalf("run: %v", rep.Err)

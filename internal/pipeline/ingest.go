@@ -40,7 +40,8 @@ type intake struct {
 	fill bool
 	// take, when set, is asked for each item that goes on; false drops
 	// it (taken already by an earlier document of the same backfill).
-	take func(it fetch.Item, stored bool) bool
+	// ownURL is false for a URL that several items of the document share.
+	take func(it fetch.Item, stored, ownURL bool) bool
 	// commit stores the labelled items and queues them; nil commits
 	// nothing (a dry run).
 	commit func(ctx context.Context, labeled []store.Labeled) (int, error)
@@ -117,7 +118,10 @@ func (r *Runner) sift(ctx context.Context, in intake, stored map[string]bool) ([
 	}
 	var urls []string
 	for _, it := range once {
-		if unseen[it.Key] && it.URL != "" && (in.backfill || perURL[it.URL] == 1) {
+		// A URL that several items share (a status page with many events,
+		// the listing page of items without a link) is not an article's
+		// identity: only unique ones are asked about.
+		if unseen[it.Key] && it.URL != "" && perURL[it.URL] == 1 {
 			urls = append(urls, it.URL)
 		}
 	}
@@ -132,9 +136,6 @@ func (r *Runner) sift(ctx context.Context, in intake, stored map[string]bool) ([
 		known := !unseen[it.Key]
 		if key, ok := byURL[it.URL]; ok && !known && it.URL != "" {
 			if !in.backfill {
-				// A URL that several items share (a status page with many
-				// events) is not an article's identity: only unique ones
-				// were asked about.
 				in.log.Debug("item seen before under another id; not new", "url", it.URL)
 				continue
 			}
@@ -143,7 +144,7 @@ func (r *Runner) sift(ctx context.Context, in intake, stored map[string]bool) ([
 		if known && !in.backfill {
 			continue
 		}
-		if in.take != nil && !in.take(it, known) {
+		if in.take != nil && !in.take(it, known, it.URL != "" && perURL[it.URL] == 1) {
 			continue
 		}
 		if known {
