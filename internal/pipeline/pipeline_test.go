@@ -361,55 +361,6 @@ func TestDaemonStopsAndFlushes(t *testing.T) {
 	}
 }
 
-// crashSink sends a window and then dies before the pipeline can
-// acknowledge it, once.
-type crashSink struct {
-	windowSink
-	crashed bool
-}
-
-func (c *crashSink) WriteWindow(ctx context.Context, w sinks.Window, recs []sinks.Record) error {
-	if err := c.windowSink.WriteWindow(ctx, w, recs); err != nil {
-		return err
-	}
-	if !c.crashed {
-		c.crashed = true
-		panic("killed after sending")
-	}
-	return nil
-}
-
-func TestScheduledWindowIsStableAcrossACrash(t *testing.T) {
-	ctx := context.Background()
-	clk := &clock{t: time.Date(2026, 11, 23, 8, 10, 0, 0, time.UTC)}
-	f := &scriptFetcher{steps: []any{fetch.Batch{Items: items("a", "b")}}}
-	cs := &crashSink{windowSink: windowSink{memSink: memSink{name: "digest"}, every: time.Hour}}
-	r, st := newRunner(t, f, clk, cs)
-	r.Deliver(ctx)
-	r.RunSource(ctx, feedSrc, RunOptions{DeliverExisting: true})
-	clk.Add(time.Hour) // 09:10: the 09:00 window is due
-	func() {
-		defer func() { recover() }()
-		r.Deliver(ctx)
-	}()
-	clk.Add(3 * time.Hour) // restarted much later: 12:10
-	if _, err := r.Deliver(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if len(cs.windows) != 2 || cs.windows[0] != cs.windows[1] {
-		t.Fatalf("windows offered = %+v; after a crash the same window must be offered again", cs.windows)
-	}
-	if d, _ := st.OutboxDepth(ctx); d["digest"] != 0 {
-		t.Errorf("records still queued: %v", d)
-	}
-	// The next window starts where the acknowledged one ended.
-	clk.Add(time.Hour)
-	r.Deliver(ctx)
-	if len(cs.windows) != 3 || !cs.windows[2].Start.Equal(cs.windows[0].End) {
-		t.Errorf("windows = %+v", cs.windows)
-	}
-}
-
 // TestChangedGUIDIsNotNew: an article that comes back under a new GUID
 // (same URL) is not new; items of one batch sharing a URL stay distinct.
 func TestChangedGUIDIsNotNew(t *testing.T) {
