@@ -303,7 +303,7 @@ func TestCorruptMessageNamesTheBackup(t *testing.T) {
 	if err == nil {
 		t.Fatal("opened")
 	}
-	for _, want := range []string{"is corrupt", "treatywatch store check --db " + path, "treatywatch store restore --db " + path + " " + newer, "schema version 4"} {
+	for _, want := range []string{"is corrupt", "treatywatch store check --db " + path, "treatywatch store restore --db " + path + " --from " + newer, "schema version 4"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("message does not say %q: %v", want, err)
 		}

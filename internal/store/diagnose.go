@@ -67,7 +67,7 @@ func corrupt(path string, err error) error {
 	restore := "restore a copy from your backups, or start afresh (a new database treats each source's next fetch as its first run)"
 	if backups, _ := Backups(path); len(backups) > 0 {
 		b := backups[0]
-		return fmt.Errorf("store: %s is corrupt (%v); nothing was changed. See what is wrong with `treatywatch store check --db %s`; to go back to the newest automatic backup (schema version %d, taken %s) run `treatywatch store restore --db %s %s` (it moves the damaged files aside, deleting nothing; items seen since the backup are seen again, with the same event ids); or move the database aside and start afresh (a new database treats each source's next fetch as its first run)",
+		return fmt.Errorf("store: %s is corrupt (%v); nothing was changed. See what is wrong with `treatywatch store check --db %s`; to go back to the newest automatic backup (schema version %d, taken %s) run `treatywatch store restore --db %s --from %s` (it moves the damaged files aside, deleting nothing; items seen since the backup are seen again, with the same event ids); or move the database aside and start afresh (a new database treats each source's next fetch as its first run)",
 			path, err, path, b.Version, b.Taken.Format(time.RFC3339), path, b.Path)
 	}
 	return fmt.Errorf("store: %s is corrupt (%v); nothing was changed. See what is wrong with `treatywatch store check --db %s` (or `sqlite3 %s 'PRAGMA integrity_check'`), then move it aside (mv %s %s.corrupt, and its -wal and -shm files if present) and %s",
