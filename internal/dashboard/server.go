@@ -95,8 +95,8 @@ func (s *Server) Register(mux *http.ServeMux) {
 	read("GET /api/v1/items/{id}", s.apiItem)
 	write("POST /api/v1/items/{id}/corrections", s.apiCorrection)
 	read("GET /api/v1/aggregates/timeline", s.apiTimeline)
-	read("GET /api/v1/aggregates/topics", s.apiTopics)
-	read("GET /api/v1/actors", s.apiActors)
+	read("GET /api/v1/aggregates/topics", overRange(s, s.topicTable))
+	read("GET /api/v1/actors", overRange(s, s.actorTables))
 	read("GET /api/v1/treaty", s.apiTreaty)
 	read("GET /api/v1/sources", s.apiSources)
 	read("GET /api/v1/facets", s.apiFacets)
@@ -264,38 +264,26 @@ func (s *Server) apiItem(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiTimeline(w http.ResponseWriter, r *http.Request) {
-	rg, err := s.parseRange(r.Context(), r.URL.Query().Get)
-	if err != nil {
-		s.answer(w, r, nil, err)
-		return
-	}
 	topic := r.URL.Query().Get("topic")
 	if topic != "" && !slices.Contains(s.topics, topic) {
 		s.answer(w, r, nil, badRequest{fmt.Errorf("topic=%q: want one of %s", topic, strings.Join(s.topics, ", "))})
 		return
 	}
-	t, err := s.timeline(r.Context(), rg, topic)
-	s.answer(w, r, t, err)
+	overRange(s, func(ctx context.Context, rg Range) (Timeline, error) { return s.timeline(ctx, rg, topic) })(w, r)
 }
 
-func (s *Server) apiTopics(w http.ResponseWriter, r *http.Request) {
-	rg, err := s.parseRange(r.Context(), r.URL.Query().Get)
-	if err != nil {
-		s.answer(w, r, nil, err)
-		return
+// overRange is the handler of a view over the request's date range: it
+// parses the range (from, to, days) and answers with what view computes.
+func overRange[T any](s *Server, view func(context.Context, Range) (T, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		rg, err := s.parseRange(r.Context(), r.URL.Query().Get)
+		if err != nil {
+			s.answer(w, r, nil, err)
+			return
+		}
+		v, err := view(r.Context(), rg)
+		s.answer(w, r, v, err)
 	}
-	t, err := s.topicTable(r.Context(), rg)
-	s.answer(w, r, t, err)
-}
-
-func (s *Server) apiActors(w http.ResponseWriter, r *http.Request) {
-	rg, err := s.parseRange(r.Context(), r.URL.Query().Get)
-	if err != nil {
-		s.answer(w, r, nil, err)
-		return
-	}
-	a, err := s.actorTables(r.Context(), rg)
-	s.answer(w, r, a, err)
 }
 
 func (s *Server) apiTreaty(w http.ResponseWriter, r *http.Request) {
