@@ -12,7 +12,8 @@ import (
 )
 
 // cmdReclassify relabels stored items with the current rule pack and
-// reports how many labels changed.
+// reports how many labels changed. Irrelevant items are stored without
+// their text, so they keep their labels.
 func cmdReclassify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("reclassify", flag.ContinueOnError)
 	var c common
@@ -30,6 +31,12 @@ func cmdReclassify(ctx context.Context, args []string, stdout, stderr io.Writer)
 
 	var n reclassifyCounts
 	err = a.store.Items(ctx, store.ItemFilter{SourceID: *source}, func(l store.Labeled) error {
+		if l.Lean {
+			// Stored without its text (an irrelevant item): its title
+			// alone would be a different item to the classifier.
+			n.lean++
+			return nil
+		}
 		n.items++
 		res := a.classifier.Classify(l.Item)
 		d := diffLabels(l.Result, res)
@@ -51,6 +58,9 @@ func cmdReclassify(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	fmt.Fprintf(stdout, "rules %s: %d items, %d %s labels (relevance %d: +%d relevant, -%d; topics %d; stance %d; actor %d)\n",
 		a.classifier.Version(), n.items, n.changed, verb, n.relevance, n.gained, n.lost, n.topics, n.stance, n.actor)
+	if n.lean > 0 {
+		fmt.Fprintf(stdout, "%d irrelevant items left as labelled: they are stored without their text\n", n.lean)
+	}
 	return 0
 }
 
@@ -78,6 +88,7 @@ func sorted(s []string) []string {
 
 type reclassifyCounts struct {
 	items, changed, relevance, gained, lost, topics, stance, actor int
+	lean                                                           int
 }
 
 func (n *reclassifyCounts) add(d labelDiff) {

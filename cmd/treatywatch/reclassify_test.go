@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -25,7 +27,9 @@ func TestReclassifyAfterRuleChange(t *testing.T) {
 	if code := run(ctx, []string{"once", "--config", cfg, "--log-level", "error"}, nil, &out, &errOut); code != 0 {
 		t.Fatalf("once: %d\n%s", code, errOut.String())
 	}
-	relevant := strings.Fields(lineFor(out.String(), "desk"))[4] // the RELEVANT column
+	relevant := strings.Fields(lineFor(out.String(), "desk"))[4]                // the RELEVANT column
+	stored, _ := strconv.Atoi(strings.Fields(lineFor(out.String(), "desk"))[3]) // the NEW column
+	nRelevant, _ := strconv.Atoi(relevant)
 
 	pack := rules.DefaultYAML()
 	// the fitted relevance head: a bias no item overcomes
@@ -55,6 +59,9 @@ func TestReclassifyAfterRuleChange(t *testing.T) {
 		}
 		if !strings.Contains(out.String(), tt.want) || !strings.Contains(out.String(), "rules strict-test") {
 			t.Errorf("reclassify %v said %q, want %q", tt.args, out.String(), tt.want)
+		}
+		if lean := stored - nRelevant; lean > 0 && !strings.Contains(out.String(), fmt.Sprintf("%d irrelevant items left as labelled", lean)) {
+			t.Errorf("reclassify %v said %q, want the %d lean items counted", tt.args, out.String(), lean)
 		}
 	}
 	if relevant == "0" {

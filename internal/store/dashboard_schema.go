@@ -313,7 +313,11 @@ func writeItemFacts(ctx context.Context, t *tx, ls []Labeled) error {
 	err = inChunks(len(ls), func(lo, hi int) error {
 		args := make([]any, 0, 3*(hi-lo))
 		for i, l := range ls[lo:hi] {
-			args = append(args, ids[lo+i], l.Item.Title, l.Item.Summary+"\n"+l.Item.Content)
+			body := "\n" // an irrelevant item is stored without its text (storedItem)
+			if l.Result.Relevant {
+				body = l.Item.Summary + "\n" + l.Item.Content
+			}
+			args = append(args, ids[lo+i], l.Item.Title, body)
 		}
 		_, err := t.ExecContext(ctx, `INSERT INTO items_fts (rowid, title, body) `+valuesRows(hi-lo, 3), args...)
 		return err

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -16,6 +15,12 @@ import (
 type Labeled struct {
 	Item   fetch.Item
 	Result classify.Result
+	// Lean is set on an item read back that was stored without its text
+	// and evidence (an irrelevant item, see storedItem): its Summary and
+	// Content are empty, so it cannot be classified again. TextSHA256 is
+	// then the hash of the text it had.
+	Lean       bool
+	TextSHA256 string
 }
 
 // Commit is everything one successful source run writes, in one
@@ -188,11 +193,7 @@ func upsertItems(ctx context.Context, tx *tx, at time.Time, ls []Labeled) error 
 	return inChunks(len(ls), func(lo, hi int) error {
 		args := make([]any, 0, 10*(hi-lo))
 		for _, l := range ls[lo:hi] {
-			itemJSON, err := json.Marshal(l.Item)
-			if err != nil {
-				return fmt.Errorf("item %s: %w", l.Item.Key, err)
-			}
-			resJSON, err := json.Marshal(l.Result)
+			itemJSON, resJSON, err := encodeLabeled(l)
 			if err != nil {
 				return fmt.Errorf("item %s: %w", l.Item.Key, err)
 			}
@@ -296,21 +297,10 @@ func (s *Store) Items(ctx context.Context, f ItemFilter, fn func(Labeled) error)
 	return nil
 }
 
-func decodeLabeled(itemJSON, resultJSON string) (Labeled, error) {
-	var l Labeled
-	if err := json.Unmarshal([]byte(itemJSON), &l.Item); err != nil {
-		return l, fmt.Errorf("store: decode item: %w", err)
-	}
-	if err := json.Unmarshal([]byte(resultJSON), &l.Result); err != nil {
-		return l, fmt.Errorf("store: decode labels: %w", err)
-	}
-	return l, nil
-}
-
 // UpdateResult replaces the labels of one stored item (reclassify). It
 // does not queue anything.
 func (s *Store) UpdateResult(ctx context.Context, sourceID, key string, r classify.Result) error {
-	resJSON, err := json.Marshal(r)
+	resJSON, err := encodeResult(r)
 	if err != nil {
 		return fmt.Errorf("store: update labels of %s/%s: %w", sourceID, key, err)
 	}

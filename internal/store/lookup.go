@@ -60,7 +60,9 @@ func (s *Store) KeysByURL(ctx context.Context, id string, urls []string) (map[st
 	return keys, nil
 }
 
-// StoredItems returns the stored items of source id among keys, by key.
+// StoredItems returns the stored items of source id among keys, by key;
+// items stored without their text (irrelevant ones) are left out, so a
+// caller reads them afresh.
 func (s *Store) StoredItems(ctx context.Context, id string, keys []string) (map[string]fetch.Item, error) {
 	items := map[string]fetch.Item{}
 	err := s.inChunks(ctx, `SELECT item_json, result_json FROM items WHERE source_id = ? AND key IN (`, id, keys,
@@ -73,7 +75,9 @@ func (s *Store) StoredItems(ctx context.Context, id string, keys []string) (map[
 			if err != nil {
 				return err
 			}
-			items[l.Item.Key] = l.Item
+			if !l.Lean {
+				items[l.Item.Key] = l.Item
+			}
 			return nil
 		})
 	if err != nil {

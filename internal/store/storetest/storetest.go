@@ -39,6 +39,7 @@ func Run(t *testing.T, newDSN NewDSN) {
 		{"FailuresAndHealth", testHealth},
 		{"StateItemsAndForget", testStateItems},
 		{"ManyItemsInOneCommit", testManyItems},
+		{"IrrelevantItemsStoredLean", testLean},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newDSN) })
@@ -625,5 +626,41 @@ func testManyItems(t *testing.T, newDSN NewDSN) {
 	hit, err := s.SearchItems(ctx, dashboard.ItemQuery{Text: "zeppelin", Relevance: dashboard.AnyRelevance, Limit: 10})
 	if err != nil || hit.Total != 1 || hit.Items[0].Key != "k007" {
 		t.Errorf("search for the later copy's title = %+v, %v", hit, err)
+	}
+}
+
+// testLean: an irrelevant item is stored without its text and evidence
+// (a hash of the text instead); a relevant one keeps both, its evidence
+// read back as it was written.
+func testLean(t *testing.T, newDSN NewDSN) {
+	ctx := context.Background()
+	s := open(t, newDSN(t))
+	ev := []classify.Match{
+		{Rule: "alias", Kind: "alias", Words: []string{"convention"}, Sentence: "The convention was signed.", Field: "summary"},
+		{Rule: "gate", Kind: "gate", Words: []string{"signed"}, Sentence: "The convention was signed.", Field: "summary", Weight: 1.5},
+		{Rule: "topic", Kind: "topic", Label: "ratification", Words: []string{"ratify"}, Field: "title"},
+	}
+	in := map[string]store.Labeled{}
+	for _, rel := range []bool{false, true} {
+		l := labeled("s", fmt.Sprint(rel), rel)
+		l.Item.Summary, l.Item.Content = "The convention was signed.", "A long text "+l.Item.Key
+		l.Result.Evidence = ev
+		in[l.Item.Key] = l
+	}
+	if _, err := s.Commit(ctx, store.Commit{SourceID: "s", At: t0, Items: []store.Labeled{in["false"], in["true"]}}); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]store.Labeled{}
+	s.Items(ctx, store.ItemFilter{}, func(l store.Labeled) error { got[l.Item.Key] = l; return nil })
+	lean, full := got["false"], got["true"]
+	if !lean.Lean || lean.Item.Summary != "" || lean.Item.Content != "" || len(lean.Result.Evidence) != 0 ||
+		len(lean.TextSHA256) != 32 || lean.Item.Title != in["false"].Item.Title || lean.Item.URL != in["false"].Item.URL {
+		t.Errorf("irrelevant item read back as %+v", lean)
+	}
+	if full.Lean || full.Item.Content != in["true"].Item.Content || !slices.EqualFunc(full.Result.Evidence, ev, func(a, b classify.Match) bool {
+		return a.Rule == b.Rule && a.Kind == b.Kind && a.Label == b.Label && slices.Equal(a.Words, b.Words) &&
+			a.Sentence == b.Sentence && a.Field == b.Field && a.Weight == b.Weight
+	}) {
+		t.Errorf("relevant item read back as %+v", full)
 	}
 }
