@@ -1,0 +1,16 @@
+// Package scaletest holds the scale harness: a test, skipped unless it is
+// asked for, that serves thousands of synthetic feeds from several
+// loopback addresses and runs the real treatywatch binary over them,
+// measuring what the process costs (peak RSS, CPU, the database's bytes
+// per item, the daemon's idle RSS).
+//
+//	scripts/scale                          10,000 sources, 1,000 for the daemon
+//	go test ./internal/scaletest -run TestScale -v -args -scale.sources 2000
+//
+// Each feed has -scale.items items whose text is taken from the shared
+// corpus feeds (mostly news beside the treaty) with one item in
+// -scale.relevant-every taken from the labelled treaty items, so a pass
+// stores both lean irrelevant items and relevant ones with their text and
+// evidence. The servers answer conditional requests with 304, so a
+// second pass measures the all-304 case.
+package scaletest

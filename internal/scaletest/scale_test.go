@@ -1,0 +1,330 @@
+package scaletest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"flag"
+	"fmt"
+	"html"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mmcdole/gofeed"
+
+	"github.com/treatywatch/treatywatch/internal/corpustest"
+)
+
+var (
+	sources      = flag.Int("scale.sources", 0, "sources of the once passes (0: skip the harness)")
+	runSources   = flag.Int("scale.run-sources", 1000, "sources of the daemon whose idle RSS is measured (0: skip)")
+	perFeed      = flag.Int("scale.items", 20, "items per feed")
+	hosts        = flag.Int("scale.hosts", 4, "loopback addresses serving the feeds (127.0.0.1 and up)")
+	relevantEach = flag.Int("scale.relevant-every", 20, "one item in this many is a treaty item")
+	idleFor      = flag.Duration("scale.idle", 20*time.Second, "how long the daemon idles after its start-up pass before its RSS is read")
+	workers      = flag.Int("scale.workers", 4, "--workers of the runs")
+	memLimit     = flag.String("scale.memory-limit", "", "--memory-limit of the runs (empty: the default)")
+	keep         = flag.String("scale.keep", "", "copy the once passes' database to this path")
+)
+
+// text is one item's text.
+type text struct{ title, body string }
+
+// texts reads the pools: news items from the corpus feeds and the
+// labelled treaty items.
+func texts(t *testing.T) (news, treaty []text) {
+	p := gofeed.NewParser()
+	for _, f := range corpustest.Feeds(t) {
+		b, err := os.ReadFile(f.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		feed, err := p.Parse(bytes.NewReader(b))
+		if err != nil {
+			continue
+		}
+		for _, it := range feed.Items {
+			if it.Title != "" {
+				news = append(news, text{it.Title, it.Description})
+			}
+		}
+	}
+	f, err := os.Open(filepath.Join(corpustest.Shared(t, "eval"), "dev.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var e struct {
+			Title, Text string
+			Relevant    bool
+		}
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatalf("eval item: %v", err)
+		}
+		if e.Relevant {
+			treaty = append(treaty, text{e.Title, e.Text})
+		}
+	}
+	if len(news) < 100 || len(treaty) < 10 {
+		t.Fatalf("text pools too small: %d news, %d treaty items", len(news), len(treaty))
+	}
+	return news, treaty
+}
+
+// feeds serves /f/N.xml: feed N with its items, a strong ETag, and 304 on
+// a matching If-None-Match.
+type feeds struct {
+	news, treaty []text
+	items, every int
+}
+
+func (s *feeds) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	name, ok := strings.CutPrefix(r.URL.Path, "/f/")
+	n, err := strconv.Atoi(strings.TrimSuffix(name, ".xml"))
+	if !ok || err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	etag := fmt.Sprintf(`"feed-%d"`, n)
+	w.Header().Set("ETag", etag)
+	if r.Header.Get("If-None-Match") == etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Header().Set("Content-Type", "application/rss+xml; charset=utf-8")
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<rss version=\"2.0\"><channel><title>Feed %d</title><link>http://%s/</link><description>synthetic feed %d</description>\n", n, r.Host, n)
+	day := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	for j := range s.items {
+		k := n*s.items + j
+		tx := s.news[k%len(s.news)]
+		if k%s.every == 0 {
+			tx = s.treaty[(k/s.every)%len(s.treaty)]
+		}
+		fmt.Fprintf(&b, "<item><title>%s</title><link>http://%s/a/%d/%d</link><guid isPermaLink=\"false\">f%d-i%d</guid><pubDate>%s</pubDate><description>%s</description></item>\n",
+			esc(tx.title), r.Host, n, j, n, j, day.Add(time.Duration(k%500)*time.Hour).Format(time.RFC1123Z), esc(tx.body))
+	}
+	b.WriteString("</channel></rss>\n")
+	w.Write(b.Bytes())
+}
+
+func esc(s string) string {
+	var b strings.Builder
+	xml.EscapeText(&b, []byte(html.UnescapeString(s)))
+	return b.String()
+}
+
+// serve starts a server for f on each of n loopback addresses and
+// returns their base URLs.
+func serve(t *testing.T, f http.Handler, n int) []string {
+	var urls []string
+	for i := range n {
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.%d:0", i+1))
+		if err != nil {
+			t.Fatalf("listen on loopback address %d: %v", i+1, err)
+		}
+		srv := &http.Server{Handler: f, ReadHeaderTimeout: time.Minute}
+		go srv.Serve(ln)
+		t.Cleanup(func() { srv.Close() })
+		urls = append(urls, "http://"+ln.Addr().String())
+	}
+	return urls
+}
+
+// config writes a config with n sources spread over the servers, in
+// interleaved host order.
+func config(t *testing.T, dir string, urls []string, n int, schedule string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "data_dir: %s\nhttp:\n  per_host: 8\n  host_interval: 0s\n  allow_private: [loopback]\ndefaults:\n  timeout: 60s\n  min_words: 0\n  schedule: %q\nsources:\n", dir, schedule)
+	for i := range n {
+		fmt.Fprintf(&b, "  - id: s%05d\n    url: %s/f/%d.xml\n", i, urls[i%len(urls)], i)
+	}
+	fmt.Fprintf(&b, "sinks:\n  - name: jsonl\n    type: file\n    path: %s\n", filepath.Join(dir, "items.jsonl"))
+	path := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// build compiles the treatywatch binary.
+func build(t *testing.T) string {
+	bin := filepath.Join(t.TempDir(), "treatywatch")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/treatywatch/treatywatch/cmd/treatywatch").CombinedOutput()
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// usage is what a finished process cost.
+type usage struct {
+	wall     time.Duration
+	cpu      time.Duration
+	maxRSSKB int64
+}
+
+func (u usage) String() string {
+	return fmt.Sprintf("wall %.1f s, CPU %.1f s, peak RSS %.1f MiB", u.wall.Seconds(), u.cpu.Seconds(), float64(u.maxRSSKB)/1024)
+}
+
+func measured(c *exec.Cmd, start time.Time) usage {
+	ru := c.ProcessState.SysUsage().(*syscall.Rusage)
+	return usage{
+		wall:     time.Since(start),
+		cpu:      time.Duration(ru.Utime.Nano() + ru.Stime.Nano()),
+		maxRSSKB: ru.Maxrss,
+	}
+}
+
+var okRow = regexp.MustCompile(`(?m)^s\d{5}\s+(ok|not-modified)\s+(\d+)\s+(\d+)\s`)
+
+// once runs a once pass and returns its cost, the sources it ran and the
+// new items it stored; a failed source fails the test.
+func once(t *testing.T, bin, cfg string) (u usage, ran, fresh int) {
+	args := []string{"once", "--config", cfg, "--log-level", "error", "--workers", strconv.Itoa(*workers)}
+	if *memLimit != "" {
+		args = append(args, "--memory-limit", *memLimit)
+	}
+	var out, errOut bytes.Buffer
+	c := exec.Command(bin, args...)
+	c.Stdout, c.Stderr = &out, &errOut
+	start := time.Now()
+	if err := c.Run(); err != nil {
+		t.Fatalf("once: %v\n%s\n%.4000s", err, errOut.String(), out.String())
+	}
+	u = measured(c, start)
+	for _, m := range okRow.FindAllStringSubmatch(out.String(), -1) {
+		ran++
+		n, _ := strconv.Atoi(m[3])
+		fresh += n
+	}
+	return u, ran, fresh
+}
+
+func dbBytes(t *testing.T, dir string) int64 {
+	var total int64
+	for _, f := range []string{"treatywatch.db", "treatywatch.db-wal"} {
+		if fi, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			total += fi.Size()
+		}
+	}
+	if total == 0 {
+		t.Fatalf("no database in %s", dir)
+	}
+	return total
+}
+
+// TestScale is the harness. Its figures are printed (and logged with -v);
+// its assertions are only that every pass did its work.
+func TestScale(t *testing.T) {
+	if *sources <= 0 {
+		t.Skip("the scale harness runs only when asked: -scale.sources N (scripts/scale)")
+	}
+	news, treaty := texts(t)
+	urls := serve(t, &feeds{news: news, treaty: treaty, items: *perFeed, every: *relevantEach}, *hosts)
+	bin := build(t)
+
+	dir := t.TempDir()
+	cfg := config(t, dir, urls, *sources, "@every 1h")
+	first, ran, fresh := once(t, bin, cfg)
+	if ran != *sources || fresh != *sources**perFeed {
+		t.Fatalf("first pass ran %d sources and stored %d items, want %d and %d", ran, fresh, *sources, *sources**perFeed)
+	}
+	size := dbBytes(t, dir)
+	if *keep != "" {
+		b, err := os.ReadFile(filepath.Join(dir, "treatywatch.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(*keep, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	second, ran2, fresh2 := once(t, bin, cfg)
+	if ran2 != *sources || fresh2 != 0 {
+		t.Fatalf("second pass ran %d sources with %d new items, want %d and none", ran2, fresh2, *sources)
+	}
+	report(t, "once, %d sources x %d items, %d hosts: %s", *sources, *perFeed, *hosts, first)
+	report(t, "database: %d bytes for %d items = %.0f bytes per item", size, fresh, float64(size)/float64(fresh))
+	report(t, "second once pass (all 304): %s; CPU %.1f%% of the first", second, 100*second.cpu.Seconds()/first.cpu.Seconds())
+
+	if *runSources > 0 {
+		rss := idleRSS(t, bin, urls, *runSources)
+		report(t, "run, %d sources, idle %s after its start-up pass: RSS %.1f MiB", *runSources, *idleFor, float64(rss)/1024)
+	}
+}
+
+func report(t *testing.T, format string, args ...any) {
+	line := fmt.Sprintf(format, args...)
+	fmt.Println("scale:", line)
+	t.Log(line)
+}
+
+// idleRSS starts the daemon over n sources, waits for its start-up pass
+// and then idleFor, and returns its resident set in KiB.
+func idleRSS(t *testing.T, bin string, urls []string, n int) int64 {
+	dir := t.TempDir()
+	cfg := config(t, dir, urls, n, "@every 6h")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	args := []string{"run", "--config", cfg, "--log-level", "info", "--workers", strconv.Itoa(*workers)}
+	if *memLimit != "" {
+		args = append(args, "--memory-limit", *memLimit)
+	}
+	c := exec.CommandContext(ctx, bin, args...)
+	stderr, err := c.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Stdout = io.Discard
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		c.Process.Signal(syscall.SIGTERM)
+		c.Wait()
+	}()
+	started := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		seen := false
+		for sc.Scan() {
+			if !seen && strings.Contains(sc.Text(), "start-up") {
+				seen = true
+				started <- true
+			}
+		}
+		close(started)
+	}()
+	if ok := <-started; !ok {
+		t.Fatal("the daemon exited before its start-up pass ended")
+	}
+	time.Sleep(*idleFor)
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.Process.Pid))
+	if err != nil {
+		t.Fatalf("read the daemon's status: %v", err)
+	}
+	m := regexp.MustCompile(`(?m)^VmRSS:\s+(\d+) kB`).FindSubmatch(status)
+	if m == nil {
+		t.Fatalf("no VmRSS in /proc/%d/status", c.Process.Pid)
+	}
+	kb, _ := strconv.ParseInt(string(m[1]), 10, 64)
+	return kb
+}
