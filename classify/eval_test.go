@@ -51,8 +51,9 @@ func loadDev(t *testing.T) []Labelled {
 // TestDevOutOfFold is Must show 1: 5 folds grouped by source, each
 // item scored by a model fitted without its outlet. Relevance holds the
 // targets (>= 0.96 overall, >= 0.90 in fr, es, ru); topics and stance are
-// held at the out-of-fold level reached (targets 0.80 and 0.75 are not
-// met yet), so a change that loses ground fails.
+// held near the out-of-fold level reached (stance 0.754 meets its 0.75
+// target; topics 0.795 are short of 0.80), so a change that loses ground
+// fails.
 func TestDevOutOfFold(t *testing.T) {
 	items := loadDev(t)
 	e := engine(t)
@@ -71,11 +72,11 @@ func TestDevOutOfFold(t *testing.T) {
 			t.Errorf("out-of-fold relevance F1 in %s = %+v, want >= 0.90", l, b)
 		}
 	}
-	if o.Topics.MicroF1 < 0.74 {
-		t.Errorf("out-of-fold topic micro-F1 = %.3f, want >= 0.74", o.Topics.MicroF1)
+	if o.Topics.MicroF1 < 0.78 {
+		t.Errorf("out-of-fold topic micro-F1 = %.3f, want >= 0.78", o.Topics.MicroF1)
 	}
-	if o.Stance.MacroF1 < 0.70 {
-		t.Errorf("out-of-fold stance macro-F1 = %.3f, want >= 0.70", o.Stance.MacroF1)
+	if o.Stance.MacroF1 < 0.74 {
+		t.Errorf("out-of-fold stance macro-F1 = %.3f, want >= 0.74", o.Stance.MacroF1)
 	}
 	// the in-sample report is that of the shipped pack (fitted on the
 	// same file)

@@ -54,6 +54,10 @@ type featSpace struct {
 	stPrior                                                                             map[string]int32 // stance label → feature
 	stActorType                                                                         map[string]int32 // actor type → feature
 	topicLen                                                                            int32
+	// word features (see words.go): stem → feature
+	word      map[string]int32
+	wordFeats []int32
+	wordSet   map[int32]struct{}
 	// signs the fit keeps each weight to (+1: >= 0, -1: <= 0, 0: free):
 	// what a domain expert knows of a feature's direction, so that a
 	// handful of labelled items cannot turn it around
@@ -112,10 +116,10 @@ func newFeatSpace(e *Engine) *featSpace {
 	s.relCyber = rel("cybercrime-words")
 	s.relTopics = rel("topic-sentences")
 	s.relLead = rel("named-in-lead")
+	// the item's length is not a topic feature: a topic is shown by
+	// what the item says, and one-paragraph items would lose their
+	// topics to a length weight learned on articles
 	s.topicLen = s.add("sentences")
-	for t := range e.topics {
-		s.topicBlock[t] = append(s.topicBlock[t], s.topicLen)
-	}
 	for i, r := range e.rules {
 		if r.kind != kTopic {
 			continue
@@ -166,6 +170,16 @@ func newFeatSpace(e *Engine) *featSpace {
 		s.stActorType[t] = st("speaker." + t)
 	}
 	s.signs(e)
+	if m := e.pack.Model; m != nil {
+		heads := []map[string]float64{}
+		for _, h := range m.Topics {
+			heads = append(heads, h.Weights)
+		}
+		for _, h := range m.Stance {
+			heads = append(heads, h.Weights)
+		}
+		s.addWords(modelWords(heads...))
+	}
 	return s
 }
 
@@ -233,6 +247,8 @@ func (s *featSpace) signs(e *Engine) {
 // ref is where a feature was seen: a hit, or a sentence.
 type ref struct {
 	fi, hi, sent int32
+	// b0, b1: the bytes of a word feature (hi < 0)
+	b0, b1 int32
 }
 
 // fvec is the features of one item.
@@ -295,7 +311,7 @@ func (e *Engine) extract(fs []field, it fetch.Item, v *fvec) {
 				continue
 			}
 			r := &e.rules[h.rule]
-			at := ref{int32(fi), int32(hi), h.sent}
+			at := ref{int32(fi), int32(hi), h.sent, 0, 0}
 			switch r.kind {
 			case kAlias:
 				if f.name == FieldTitle {
@@ -338,7 +354,7 @@ func (e *Engine) extract(fs []field, it fetch.Item, v *fvec) {
 		}
 		for sn := 0; sn < nsent; sn++ {
 			if cyber[sn] && treaty[sn] && !alias[sn] {
-				at := ref{int32(fi), -1, int32(sn)}
+				at := ref{int32(fi), -1, int32(sn), 0, 0}
 				if f.name == FieldTitle {
 					v.inc(s.relGateTitle, at)
 				} else {
@@ -416,7 +432,7 @@ func (e *Engine) extract(fs []field, it fetch.Item, v *fvec) {
 				continue
 			}
 			last[h.rule] = h.sent
-			at := ref{int32(fi), int32(hi), h.sent}
+			at := ref{int32(fi), int32(hi), h.sent, 0, 0}
 			topicSents++
 			if len(v.refs[s.relTopics]) < 2 {
 				v.refs[s.relTopics] = append(v.refs[s.relTopics], at)
@@ -568,17 +584,17 @@ func (e *Engine) extractStance(fs []field, it fetch.Item, own int32, v *fvec) {
 				continue
 			}
 			vo := voiceOf(h)
-			v.inc(s.voice[h.rule][vo], ref{int32(fi), int32(hi), h.sent})
+			v.inc(s.voice[h.rule][vo], ref{int32(fi), int32(hi), h.sent, 0, 0})
 			if p := s.stPolarity[r.label]; p != nil {
-				v.inc(p[vo], ref{int32(fi), int32(hi), h.sent})
+				v.inc(p[vo], ref{int32(fi), int32(hi), h.sent, 0, 0})
 			}
 		}
 		for sn := 0; sn < n; sn++ {
 			if modal[sn] >= 0 && safeguard[sn] {
 				h := &f.hits[modal[sn]]
 				vo := voiceOf(h)
-				v.inc(s.stNormative[vo], ref{int32(fi), modal[sn], int32(sn)})
-				v.inc(s.stPolarity[rules.LabelCritical][vo], ref{int32(fi), modal[sn], int32(sn)})
+				v.inc(s.stNormative[vo], ref{int32(fi), modal[sn], int32(sn), 0, 0})
+				v.inc(s.stPolarity[rules.LabelCritical][vo], ref{int32(fi), modal[sn], int32(sn), 0, 0})
 			}
 		}
 	}

@@ -24,12 +24,31 @@ func (e *Engine) classifyFitted(z *scratch, fs []field, it fetch.Item) Result {
 	// the language of what is delivered (detection costs more than the
 	// rest of the classification: only for relevant items)
 	res.Lang = e.lang.detect(it)
+	e.extractWords(z, fs, v)
 	for i := range m.topics {
 		h := &m.topics[i]
 		if sigmoid(headScore(h, v.x)) >= h.threshold {
 			res.Topics = append(res.Topics, e.topics[i])
 			res.Evidence = e.explain(fs, v, h, e.topics[i], 3, res.Evidence)
 		}
+	}
+	// a passing mention (the taxonomy: not relevant): the treaty named
+	// in one sentence of the body only, and no term of any topic
+	if e.set.SingleMentionTopics > 0 && v.named.n == 1 && fs[v.named.fi].name != FieldTitle && v.x[e.fs.relTopics] == 0 {
+		res.Relevant = false
+		res.Topics = []string{}
+		res.Lang = ""
+		m := Match{Rule: "relevance.single-mention", Kind: "guard", Label: "passing mention: the treaty is named in one sentence and no topic term", Field: FieldSource, Words: []string{}}
+		if r := v.refs[e.fs.relNamed]; len(r) > 0 {
+			f := &fs[r[0].fi]
+			m.Field, m.Sentence = f.name, sentence(f, r[0].sent)
+			if r[0].hi >= 0 {
+				h := &f.hits[r[0].hi]
+				m.Words = append(m.Words, f.s[h.bstart:h.bend])
+			}
+		}
+		res.Evidence = append(res.Evidence, m)
+		return res
 	}
 	best, bestZ := 0, math.Inf(-1)
 	for i := range m.stance {
@@ -38,7 +57,9 @@ func (e *Engine) classifyFitted(z *scratch, fs []field, it fetch.Item) Result {
 		}
 	}
 	res.Stance = Stance(stanceLabels[best])
+	n0 := len(res.Evidence)
 	res.Evidence = e.explain(fs, v, &m.stance[best], "stance "+stanceLabels[best], 5, res.Evidence)
+	res.Evidence = e.explainDiscounted(fs, v, &m.stance[best], "stance "+stanceLabels[best], res.Evidence, n0)
 	if v.own >= 0 {
 		res.Actor = e.rules[v.own].name
 	} else if it.SourceActor != "" {
@@ -77,15 +98,48 @@ func (e *Engine) explain(fs []field, v *fvec, h *dhead, decision string, n int, 
 			if k == 0 {
 				m.Field = f.name
 			}
-			if r.hi >= 0 {
+			switch {
+			case r.hi >= 0:
 				hh := &f.hits[r.hi]
 				m.Words = append(m.Words, f.s[hh.bstart:hh.bend])
-			} else {
+			case r.b1 > r.b0:
+				m.Words = append(m.Words, f.s[r.b0:r.b1])
+			default:
 				m.Words = append(m.Words, gateWords(e, f, r.sent)...)
 			}
 			if k == 0 {
 				m.Sentence = sentence(f, r.sent)
 			}
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// explainDiscounted adds, after the top features of a stance decision,
+// the cues it saw in a discounted voice (negated, hedged, reported) that
+// are not listed yet, so that a reader sees why a cue did not count as
+// its words would suggest. Their weight is what they added to the
+// decision (often little or nothing).
+func (e *Engine) explainDiscounted(fs []field, v *fvec, h *dhead, decision string, out []Match, from int) []Match {
+	listed := map[string]bool{}
+	for _, m := range out[from:] {
+		listed[m.Rule] = true
+	}
+	for _, f := range h.feats {
+		name := e.fs.names[f]
+		if v.x[f] == 0 || listed[name] || len(v.refs[f]) == 0 {
+			continue
+		}
+		if !strings.HasSuffix(name, "|negated") && !strings.HasSuffix(name, "|hedged") && !strings.HasSuffix(name, "|reported") {
+			continue
+		}
+		r := v.refs[f][0]
+		fd := &fs[r.fi]
+		m := Match{Rule: name, Kind: "stance", Label: decision + e.featNote(name, v), Weight: round3(h.w[f] * v.x[f]), Field: fd.name, Words: []string{}, Sentence: sentence(fd, r.sent)}
+		if r.hi >= 0 {
+			hh := &fd.hits[r.hi]
+			m.Words = append(m.Words, fd.s[hh.bstart:hh.bend])
 		}
 		out = append(out, m)
 	}
@@ -115,6 +169,8 @@ func (e *Engine) featKind(name string) string {
 		return "gate"
 	case strings.HasPrefix(name, "topic."), name == "sentences":
 		return "topic"
+	case strings.HasPrefix(name, wordPrefix):
+		return "word"
 	case strings.HasPrefix(name, "position."), strings.HasPrefix(name, "speaker."), name == "statement", name == "first-person", strings.HasPrefix(name, "source."):
 		return "actor"
 	}

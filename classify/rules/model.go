@@ -20,6 +20,11 @@ type Model struct {
 	Fitted string `yaml:"fitted"`
 	// L2 is the ridge penalty the fit used.
 	L2 float64 `yaml:"l2"`
+	// WordL2Topics and WordL2Stance are the penalties of the word
+	// features the fit chose for the topic heads and the stance softmax
+	// (negative: no word features).
+	WordL2Topics float64 `yaml:"word_l2_topics,omitempty"`
+	WordL2Stance float64 `yaml:"word_l2_stance,omitempty"`
 	// Relevance is a logistic head: relevant when its probability >= its
 	// threshold.
 	Relevance Head `yaml:"relevance"`
@@ -153,7 +158,7 @@ const Round = 1e5
 func round(x float64) float64 { return math.Round(x*Round) / Round }
 
 func (m *Model) rounded() *Model {
-	r := &Model{Fitted: m.Fitted, L2: m.L2, Relevance: m.Relevance.rounded(), Topics: map[string]Head{}, Stance: map[string]Head{}}
+	r := &Model{Fitted: m.Fitted, L2: m.L2, WordL2Topics: m.WordL2Topics, WordL2Stance: m.WordL2Stance, Relevance: m.Relevance.rounded(), Topics: map[string]Head{}, Stance: map[string]Head{}}
 	for k, h := range m.Topics {
 		r.Topics[k] = h.rounded()
 	}
