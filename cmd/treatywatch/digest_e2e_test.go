@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -112,9 +113,59 @@ func TestDigestSentOnceAcrossKill(t *testing.T) {
 		t.Errorf("digest looks wrong: subject %q", mails[0].Subject)
 	}
 
+	// The window the killed daemon sent: still pending when the kill came
+	// before the ack, else its last window.
+	firstEnd := func() time.Time {
+		st, err := store.Open(context.Background(), filepath.Join(dir, "treatywatch.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		w, err := st.SinkWindow(context.Background(), "daily")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !w.Pending.IsZero() {
+			return w.Pending
+		}
+		return w.Last
+	}()
+
+	// Instead of a fixed wait: the restarted daemon must be seen to close
+	// a digest window at or after that one (the sent window, acknowledged
+	// now, or the next minute's, which it reaches only after it). Any
+	// second send of the first window would have come before.
+	skip := len(logs.String())
 	second, done := start()
-	// The restarted daemon looks at the outbox on its first tick (5s).
-	time.Sleep(7 * time.Second)
+	closed := func() (time.Time, bool) {
+		for _, line := range strings.Split(logs.String()[skip:], "\n") {
+			var rec struct {
+				Msg       string `json:"msg"`
+				Sink      string `json:"sink"`
+				WindowEnd string `json:"window_end"`
+			}
+			if json.Unmarshal([]byte(line), &rec) != nil || rec.Msg != "scheduled delivery sent" || rec.Sink != "daily" {
+				continue
+			}
+			if end, err := time.Parse(time.RFC3339, rec.WindowEnd); err == nil && !end.Before(firstEnd) {
+				return end, true
+			}
+		}
+		return time.Time{}, false
+	}
+	deadline = time.After(150 * time.Second)
+	var closedEnd time.Time
+	for ok := false; !ok; closedEnd, ok = closed() {
+		select {
+		case err := <-done:
+			t.Fatalf("the restarted daemon ended: %v\n%s", err, logs.String())
+		case <-deadline:
+			second.Process.Kill()
+			t.Fatalf("the restarted daemon closed no digest window from %s on within 150s\n%s", firstEnd, logs.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	t.Logf("first window ends %s; the restarted daemon closed the window ending %s", firstEnd.Format(time.TimeOnly), closedEnd.Format(time.TimeOnly))
 	second.Process.Signal(syscall.SIGTERM)
 	if err := <-done; err != nil {
 		t.Errorf("the daemon did not exit cleanly on SIGTERM: %v", err)

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/treatywatch/treatywatch/internal/mailtest"
+	"github.com/treatywatch/treatywatch/internal/store"
 )
 
 // TestDigestSendThenSchedule sends a digest by hand (digest --send)
@@ -61,13 +63,34 @@ func TestDigestSendThenSchedule(t *testing.T) {
 		t.Fatalf("after --send maildev holds %d messages, want the digest", len(mails))
 	}
 
-	// The scheduled send of the window comes at the next minute.
-	next := time.Now().Truncate(time.Minute).Add(time.Minute + 2*time.Second)
-	time.Sleep(time.Until(next))
+	// The scheduled send of the window comes at the next minute: the
+	// program reads the real clock, so the test waits until that minute
+	// has passed, then checks once did take the scheduled window (its end
+	// is the store's last window end now) without a second message.
+	slot := time.Now().Truncate(time.Minute).Add(time.Minute)
+	time.Sleep(time.Until(slot.Add(2 * time.Second)))
 	cmd("once")
 	if n := len(md.Mails(t)); n != 1 {
 		t.Errorf("after the scheduled send maildev holds %d messages, want 1", n)
 	}
+	func() {
+		st, err := store.Open(ctx, filepath.Join(dir, "treatywatch.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		w, err := st.SinkWindow(ctx, "daily")
+		if err != nil {
+			t.Fatal(err)
+		}
+		depth, err := st.OutboxDepth(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w.Last.Before(slot) || !w.Pending.IsZero() || depth["daily"] != 0 {
+			t.Errorf("after once past %s: window %+v, %d records queued; want the scheduled window closed", slot, w, depth["daily"])
+		}
+	}()
 	// --send again: nothing queued, the empty window is skipped.
 	cmd("digest", "--send")
 	if n := len(md.Mails(t)); n != 1 {
