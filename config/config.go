@@ -35,6 +35,9 @@ type Config struct {
 	Dashboard Dashboard `yaml:"dashboard,omitempty"`
 	// Fields caps each stored and delivered field after cleaning.
 	Fields Fields `yaml:"fields"`
+	// Store is where the state lives. Default: an SQLite file in
+	// data_dir.
+	Store Store `yaml:"store,omitempty"`
 }
 
 // Fields are the caps on an item's fields after cleaning: a longer value
@@ -54,6 +57,29 @@ type Fields struct {
 func (f Fields) Caps() fetch.FieldCaps {
 	return fetch.FieldCaps{Title: int(f.Title), Summary: int(f.Summary), Content: int(f.Content),
 		Author: int(f.Author), URL: int(f.URL)}
+}
+
+// Store drivers.
+const (
+	StoreSQLite   = "sqlite"
+	StorePostgres = "postgres"
+)
+
+// Store selects the state database.
+type Store struct {
+	// Driver is "sqlite" (default; one process at a time) or "postgres"
+	// (several instances may share one database).
+	Driver string `yaml:"driver,omitempty"`
+	// DSN is the SQLite file (default <data_dir>/treatywatch.db; a
+	// relative path is taken relative to the config file) or the
+	// PostgreSQL URL (postgres://user@host/db; write a password as
+	// ${ENV_VAR}). Required for postgres.
+	DSN string `yaml:"dsn,omitempty"`
+	// Lease is how long an instance's claim on a source run, an outbox
+	// record or a digest window lasts without renewal: a claim is renewed
+	// a few times per lease while the instance lives, and the claims of
+	// an instance that died go to another after it. Default 1m.
+	Lease Duration `yaml:"lease,omitempty"`
 }
 
 // Dashboard configures the web dashboard.

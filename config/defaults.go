@@ -26,6 +26,7 @@ const (
 	DefaultDigestSchedule  = "0 8 * * *"
 	DefaultDigestTimezone  = "UTC"
 	DefaultSMTPPort        = 587
+	DefaultStoreLease      = time.Minute
 	defaultDataDirEnv      = "TREATYWATCH_DATA_DIR"
 	defaultDataDirBasename = "treatywatch"
 )
@@ -94,6 +95,19 @@ func applyDefaults(c *Config, base string, env lookupFunc, present func(path str
 		resolve("data_dir", &c.DataDirPath)
 	}
 	resolve("classify.rules", &c.Classify.Rules)
+	if c.Store.Driver == "" {
+		c.Store.Driver = StoreSQLite
+	}
+	if c.Store.Driver == StoreSQLite {
+		if c.Store.DSN == "" && c.DataDirPath != "" && !strings.HasPrefix(c.DataDirPath, "~") {
+			c.Store.DSN = filepath.Join(c.DataDirPath, "treatywatch.db")
+		} else if !strings.Contains(c.Store.DSN, "://") {
+			resolve("store.dsn", &c.Store.DSN)
+		}
+	}
+	if c.Store.Lease == 0 {
+		c.Store.Lease = Duration(DefaultStoreLease)
+	}
 
 	for i := range c.Sources {
 		s := &c.Sources[i]

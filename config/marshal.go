@@ -80,6 +80,7 @@ func (c *Config) redacted() *Config {
 	if c.Sinks == nil {
 		r.Sinks = nil
 	}
+	r.Store.DSN = redactURL(c.Store.DSN)
 	return &r
 }
 

@@ -67,6 +67,7 @@ func (v *validator) config(c *Config) {
 			v.add("fields."+f.name, "must be at least %s, got %s", minFieldCap, f.v)
 		}
 	}
+	v.store("store", c.Store)
 
 	if len(c.Sources) == 0 {
 		v.add("sources", "at least one source is required")
@@ -563,5 +564,25 @@ func (v *validator) dashboard(path string, d Dashboard) {
 		if !strings.HasPrefix(u.PasswordHash, "pbkdf2-sha256$") {
 			v.add(p+".password_hash", "want the output of `treatywatch serve --hash-password` (pbkdf2-sha256$...), never the password itself")
 		}
+	}
+}
+
+func (v *validator) store(path string, s Store) {
+	switch s.Driver {
+	case StoreSQLite:
+		if strings.HasPrefix(s.DSN, "postgres://") || strings.HasPrefix(s.DSN, "postgresql://") {
+			v.add(path+".dsn", "a PostgreSQL URL with driver sqlite: set driver: postgres")
+		}
+	case StorePostgres:
+		if s.DSN == "" {
+			v.add(path+".dsn", "required for driver postgres (postgres://user@host:5432/treatywatch; a password as ${ENV_VAR})")
+		} else if !strings.HasPrefix(s.DSN, "postgres://") && !strings.HasPrefix(s.DSN, "postgresql://") {
+			v.add(path+".dsn", "want a postgres:// URL, got %q", redactURL(s.DSN))
+		}
+	default:
+		v.add(path+".driver", "unknown driver %q: want sqlite or postgres", s.Driver)
+	}
+	if s.Lease.D() < time.Second {
+		v.add(path+".lease", "%s is too short: want at least 1s (default 1m)", s.Lease)
 	}
 }

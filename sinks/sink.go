@@ -31,6 +31,20 @@ type Sink interface {
 	Write(ctx context.Context, recs []Record) error
 }
 
+// Taker is implemented by sinks that hand records to their receiver one
+// at a time (a webhook POSTs each). WriteTaking delivers recs in order
+// and calls took(i) as soon as record i is with the receiver, before it
+// sends the next; it stops at the first failure and returns its error.
+// The outbox acknowledges each record as it is taken, so a failure or a
+// kill in the middle of a batch sends again only the record in flight
+// and those not yet sent: the batch is an optimisation, not the unit of
+// loss or duplication. An error from took stops the write and is
+// returned (wrapped).
+type Taker interface {
+	Sink
+	WriteTaking(ctx context.Context, recs []Record, took func(i int) error) error
+}
+
 // Checker is implemented by sinks that can tell whether their receiver is
 // reachable without delivering anything.
 type Checker interface {

@@ -120,10 +120,13 @@ func cmdOnce(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitErr(stderr, "once", err)
 	}
 	a.logOutputs(dbPath(&c, a.cfg))
-	reps := a.runner.RunAll(ctx, srcs, pipeline.RunOptions{Force: !*due, DeliverExisting: *deliverExisting}, *workers)
+	stopLeases := a.runner.HoldLeases(ctx)
+	reps := a.runner.RunAll(ctx, srcs, pipeline.RunOptions{Force: !*due, DeliverExisting: *deliverExisting,
+		Shared: true, Since: time.Now()}, *workers)
 	dctx, cancel := context.WithTimeout(ctx, *deliverFor)
 	delivered, derr := a.runner.Flush(dctx)
 	cancel()
+	stopLeases()
 
 	failed := 0
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
@@ -143,6 +146,8 @@ func cmdOnce(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			note = "first run: marked seen, not delivered"
 		case r.Outcome == pipeline.OutcomeWaiting:
 			note = "asked to wait until " + fmtTime(r.NextRun)
+		case r.Outcome == pipeline.OutcomeElsewhere:
+			note = "another instance ran it during this pass"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\n", r.Source, r.Outcome, r.Items, r.New, r.Relevant, r.Queued, note)
 	}

@@ -39,7 +39,7 @@ Commands:
   opml         import or export sources as OPML
   version      print the version
 
-Common flags (every command): --config FILE, --db FILE, --log-format text|json, --log-level debug|info|warn|error.
+Common flags (every command): --config FILE, --db FILE|URL, --log-format text|json, --log-level debug|info|warn|error.
 Run "treatywatch <command> -h" for a command's own flags.
 `
 
@@ -126,7 +126,7 @@ type common struct {
 
 func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.config, "config", os.Getenv("TREATYWATCH_CONFIG"), "config file (default: the built-in sources and a JSONL file sink)")
-	fs.StringVar(&c.db, "db", "", "state database (default: <data_dir>/treatywatch.db)")
+	fs.StringVar(&c.db, "db", "", "state database: an SQLite file or a postgres:// URL (default: the config's store, else <data_dir>/treatywatch.db)")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 }

@@ -66,10 +66,14 @@ func loadConfig(path string, out io.Writer) (*config.Config, string, error) {
 	return c, name, err
 }
 
-// dbPath is --db, else treatywatch.db in the data directory.
+// dbPath is --db, else the config's store (by default treatywatch.db
+// in the data directory): an SQLite path or a postgres:// URL.
 func dbPath(c *common, cfg *config.Config) string {
 	if c.db != "" {
 		return c.db
+	}
+	if cfg.Store.DSN != "" {
+		return cfg.Store.DSN
 	}
 	return filepath.Join(cfg.DataDir(), "treatywatch.db")
 }

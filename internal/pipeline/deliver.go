@@ -39,9 +39,17 @@ func (r *Runner) Deliver(ctx context.Context) (int, error) {
 	return total, errors.Join(errs...)
 }
 
+// deliverDue hands a sink its due records in claimed batches. Each
+// record is acknowledged as soon as the sink took it (sinks.Taker), so a
+// failure or a kill in the middle of a batch re-sends only the record in
+// flight and those not yet sent; a sink that takes a batch at once acks
+// it at once. On a failure the failed record counts an attempt and waits
+// its backoff; the records after it in the batch are given back without
+// counting one, to be tried no sooner.
 func (r *Runner) deliverDue(ctx context.Context, s sinks.Sink) (int, error) {
 	log := r.log.With("sink", s.Name())
 	total := 0
+	wctx := context.WithoutCancel(ctx) // acks and retries are written even when ctx ends mid-write
 	for ctx.Err() == nil {
 		now := r.o.Now()
 		due, err := r.o.Store.ClaimDue(ctx, s.Name(), now, r.o.Lease, r.o.BatchSize)
@@ -49,30 +57,50 @@ func (r *Runner) deliverDue(ctx context.Context, s sinks.Sink) (int, error) {
 			return total, err
 		}
 		recs, ids := records(due)
-		if err := s.Write(ctx, recs); err != nil {
-			wait := schedule.Backoff{Base: r.o.DeliveryBackoff, Cap: r.o.DeliveryBackoffCap}.Wait(due[0].Attempts)
+		taken := 0
+		if tk, ok := s.(sinks.Taker); ok {
+			err = tk.WriteTaking(ctx, recs, func(i int) error {
+				if err := r.o.Store.Ack(wctx, r.o.Now(), ids[i]); err != nil {
+					return err
+				}
+				log.Debug("delivered", "event_id", recs[i].EventID, "source", recs[i].Item.SourceID)
+				taken = i + 1
+				return nil
+			})
+		} else if err = s.Write(ctx, recs); err == nil {
+			if err := r.o.Store.Ack(wctx, r.o.Now(), ids...); err != nil {
+				return total, err
+			}
+			for _, rec := range recs {
+				log.Debug("delivered", "event_id", rec.EventID, "source", rec.Item.SourceID)
+			}
+			taken = len(recs)
+		}
+		total += taken
+		if taken > 0 {
+			r.o.Metrics.delivered(s.Name(), "ok", taken)
+		}
+		if err != nil && taken < len(due) {
+			failed := due[taken]
+			wait := schedule.Backoff{Base: r.o.DeliveryBackoff, Cap: r.o.DeliveryBackoffCap}.Wait(failed.Attempts)
 			if ra := sinks.RetryAfter(err); ra > wait {
 				wait = ra
 			}
 			next := now.Add(wait)
-			// The records stay queued even when ctx was cancelled mid-write.
-			if rerr := r.o.Store.Retry(context.WithoutCancel(ctx), next, r.o.Redact(err.Error()), ids...); rerr != nil {
+			retry, release := ids[taken:taken+1], ids[taken+1:]
+			if _, whole := s.(sinks.Taker); !whole {
+				retry, release = ids[taken:], nil // the whole batch failed
+			}
+			rerr := errors.Join(r.o.Store.Retry(wctx, next, r.o.Redact(err.Error()), retry...), r.o.Store.Release(wctx, next, release...))
+			if rerr != nil {
 				return total, errors.Join(err, rerr)
 			}
-			r.o.Metrics.delivered(s.Name(), "failed", len(recs))
-			log.Warn("delivery failed; records stay queued", "records", len(recs), "event_id", recs[0].EventID,
-				"attempt", due[0].Attempts+1, "retry_at", next.Format(time.RFC3339), "err", err)
+			r.o.Metrics.delivered(s.Name(), "failed", len(retry))
+			log.Warn("delivery failed; records stay queued", "delivered", taken, "failed", len(retry), "not_sent", len(release),
+				"event_id", failed.Record.EventID, "attempt", failed.Attempts+1, "retry_at", next.Format(time.RFC3339), "err", err)
 			return total, fmt.Errorf("sink %s: %w", s.Name(), err)
 		}
-		if err := r.o.Store.Ack(context.WithoutCancel(ctx), r.o.Now(), ids...); err != nil {
-			return total, err
-		}
-		r.o.Metrics.delivered(s.Name(), "ok", len(recs))
-		for _, rec := range recs {
-			log.Debug("delivered", "event_id", rec.EventID, "source", rec.Item.SourceID)
-		}
-		total += len(recs)
-		log.Info("delivered", "records", len(recs))
+		log.Info("delivered", "records", taken)
 	}
 	return total, ctx.Err()
 }
@@ -94,6 +122,12 @@ func records(ps []store.Pending) ([]sinks.Record, []int64) {
 // when more windows have passed in between.
 func (r *Runner) deliverWindow(ctx context.Context, s sinks.Scheduled) (int, error) {
 	now := r.o.Now()
+	// One process at a time decides, sends and closes a sink's window.
+	locked, err := r.o.Store.LockWindow(ctx, s.Name(), now, r.o.Lease)
+	if err != nil || !locked {
+		return 0, err
+	}
+	defer r.o.Store.UnlockWindow(context.WithoutCancel(ctx), s.Name())
 	w, err := r.sinkWindow(ctx, s.Name(), now)
 	if err != nil {
 		return 0, err

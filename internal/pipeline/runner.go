@@ -143,8 +143,9 @@ const (
 	OutcomeOK          = "ok"
 	OutcomeNotModified = "not-modified"
 	OutcomeFailed      = "failed"
-	OutcomeWaiting     = "waiting"  // the source asked us to wait (Retry-After, backoff)
-	OutcomeInactive    = "inactive" // outside the source's active window; NextRun is when it opens
+	OutcomeWaiting     = "waiting"   // the source asked us to wait (Retry-After, backoff)
+	OutcomeInactive    = "inactive"  // outside the source's active window; NextRun is when it opens
+	OutcomeElsewhere   = "elsewhere" // another instance runs the source, or already ran this slot
 )
 
 // Report says what one source run did.
@@ -167,6 +168,14 @@ type RunOptions struct {
 	Force bool
 	// DeliverExisting delivers a first run's items.
 	DeliverExisting bool
+	// Shared makes the run conditional, for instances sharing a store:
+	// once this instance holds the source's claim, it runs the source
+	// only if no run of it started after Since (else another instance
+	// took this slot, and the report says OutcomeElsewhere). The daemon
+	// passes the last run it saw when it decided the source was due
+	// (zero: it had never run); a one-off pass passes its own start.
+	Shared bool
+	Since  time.Time
 }
 
 // RunSource runs one source once, top to bottom.
@@ -175,9 +184,36 @@ func (r *Runner) RunSource(ctx context.Context, src Source, ro RunOptions) Repor
 	log := r.log.With("source", src.ID)
 	now := r.o.Now()
 
+	// 0. Claim the run, so that one instance at a time runs a source;
+	// the claim is a lease, renewed while this process lives
+	// (HoldLeases) and free for another instance once it ran out (this
+	// process died or hung).
+	claimed, err := r.o.Store.ClaimSource(ctx, src.ID, store.SourceClaim{Now: now, Until: now.Add(r.o.Lease)})
+	if err != nil {
+		rep.Outcome, rep.Err = OutcomeFailed, err
+		return rep
+	}
+	if !claimed {
+		rep.Outcome = OutcomeElsewhere
+		log.Debug("another instance is running this source")
+		return rep
+	}
+	defer func() {
+		if err := r.o.Store.ReleaseSource(context.WithoutCancel(ctx), src.ID); err != nil {
+			log.Warn("source claim not released; another instance takes it when its lease ends", "err", err)
+		}
+	}()
+
 	st, err := r.o.Store.Source(ctx, src.ID)
 	if err != nil {
 		rep.Outcome, rep.Err = OutcomeFailed, err
+		return rep
+	}
+	if ro.Shared && st.LastFetch.After(ro.Since) {
+		// Read under the claim: the run another instance made since the
+		// caller decided is committed.
+		rep.Outcome = OutcomeElsewhere
+		log.Debug("another instance ran this source already", "ran", st.LastFetch.Format(time.RFC3339Nano))
 		return rep
 	}
 	if !ro.Force && now.Before(st.NextRun) {

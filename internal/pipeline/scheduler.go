@@ -124,6 +124,10 @@ func (r *Runner) Daemon(ctx context.Context, srcs []Source, o DaemonOptions) err
 		}
 	}()
 
+	// Claims are renewed until the flush below is over.
+	stopLeases := r.HoldLeases(context.WithoutCancel(ctx))
+	defer stopLeases()
+
 	ticker := time.NewTicker(o.Tick)
 	defer ticker.Stop()
 	for running := true; running; {
@@ -153,9 +157,17 @@ func (r *Runner) Daemon(ctx context.Context, srcs []Source, o DaemonOptions) err
 // keepRunning runs one source at each of its next run times until ctx
 // is done. It calls startupDone once the source's start-up run (when it
 // was due at start) is over, or at once when it was not due.
+//
+// Instances sharing a store each keep a loop per source and wake for
+// the same run time; the one that claims the source first runs it, and
+// the others, finding the run made (RunOptions.Shared), wait for the
+// next time. While another instance holds the claim, the loop looks
+// again every tick: the holder finishes the run, or its lease runs out
+// (it died) and this instance takes the run over.
 func (r *Runner) keepRunning(ctx context.Context, p *pool, src Source, sch schedule.Schedule, o DaemonOptions, t *tally, startupDone func()) {
 	log := r.log.With("source", src.ID)
 	var ran time.Time
+	held := false // the last try found another instance holding the source
 	var once sync.Once
 	defer once.Do(startupDone)
 	for ctx.Err() == nil {
@@ -166,8 +178,13 @@ func (r *Runner) keepRunning(ctx context.Context, p *pool, src Source, sch sched
 		}
 		next := sch.NextRun(st.LastFetch, st.NextRun, st.Failures > 0)
 		if !ran.IsZero() && !next.After(ran) {
-			// The last run left no trace (the store failed): do not spin.
-			next = sch.Next(ran)
+			if held {
+				// Still not run: look again a tick later.
+				next = ran.Add(o.Tick)
+			} else {
+				// The last run left no trace (the store failed): do not spin.
+				next = sch.Next(ran)
+			}
 		}
 		wait := next.Sub(r.o.Now())
 		if wait > 0 {
@@ -178,13 +195,41 @@ func (r *Runner) keepRunning(ctx context.Context, p *pool, src Source, sch sched
 			case <-r.o.After(wait):
 			}
 		}
-		ran = r.o.Now()
+		ran, held = r.o.Now(), false
 		p.do(ctx, log, "source run; it runs again at its next time", func() {
-			rep := r.RunSource(ctx, src, RunOptions{Force: true, DeliverExisting: o.DeliverExisting})
+			rep := r.RunSource(ctx, src, RunOptions{Force: true, DeliverExisting: o.DeliverExisting,
+				Shared: true, Since: st.LastFetch})
+			held = rep.Outcome == OutcomeElsewhere
 			if s, done := t.add(rep); done && ctx.Err() == nil {
 				r.logSummary(s, "pass")
 			}
 		})
 		once.Do(startupDone)
 	}
+}
+
+// HoldLeases renews every claim this process holds in the store, a few
+// times per lease, until ctx is done or the returned stop is called
+// (which waits for the renewer to end). A process that dies stops
+// renewing, and its claims go to others when their leases run out.
+func (r *Runner) HoldLeases(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	every := max(r.o.Lease/3, 10*time.Millisecond)
+	go func() {
+		defer close(done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := r.o.Store.RenewLeases(ctx, r.o.Now().Add(r.o.Lease)); err != nil && ctx.Err() == nil {
+					r.log.Warn("could not renew claims; other instances may take them over", "err", err)
+				}
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }

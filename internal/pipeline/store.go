@@ -30,6 +30,15 @@ type SourceStore interface {
 	RecordFailure(ctx context.Context, id string, kind fetch.ErrorKind, msg string, at, nextRun time.Time) (int, error)
 	// RecordNotModified notes a run the server answered with 304.
 	RecordNotModified(ctx context.Context, id string, at, nextRun time.Time) error
+	// ClaimSource takes a source for one run (see store.SourceClaim): it
+	// fails (false) while another process runs it. A run whose process
+	// died is taken over once its lease ran out.
+	ClaimSource(ctx context.Context, id string, c store.SourceClaim) (bool, error)
+	// ReleaseSource gives a source back after its run.
+	ReleaseSource(ctx context.Context, id string) error
+	// RenewLeases extends every claim this process holds (sources,
+	// records, windows) to until.
+	RenewLeases(ctx context.Context, until time.Time) error
 }
 
 // ItemStore keeps the items of sources and commits runs.
@@ -67,8 +76,12 @@ type Outbox interface {
 	ClaimWindow(ctx context.Context, sink string, end, now time.Time, lease time.Duration) ([]store.Pending, error)
 	// Ack marks records delivered.
 	Ack(ctx context.Context, at time.Time, ids ...int64) error
-	// Retry releases records and sets their next attempt.
+	// Retry releases records, counts a failed attempt and sets their
+	// next attempt.
 	Retry(ctx context.Context, next time.Time, errMsg string, ids ...int64) error
+	// Release gives claimed records back without counting an attempt,
+	// to be tried at next at the earliest.
+	Release(ctx context.Context, next time.Time, ids ...int64) error
 	// NextAttempt returns the earliest next attempt of the queued records
 	// of sink; ok is false when none is queued.
 	NextAttempt(ctx context.Context, sink string) (t time.Time, ok bool, err error)
@@ -81,6 +94,12 @@ type WindowStore interface {
 	SinkWindow(ctx context.Context, sink string) (store.SinkWindow, error)
 	// PutSinkWindow replaces it.
 	PutSinkWindow(ctx context.Context, sink string, w store.SinkWindow) error
+	// LockWindow takes the window lock of a scheduled sink: one process
+	// at a time decides, sends and closes the sink's windows, so each is
+	// sent by exactly one. It fails (false) while another holds it.
+	LockWindow(ctx context.Context, sink string, now time.Time, lease time.Duration) (bool, error)
+	// UnlockWindow gives the window lock back.
+	UnlockWindow(ctx context.Context, sink string) error
 	// CloseWindow acks the records of the window ending at end, moves the
 	// sink's last window end to end and clears its pending window, at
 	// once.

@@ -128,7 +128,9 @@ func (t *tally) add(rep Report) (Summary, bool) {
 	defer t.mu.Unlock()
 	// "Waiting" says nothing new about a source's health (a scheduled run
 	// that fell inside its backoff): it does not replace what it did last.
-	if _, seen := t.last[rep.Source]; !seen || rep.Outcome != OutcomeWaiting {
+	// Nor does "elsewhere" (another instance ran it): the start-up
+	// summary takes its health from the store.
+	if _, seen := t.last[rep.Source]; rep.Outcome != OutcomeElsewhere && (!seen || rep.Outcome != OutcomeWaiting) {
 		t.last[rep.Source] = rep
 	}
 	t.thisRun[rep.Source] = true
@@ -166,7 +168,7 @@ func (r *Runner) logSummary(s Summary, when string) {
 func (r *Runner) startupSummary(ctx context.Context, srcs []Source, ran map[string]Report) Summary {
 	reps := make([]Report, 0, len(srcs))
 	for _, src := range srcs {
-		if rep, ok := ran[src.ID]; ok && rep.Outcome != OutcomeWaiting {
+		if rep, ok := ran[src.ID]; ok && rep.Outcome != OutcomeWaiting && rep.Outcome != OutcomeElsewhere {
 			reps = append(reps, rep)
 			continue
 		}

@@ -65,6 +65,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Restart", s.restart)
 	t.Run("Canceled", s.canceled)
 	t.Run("Concurrent", s.concurrent)
+	t.Run("TakesEachRecord", s.takesEach)
 }
 
 type suite struct {
@@ -348,4 +349,55 @@ func Records(n int) []sinks.Record {
 		}
 	}
 	return recs
+}
+
+// takesEach checks a Taker: took is called for each record in order, once
+// the receiver holds it and before the next is sent; an error from took
+// stops the write there.
+func (s *suite) takesEach(t *testing.T) {
+	tg := s.h.New(t)
+	tk, ok := tg.Sink.(sinks.Taker)
+	if !ok {
+		t.Skip("the sink takes a batch at once (no sinks.Taker)")
+	}
+	recs := Records(4)
+	var order []int
+	err := tk.WriteTaking(t.Context(), recs, func(i int) error {
+		order = append(order, i)
+		if got := distinct(tg.Received(t)); got != i+1 {
+			t.Errorf("took(%d) called when the receiver holds %d records, want %d", i, got, i+1)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(order) != "[0 1 2 3]" {
+		t.Errorf("took called with %v, want [0 1 2 3]", order)
+	}
+	s.expect(t, tg, recs)
+
+	tg = s.h.New(t)
+	tk = tg.Sink.(sinks.Taker)
+	stop := errors.New("store unavailable")
+	err = tk.WriteTaking(t.Context(), recs, func(i int) error {
+		if i == 1 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) {
+		t.Errorf("WriteTaking with a failing took: %v, want an error wrapping %v", err, stop)
+	}
+	if got := distinct(tg.Received(t)); got != 2 {
+		t.Errorf("receiver holds %d records after took failed on the second, want 2 (none sent after)", got)
+	}
+}
+
+func distinct(envs []sinks.Envelope) int {
+	seen := map[string]bool{}
+	for _, e := range envs {
+		seen[e.EventID] = true
+	}
+	return len(seen)
 }

@@ -76,6 +76,7 @@ type Sink struct {
 
 var (
 	_ sinks.Sink    = (*Sink)(nil)
+	_ sinks.Taker   = (*Sink)(nil)
 	_ sinks.Checker = (*Sink)(nil)
 )
 
@@ -108,12 +109,21 @@ func New(opts Options) *Sink {
 // Name returns the configured sink name.
 func (s *Sink) Name() string { return s.opts.Name }
 
-// Write POSTs the records one by one, in order. It stops at the first
-// failure and returns its error; the records sent before it will be sent
-// again with the rest of the batch, so receivers must drop event ids they
-// have seen. A 429 or 503 with Retry-After gives a *sinks.RetryError.
+// Write POSTs the records one by one, in order (WriteTaking without
+// acknowledgements). It stops at the first failure and returns its
+// error. A 429 or 503 with Retry-After gives a *sinks.RetryError.
+// Receivers still drop event ids they have seen: delivery is at least
+// once.
 func (s *Sink) Write(ctx context.Context, recs []sinks.Record) error {
-	for _, r := range recs {
+	return s.WriteTaking(ctx, recs, nil)
+}
+
+// WriteTaking POSTs the records one by one, in order, and calls took
+// with each record's index as soon as the receiver answered its POST
+// with a 2xx, so that the outbox acknowledges it before the next is
+// sent. It stops at the first failure.
+func (s *Sink) WriteTaking(ctx context.Context, recs []sinks.Record, took func(i int) error) error {
+	for i, r := range recs {
 		if err := ctx.Err(); err != nil {
 			return s.errorf("event %s: %w", r.EventID, err)
 		}
@@ -127,6 +137,11 @@ func (s *Sink) Write(ctx context.Context, recs []sinks.Record) error {
 		}
 		if err := s.post(ctx, r.EventID, sinks.EventLabelled, body); err != nil {
 			return err
+		}
+		if took != nil {
+			if err := took(i); err != nil {
+				return s.errorf("event %s: delivered, but not acknowledged: %w", r.EventID, err)
+			}
 		}
 	}
 	return nil
