@@ -37,6 +37,7 @@ Commands:
   backfill     run sources over a date window, following archives
   seen         list, or forget (--forget), the items seen for a source
   opml         import or export sources as OPML
+  store copy   move the state to another store (--from sqlite:PATH --to postgres://...)
   version      print the version
 
 Common flags (every command): --config FILE, --db FILE|URL, --log-format text|json, --log-level debug|info|warn|error.
@@ -92,6 +93,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdSeen(ctx, rest, stdout, stderr)
 	case "opml":
 		return cmdOPML(ctx, rest, stdin, stdout, stderr)
+	case "store":
+		return cmdStore(ctx, rest, stdout, stderr)
 	case "version":
 		return cmdVersion(rest, stdout, stderr)
 	default:

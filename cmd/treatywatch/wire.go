@@ -166,6 +166,7 @@ func wire(ctx context.Context, c *common, stderr io.Writer, o wireOptions) (*app
 		DeliveryBackoff: o.retryBackoff, Quiet: quietHours(cfg), Redact: redact.Of(stderr).String,
 		SourceBackoff: cfg.Defaults.SourceBackoff().Base, SourceBackoffCap: cfg.Defaults.SourceBackoff().Cap,
 		FieldCaps: &fieldCaps,
+		Lease:     cfg.Store.Lease.D(),
 	})
 	return a, nil
 }

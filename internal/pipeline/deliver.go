@@ -220,7 +220,9 @@ func (r *Runner) Flush(ctx context.Context) (int, error) {
 			}
 			return total, lastErr
 		}
-		t := time.NewTimer(max(wait, 10*time.Millisecond))
+		// Records another instance holds are acked or handed back at any
+		// moment: look again within a second rather than at lease end.
+		t := time.NewTimer(min(max(wait, 10*time.Millisecond), time.Second))
 		select {
 		case <-ctx.Done():
 			t.Stop()

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -62,7 +63,15 @@ func (r *Runner) RunAll(ctx context.Context, srcs []Source, ro RunOptions, worke
 	reps := make([]Report, len(srcs))
 	p := newPool(workers)
 	var wg sync.WaitGroup
-	for i, src := range srcs {
+	// Start at a random place: instances sharing a store then take
+	// different sources first instead of contending for the same ones.
+	start := 0
+	if len(srcs) > 0 {
+		start = rand.IntN(len(srcs))
+	}
+	for n := range srcs {
+		i := (start + n) % len(srcs)
+		src := srcs[i]
 		wg.Go(func() {
 			err := p.do(ctx, r.log.With("source", src.ID), "source run", func() { reps[i] = r.RunSource(ctx, src, ro) })
 			if err != nil && reps[i].Outcome == "" {

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/treatywatch/treatywatch/internal/store"
+)
+
+// cmdStore manages the state database: `store copy` moves an
+// installation from one store to another.
+func cmdStore(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "copy" {
+		fmt.Fprintln(stderr, "usage: treatywatch store copy --from sqlite:PATH --to postgres://user@host/db")
+		return 2
+	}
+	fs := flag.NewFlagSet("store copy", flag.ContinueOnError)
+	from := fs.String("from", "", "the store to copy from: sqlite:PATH (or a path), or a postgres:// URL")
+	to := fs.String("to", "", "the store to copy into (empty): a postgres:// URL, or sqlite:PATH")
+	if code := parseFlags(fs, args[1:], stderr); code >= 0 {
+		return code
+	}
+	if *from == "" || *to == "" {
+		return exitErr(stderr, "store copy", errors.New("both --from and --to are required (e.g. --from sqlite:/var/lib/treatywatch/treatywatch.db --to postgres://treatywatch@db/treatywatch)"))
+	}
+	if *from == *to {
+		return exitErr(stderr, "store copy", errors.New("--from and --to name the same store"))
+	}
+	src, err := store.Open(ctx, *from)
+	if err != nil {
+		return exitErr(stderr, "store copy", err)
+	}
+	defer src.Close()
+	// Nothing may write to an SQLite source while it is copied.
+	if err := src.Exclusive(ctx, func(holder string) {
+		fmt.Fprintf(stderr, "waiting: %s is in use by %s; stop it to copy a consistent state\n", src, holder)
+	}); err != nil {
+		return exitErr(stderr, "store copy", err)
+	}
+	dst, err := store.Open(ctx, *to)
+	if err != nil {
+		return exitErr(stderr, "store copy", err)
+	}
+	defer dst.Close()
+	rep, err := store.Copy(ctx, src, dst, func(table string, rows int) {
+		fmt.Fprintf(stdout, "%-12s %d rows\n", table, rows)
+	})
+	if err != nil {
+		return exitErr(stderr, "store copy", err)
+	}
+	fmt.Fprintf(stdout, "copied %s to %s: %d sources, %d items, %d deliveries\n", src, dst, rep["sources"], rep["items"], rep["outbox"])
+	return 0
+}

@@ -1,0 +1,90 @@
+package store_test
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/treatywatch/treatywatch/classify"
+	"github.com/treatywatch/treatywatch/fetch"
+	"github.com/treatywatch/treatywatch/internal/pgtest"
+	"github.com/treatywatch/treatywatch/internal/store"
+)
+
+// TestCopySQLiteToPostgres moves a state with seen items, a delivered and
+// a pending record, source health and sink state from an SQLite file to
+// an empty PostgreSQL database, and finds all of it there; a second copy
+// into the now full database is refused.
+func TestCopySQLiteToPostgres(t *testing.T) {
+	ctx := context.Background()
+	at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	src, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	item := func(key string, relevant bool) store.Labeled {
+		return store.Labeled{Item: fetch.Item{SourceID: "desk", Key: key, URL: "https://desk.example.org/" + key, Title: "t " + key},
+			Result: classify.Result{Relevant: relevant, Rules: "r1"}}
+	}
+	if _, err := src.CommitRun(ctx, store.RunCommit{SourceID: "desk", At: at, Validators: fetch.Validators{ETag: `"e1"`}, Listed: 3,
+		Items: []store.Labeled{item("a", true), item("b", true), item("c", false)}, Sinks: []string{"hook"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.RecordFailure(ctx, "broken", fetch.ErrBlocked, "status 403", at, at.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	due, _ := src.ClaimDue(ctx, "hook", at, time.Minute, 10)
+	if len(due) != 2 {
+		t.Fatalf("due = %d", len(due))
+	}
+	if err := src.Ack(ctx, at, due[0].ID); err != nil { // a delivered, b pending
+		t.Fatal(err)
+	}
+	if err := src.PutState(ctx, "digest/last", []byte("w1")); err != nil {
+		t.Fatal(err)
+	}
+
+	dsn := pgtest.NewDatabase(t)
+	dst, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	rep, err := store.Copy(ctx, src, dst, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep["sources"] != 2 || rep["items"] != 3 || rep["outbox"] != 2 || rep["kv"] < 1 {
+		t.Errorf("copied %v", rep)
+	}
+	st, _ := dst.Source(ctx, "desk")
+	if st.Validators.ETag != `"e1"` || !st.Initialised || !st.LastSuccess.Equal(at) {
+		t.Errorf("source after copy = %+v", st)
+	}
+	if b, _ := dst.Source(ctx, "broken"); b.Failures != 1 || !b.NextRun.Equal(at.Add(time.Hour)) {
+		t.Errorf("failing source after copy = %+v", b)
+	}
+	if u, _ := dst.Unseen(ctx, "desk", []string{"a", "b", "c", "d"}); len(u) != 1 || !u["d"] {
+		t.Errorf("unseen after copy = %v", u)
+	}
+	pending, _ := dst.ClaimDue(ctx, "hook", at, time.Minute, 10)
+	if len(pending) != 1 || pending[0].Record.EventID != due[1].Record.EventID || pending[0].Record.Item.Title != "t b" {
+		t.Errorf("pending after copy = %+v", pending)
+	}
+	if v, ok, _ := dst.GetState(ctx, "digest/last"); !ok || string(v) != "w1" {
+		t.Errorf("state after copy = %q %v", v, ok)
+	}
+	var titles []string
+	dst.Items(ctx, store.ItemFilter{SourceID: "desk"}, func(l store.Labeled) error { titles = append(titles, l.Item.Title); return nil })
+	slices.Sort(titles)
+	if !slices.Equal(titles, []string{"t a", "t b", "t c"}) {
+		t.Errorf("items after copy = %v", titles)
+	}
+	if _, err := store.Copy(ctx, src, dst, nil); err == nil || !strings.Contains(err.Error(), "empty store") {
+		t.Errorf("copy into a full store: %v", err)
+	}
+}
