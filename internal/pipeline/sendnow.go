@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/treatywatch/treatywatch/sinks"
 )
@@ -14,8 +15,20 @@ import (
 // by hand or on schedule, completes with the same message; and the
 // scheduled send that follows covers only what came after. A window
 // fixed earlier and not yet closed is completed instead of a new one.
+//
+// The window lock makes it wait for no one: while another process (a
+// daemon at its scheduled time) holds it, SendNow sends nothing and
+// says so.
 func (r *Runner) SendNow(ctx context.Context, s sinks.Scheduled) (int, sinks.Window, error) {
 	now := r.o.Now()
+	locked, err := r.o.Store.LockWindow(ctx, s.Name(), now, r.o.Lease)
+	if err != nil {
+		return 0, sinks.Window{}, err
+	}
+	if !locked {
+		return 0, sinks.Window{}, fmt.Errorf("%s: another process is sending this sink's window right now; try again when it is done", s.Name())
+	}
+	defer r.o.Store.UnlockWindow(context.WithoutCancel(ctx), s.Name())
 	w, err := r.sinkWindow(ctx, s.Name(), now)
 	if err != nil {
 		return 0, sinks.Window{}, err
