@@ -180,7 +180,7 @@ func instanceConfig(t testing.TB, dir string, n int, sources []string, hookURL s
 	for _, s := range sources {
 		b.WriteString(s)
 	}
-	fmt.Fprintf(&b, "sinks:\n  - name: hook\n    type: webhook\n    url: %s\n    timeout: 5s\n    headers:\n      X-Instance: \"%d\"\n", hookURL, n)
+	fmt.Fprintf(&b, "sinks:\n  - name: hook\n    type: webhook\n    url: %s\n    secret: %s\n    timeout: 5s\n    headers:\n      X-Instance: \"%d\"\n", hookURL, hookSecret, n)
 	path := filepath.Join(dir, fmt.Sprintf("instance-%d.yaml", n))
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
@@ -247,9 +247,10 @@ func TestThreeInstancesOnePostgres(t *testing.T) {
 
 	dir := t.TempDir()
 	type instance struct {
-		cmd  *exec.Cmd
-		done chan error
-		logs *lockedBuffer
+		cmd    *exec.Cmd
+		done   chan error
+		logs   *lockedBuffer
+		exited bool // its exit was received from done
 	}
 	insts := make([]*instance, 3)
 	for i := range insts {
@@ -260,7 +261,7 @@ func TestThreeInstancesOnePostgres(t *testing.T) {
 	}
 	defer func() {
 		for i, in := range insts {
-			if in.cmd.ProcessState == nil {
+			if !in.exited {
 				in.cmd.Process.Kill()
 				<-in.done
 			}
@@ -282,6 +283,7 @@ func TestThreeInstancesOnePostgres(t *testing.T) {
 			t.Fatal(err)
 		}
 		<-in.done
+		in.exited = true
 		killedAt[fmt.Sprintf("instance-%d.", i)] = time.Now()
 		return claimedBy(t, db, in.cmd.Process.Pid)
 	}
@@ -341,6 +343,7 @@ func TestThreeInstancesOnePostgres(t *testing.T) {
 	insts[survivor].cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case err := <-insts[survivor].done:
+		insts[survivor].exited = true
 		if err != nil {
 			t.Errorf("survivor exit: %v", err)
 		}
