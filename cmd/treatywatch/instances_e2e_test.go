@@ -168,6 +168,19 @@ func relevantIDs(t testing.TB, eng *classify.Engine, want map[string]bool, id st
 	}
 }
 
+// allFetched tells whether every feed was fetched to the end at least
+// once.
+func (cf *countingFeeds) allFetched() bool {
+	cf.mu.Lock()
+	defer cf.mu.Unlock()
+	for path := range cf.feeds {
+		if len(cf.doneBy[path]) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // instanceConfig writes the config of one instance: the sources, one
 // webhook sink that names the instance in a header, and a short lease.
 // Each instance has its own contact, so its User-Agent tells the feed
@@ -331,11 +344,13 @@ func TestThreeInstancesOnePostgres(t *testing.T) {
 	ids, _, _ := rc.snapshot()
 	t.Logf("killed instance %d mid-delivery (%d of %d delivered); it held %d claimed, unacknowledged records", deliverer, len(ids), len(want), n)
 
-	// The survivor takes over both.
+	// The survivor takes over both: every record delivered, and every
+	// source fetched (those without relevant items too: a killed
+	// instance's runs are taken over once their leases ran out).
 	survivor := 3 - fetcher - deliverer
 	deadline = time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
-		if ids, _, _ := rc.snapshot(); len(ids) >= len(want) {
+		if ids, _, _ := rc.snapshot(); len(ids) >= len(want) && cf.allFetched() {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
