@@ -178,7 +178,7 @@ func (s *Store) ItemDetail(ctx context.Context, id int64) (dashboard.ItemDetail,
 	if err != nil {
 		return d, fmt.Errorf("store: item %d: %w", id, err)
 	}
-	l, err := decodeLabeled(ij, rj)
+	l, err := decodeLabeled(sum.SourceID, sum.Key, sum.URL, sum.Title, ij, rj)
 	if err != nil {
 		return d, err
 	}

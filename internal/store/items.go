@@ -248,24 +248,24 @@ type ItemFilter struct {
 
 // Items calls fn for every stored item that matches f, oldest first.
 func (s *Store) Items(ctx context.Context, f ItemFilter, fn func(Labeled) error) error {
-	q := `SELECT item_json, result_json FROM items WHERE 1=1`
+	q := `SELECT ` + labeledCols + ` FROM items i WHERE 1=1`
 	var args []any
 	if f.SourceID != "" {
-		q += ` AND source_id = ?`
+		q += ` AND i.source_id = ?`
 		args = append(args, f.SourceID)
 	}
 	if f.RelevantOnly {
-		q += ` AND relevant = 1`
+		q += ` AND i.relevant = 1`
 	}
 	if !f.Since.IsZero() {
-		q += ` AND seen_at >= ?`
+		q += ` AND i.seen_at >= ?`
 		args = append(args, fmtTime(f.Since))
 	}
 	if !f.Until.IsZero() {
-		q += ` AND seen_at < ?`
+		q += ` AND i.seen_at < ?`
 		args = append(args, fmtTime(f.Until))
 	}
-	q += ` ORDER BY seen_at, source_id, key`
+	q += ` ORDER BY i.seen_at, i.source_id, i.key`
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("store: items: %w", err)
@@ -273,12 +273,12 @@ func (s *Store) Items(ctx context.Context, f ItemFilter, fn func(Labeled) error)
 	// Read everything first: fn may write to the store.
 	var all []Labeled
 	for rows.Next() {
-		var ij, rj string
-		if err := rows.Scan(&ij, &rj); err != nil {
+		var src, key, url, title, ij, rj string
+		if err := rows.Scan(&src, &key, &url, &title, &ij, &rj); err != nil {
 			rows.Close()
 			return fmt.Errorf("store: items: %w", err)
 		}
-		l, err := decodeLabeled(ij, rj)
+		l, err := decodeLabeled(src, key, url, title, ij, rj)
 		if err != nil {
 			rows.Close()
 			return err
@@ -300,7 +300,7 @@ func (s *Store) Items(ctx context.Context, f ItemFilter, fn func(Labeled) error)
 // UpdateResult replaces the labels of one stored item (reclassify). It
 // does not queue anything.
 func (s *Store) UpdateResult(ctx context.Context, sourceID, key string, r classify.Result) error {
-	resJSON, err := encodeResult(r)
+	resJSON, err := encodeResult(r, fetch.Item{}) // sentences written out: the text is not at hand
 	if err != nil {
 		return fmt.Errorf("store: update labels of %s/%s: %w", sourceID, key, err)
 	}

@@ -65,13 +65,13 @@ func (s *Store) KeysByURL(ctx context.Context, id string, urls []string) (map[st
 // caller reads them afresh.
 func (s *Store) StoredItems(ctx context.Context, id string, keys []string) (map[string]fetch.Item, error) {
 	items := map[string]fetch.Item{}
-	err := s.inChunks(ctx, `SELECT item_json, result_json FROM items WHERE source_id = ? AND key IN (`, id, keys,
+	err := s.inChunks(ctx, `SELECT `+labeledCols+` FROM items i WHERE i.source_id = ? AND i.key IN (`, id, keys,
 		func(row interface{ Scan(...any) error }) error {
-			var ij, rj string
-			if err := row.Scan(&ij, &rj); err != nil {
+			var src, key, url, title, ij, rj string
+			if err := row.Scan(&src, &key, &url, &title, &ij, &rj); err != nil {
 				return err
 			}
-			l, err := decodeLabeled(ij, rj)
+			l, err := decodeLabeled(src, key, url, title, ij, rj)
 			if err != nil {
 				return err
 			}

@@ -19,7 +19,7 @@ type Pending struct {
 	Created  time.Time
 }
 
-const pendingQuery = `SELECT o.id, o.sink, o.event_id, o.attempts, o.created, i.item_json, i.result_json
+const pendingQuery = `SELECT o.id, o.sink, o.event_id, o.attempts, o.created, ` + labeledCols + `
 	FROM outbox o JOIN items i ON i.source_id = o.source_id AND i.key = o.item_key
 	WHERE o.sink = ? AND o.state = 'pending' `
 
@@ -37,11 +37,11 @@ func queryPending(ctx context.Context, db querier, q string, args ...any) ([]Pen
 	var out []Pending
 	for rows.Next() {
 		var p Pending
-		var created, ij, rj string
-		if err := rows.Scan(&p.ID, &p.Sink, &p.Record.EventID, &p.Attempts, &created, &ij, &rj); err != nil {
+		var created, src, key, url, title, ij, rj string
+		if err := rows.Scan(&p.ID, &p.Sink, &p.Record.EventID, &p.Attempts, &created, &src, &key, &url, &title, &ij, &rj); err != nil {
 			return nil, fmt.Errorf("store: pending deliveries: %w", err)
 		}
-		l, err := decodeLabeled(ij, rj)
+		l, err := decodeLabeled(src, key, url, title, ij, rj)
 		if err != nil {
 			return nil, err
 		}

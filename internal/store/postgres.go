@@ -75,6 +75,11 @@ var pgMigrations = []string{
 	);`,
 	pgDashboardSchema,
 	pgDashboardSearch,
+	// 6: only relevant items in the time index, as in SQLite (whose search
+	// index also became contentless; PostgreSQL's search vector never kept
+	// the text).
+	`DROP INDEX items_relevant;
+	CREATE INDEX items_relevant ON items (seen_at) WHERE relevant = 1;`,
 }
 
 // migrationLock is the advisory lock key under which instances starting

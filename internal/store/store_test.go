@@ -10,6 +10,7 @@ import (
 
 	"github.com/treatywatch/treatywatch/classify"
 	"github.com/treatywatch/treatywatch/fetch"
+	"github.com/treatywatch/treatywatch/internal/dashboard"
 	"github.com/treatywatch/treatywatch/sinks"
 )
 
@@ -266,5 +267,56 @@ func TestMigratesAnOlderDatabase(t *testing.T) {
 	s.Close()
 	if _, err := Open(ctx, path); err == nil || !strings.Contains(err.Error(), "newer than this program") {
 		t.Errorf("open of a newer database: %v", err)
+	}
+}
+
+// TestMigrationKeepsSearch opens a database at schema version 5 holding
+// items as version 5 wrote them (text in item_json, a search index with
+// its own copy of the text) and finds them searchable by their body
+// after migration 6 made the index contentless, and still readable.
+func TestMigrationKeepsSearch(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v5.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range migrations[:4] { // 4 still had the insert trigger that fills the read model
+		if _, err := db.Exec(m); err != nil {
+			t.Fatalf("migration %d: %v", i+1, err)
+		}
+	}
+	_, err = db.Exec(`INSERT INTO items (source_id, key, url, title, published, seen_at, relevant, rules, item_json, result_json) VALUES
+		('s', 'k1', 'https://example.org/1', 'First', '', '2026-11-23T10:00:00.000000000Z', 1, 'r',
+		 '{"key":"k1","source_id":"s","url":"https://example.org/1","title":"First","summary":"zeppelins over Hanoi","fetched":"2026-11-23T10:00:00Z","provenance":{}}',
+		 '{"relevant":true,"score":1,"topics":[],"stance":"","rules":"r","evidence":[]}');`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(migrations[4] + `; PRAGMA user_version = 5`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	page, err := s.SearchItems(ctx, dashboard.ItemQuery{Text: "zeppelins", Limit: 10})
+	if err != nil || page.Total != 1 || page.Items[0].Key != "k1" {
+		t.Errorf("search after migration 6 = %+v, %v", page, err)
+	}
+	var got []Labeled
+	s.Items(ctx, ItemFilter{RelevantOnly: true}, func(l Labeled) error { got = append(got, l); return nil })
+	if len(got) != 1 || got[0].Item.Summary != "zeppelins over Hanoi" || got[0].Item.URL != "https://example.org/1" {
+		t.Errorf("items after migration 6 = %+v", got)
+	}
+	// The index forgets a deleted item.
+	if _, err := s.Forget(ctx, "s", "k1"); err != nil {
+		t.Fatal(err)
+	}
+	if page, err := s.SearchItems(ctx, dashboard.ItemQuery{Text: "zeppelins", Limit: 10}); err != nil || page.Total != 0 {
+		t.Errorf("search after forget = %+v, %v", page, err)
 	}
 }

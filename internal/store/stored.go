@@ -5,16 +5,25 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/treatywatch/treatywatch/classify"
 	"github.com/treatywatch/treatywatch/fetch"
 )
 
 // storedItem is an item as item_json keeps it. An irrelevant item is kept
-// lean: what dedupe and audits need (key, URL, title, dates, provenance,
-// the label summary and a hash of its text), not its summary or content.
+// lean: what dedupe and audits need (key, URL, title, dates, the label
+// summary and a hash of its text), not its summary, content or the
+// provenance of the document it came in.
 type storedItem struct {
 	fetch.Item
+	// The item's source, key, URL and title are columns of its row: these
+	// fields hide the item's own so that item_json does not repeat them.
+	// Rows written before read them back from here.
+	SourceID string `json:"source_id,omitempty"`
+	Key      string `json:"key,omitempty"`
+	URL      string `json:"url,omitempty"`
+	Title    string `json:"title,omitempty"`
 	// Lean marks an item stored without its text.
 	Lean bool `json:"lean,omitempty"`
 	// TextSHA256 is the first 16 bytes, in hex, of the SHA-256 of the
@@ -33,13 +42,16 @@ type storedResult struct {
 	Sentences []string      `json:"sentences,omitempty"`
 }
 
-// storedMatch is a classify.Match whose sentence is S-1 in Sentences (0:
-// none).
+// storedMatch is a classify.Match whose sentence is either At-1 and Len
+// bytes into its field's text (stored with the item), or S-1 in
+// Sentences (a sentence the classifier shortened), or none.
 type storedMatch struct {
 	Rule   string   `json:"rule"`
 	Kind   string   `json:"kind"`
 	Label  string   `json:"label,omitempty"`
 	Words  []string `json:"words"`
+	At     int      `json:"at,omitempty"`
+	Len    int      `json:"len,omitempty"`
 	S      int      `json:"s,omitempty"`
 	Field  string   `json:"field"`
 	Weight float64  `json:"weight,omitempty"`
@@ -64,25 +76,31 @@ func encodeLabeled(l Labeled) (itemJSON, resultJSON []byte, err error) {
 	if !l.Result.Relevant {
 		si.Lean, si.TextSHA256 = true, textHash(l.Item)
 		si.Summary, si.Content = "", ""
+		// How the document holding it was fetched is the same for
+		// every item of a run; the text hash is what tells this item.
+		si.Provenance = fetch.Provenance{Extracted: l.Item.Provenance.Extracted}
 	}
 	if itemJSON, err = json.Marshal(si); err != nil {
 		return nil, nil, err
 	}
-	if resultJSON, err = encodeResult(l.Result); err != nil {
+	if resultJSON, err = encodeResult(l.Result, l.Item); err != nil {
 		return nil, nil, err
 	}
 	return itemJSON, resultJSON, nil
 }
 
-// encodeResult is the result_json of r: the evidence of a relevant
-// result with each sentence once, none for an irrelevant one.
-func encodeResult(r classify.Result) ([]byte, error) {
+// encodeResult is the result_json of r, the labels of it: the evidence
+// of a relevant result with each sentence as a place in the item's text
+// or written once, none for an irrelevant one.
+func encodeResult(r classify.Result, it fetch.Item) ([]byte, error) {
 	sr := storedResult{Result: r, Evidence: []storedMatch{}}
 	if r.Relevant {
 		at := map[string]int{}
 		for _, m := range r.Evidence {
 			sm := storedMatch{Rule: m.Rule, Kind: m.Kind, Label: m.Label, Words: m.Words, Field: m.Field, Weight: m.Weight}
-			if m.Sentence != "" {
+			if i := strings.Index(fieldText(it, m.Field), m.Sentence); m.Sentence != "" && i >= 0 {
+				sm.At, sm.Len = i+1, len(m.Sentence)
+			} else if m.Sentence != "" {
 				if at[m.Sentence] == 0 {
 					sr.Sentences = append(sr.Sentences, m.Sentence)
 					at[m.Sentence] = len(sr.Sentences)
@@ -95,16 +113,34 @@ func encodeResult(r classify.Result) ([]byte, error) {
 	return json.Marshal(sr)
 }
 
-// decodeLabeled reads an item_json and result_json pair, as written now
-// or before items were kept lean and sentences shared.
-func decodeLabeled(itemJSON, resultJSON string) (Labeled, error) {
+// labeledCols are the columns decodeLabeled reads, from an items row
+// aliased i.
+const labeledCols = `i.source_id, i.key, i.url, i.title, i.item_json, i.result_json`
+
+// fieldText is the text of the item field an evidence match names.
+func fieldText(it fetch.Item, field string) string {
+	switch field {
+	case classify.FieldTitle:
+		return it.Title
+	case classify.FieldSummary:
+		return it.Summary
+	case classify.FieldContent:
+		return it.Content
+	}
+	return ""
+}
+
+// decodeLabeled reads the labeledCols of a row, written now or before
+// items were kept lean, without their columns, and sentences shared.
+func decodeLabeled(sourceID, key, url, title, itemJSON, resultJSON string) (Labeled, error) {
 	var si storedItem
 	if err := json.Unmarshal([]byte(itemJSON), &si); err != nil {
-		return Labeled{}, fmt.Errorf("store: decode item: %w", err)
+		return Labeled{}, fmt.Errorf("store: decode item %s/%s: %w", sourceID, key, err)
 	}
+	si.Item.SourceID, si.Item.Key, si.Item.URL, si.Item.Title = sourceID, key, url, title
 	var sr storedResult
 	if err := json.Unmarshal([]byte(resultJSON), &sr); err != nil {
-		return Labeled{}, fmt.Errorf("store: decode labels: %w", err)
+		return Labeled{}, fmt.Errorf("store: decode labels of %s/%s: %w", sourceID, key, err)
 	}
 	l := Labeled{Item: si.Item, Result: sr.Result, Lean: si.Lean, TextSHA256: si.TextSHA256}
 	l.Result.Evidence = make([]classify.Match, 0, len(sr.Evidence))
@@ -112,6 +148,9 @@ func decodeLabeled(itemJSON, resultJSON string) (Labeled, error) {
 		cm := classify.Match{Rule: m.Rule, Kind: m.Kind, Label: m.Label, Words: m.Words, Sentence: m.Sentence, Field: m.Field, Weight: m.Weight}
 		if m.S > 0 && m.S <= len(sr.Sentences) {
 			cm.Sentence = sr.Sentences[m.S-1]
+		}
+		if t := fieldText(l.Item, m.Field); m.At > 0 && m.At-1+m.Len <= len(t) {
+			cm.Sentence = t[m.At-1 : m.At-1+m.Len]
 		}
 		l.Result.Evidence = append(l.Result.Evidence, cm)
 	}
