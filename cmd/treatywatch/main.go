@@ -40,7 +40,8 @@ Commands:
   store copy   move the state to another store (--from sqlite:PATH --to postgres://...)
   version      print the version
 
-Common flags (every command): --config FILE, --db FILE|URL, --log-format text|json, --log-level debug|info|warn|error.
+Common flags (every command): --config FILE, --db FILE|URL, --log-format text|json, --log-level debug|info|warn|error,
+--memory-limit SIZE|off.
 Run "treatywatch <command> -h" for a command's own flags.
 `
 
@@ -121,10 +122,11 @@ func cmdVersion(args []string, stdout, stderr io.Writer) int {
 
 // common holds the flags every command shares.
 type common struct {
-	config    string
-	db        string
-	logFormat string
-	logLevel  string
+	config      string
+	db          string
+	logFormat   string
+	logLevel    string
+	memoryLimit string
 }
 
 func (c *common) register(fs *flag.FlagSet) {
@@ -132,6 +134,7 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.db, "db", "", "state database: an SQLite file or a postgres:// URL (default: the config's store, else <data_dir>/treatywatch.db)")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&c.memoryLimit, "memory-limit", "", "soft limit of the process's Go memory, e.g. 96MiB, or off (default: $GOMEMLIMIT, else 64MiB)")
 }
 
 // logger builds the slog logger the flags ask for.

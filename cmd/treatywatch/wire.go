@@ -99,6 +99,9 @@ func wire(ctx context.Context, c *common, stderr io.Writer, o wireOptions) (*app
 	if err != nil {
 		return nil, err
 	}
+	if _, err := setMemoryLimit(c.memoryLimit); err != nil {
+		return nil, err
+	}
 	cfg, name, err := loadConfig(c.config, stderr)
 	if err != nil {
 		return nil, err
