@@ -129,7 +129,7 @@ func (r *Runner) Daemon(ctx context.Context, srcs []Source, o DaemonOptions) err
 		startup.Wait()
 		s := r.startupSummary(ctx, srcs, t.startupOver())
 		if ctx.Err() == nil {
-			r.logSummary(s, "start-up")
+			r.passEnded(s, "start-up")
 		}
 	}()
 
@@ -210,7 +210,7 @@ func (r *Runner) keepRunning(ctx context.Context, p *pool, src Source, sch sched
 				Shared: true, Since: st.LastFetch})
 			held = rep.Outcome == OutcomeElsewhere
 			if s, done := t.add(rep); done && ctx.Err() == nil {
-				r.logSummary(s, "pass")
+				r.passEnded(s, "pass")
 			}
 		})
 		once.Do(startupDone)
