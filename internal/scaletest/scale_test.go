@@ -37,6 +37,7 @@ var (
 	workers      = flag.Int("scale.workers", 4, "--workers of the runs")
 	memLimit     = flag.String("scale.memory-limit", "", "--memory-limit of the runs (empty: the default)")
 	keep         = flag.String("scale.keep", "", "copy the once passes' database to this path")
+	showStderr   = flag.Bool("scale.stderr", false, "print the end of each once pass's standard error (with GODEBUG=gctrace=1, the collector's trace)")
 )
 
 // text is one item's text.
@@ -209,6 +210,10 @@ func once(t *testing.T, bin, cfg string) (u usage, ran, fresh int) {
 		t.Fatalf("once: %v\n%s\n%.4000s", err, errOut.String(), out.String())
 	}
 	u = measured(c, start)
+	if *showStderr {
+		e := errOut.String()
+		fmt.Printf("once stderr (last 3000 bytes):\n%s\n", e[max(0, len(e)-3000):])
+	}
 	for _, m := range okRow.FindAllStringSubmatch(out.String(), -1) {
 		ran++
 		n, _ := strconv.Atoi(m[3])
