@@ -165,7 +165,7 @@ func wire(ctx context.Context, c *common, stderr io.Writer, o wireOptions) (*app
 	fieldCaps := cfg.Fields.Caps()
 	a.runner = pipeline.New(pipeline.Options{
 		Store: a.store, Fetchers: a.fetchers, Extractor: a.extractor, Classifier: a.classifier,
-		Sinks: a.sinks, Logger: log, Metrics: a.metrics, MinWords: cfg.Defaults.MinWords,
+		Sinks: a.sinks, Logger: log, Metrics: a.metrics, MinWords: cfg.Defaults.MinWords, PerHost: cfg.HTTP.PerHost,
 		DeliveryBackoff: o.retryBackoff, Quiet: quietHours(cfg), Redact: redact.Of(stderr).String,
 		SourceBackoff: cfg.Defaults.SourceBackoff().Base, SourceBackoffCap: cfg.Defaults.SourceBackoff().Cap,
 		FieldCaps: &fieldCaps,

@@ -50,6 +50,10 @@ type Options struct {
 
 	// MinWords is the word count below which an item is thin (default 80).
 	MinWords int
+	// PerHost is how many sources of one host run at once: the fetch
+	// client's limit of requests per host (0: no limit). A free worker
+	// takes the next source whose host is below it.
+	PerHost int
 	// SourceBackoff is the first delay after a failed run; it doubles per
 	// failure in a row up to SourceBackoffCap (defaults 1m and 4h). A
 	// source is never given up.

@@ -61,7 +61,7 @@ func NextRunOf(src Source, lastFetch, notBefore time.Time, failed bool, now time
 // reported as its failure; the others go on.
 func (r *Runner) RunAll(ctx context.Context, srcs []Source, ro RunOptions, workers int) []Report {
 	reps := make([]Report, len(srcs))
-	p := newPool(workers)
+	p := newPool(workers, r.o.PerHost)
 	var wg sync.WaitGroup
 	// Start at a random place: instances sharing a store then take
 	// different sources first instead of contending for the same ones.
@@ -73,7 +73,7 @@ func (r *Runner) RunAll(ctx context.Context, srcs []Source, ro RunOptions, worke
 		i := (start + n) % len(srcs)
 		src := srcs[i]
 		wg.Go(func() {
-			err := p.do(ctx, r.log.With("source", src.ID), "source run", func() { reps[i] = r.RunSource(ctx, src, ro) })
+			err := p.doFor(ctx, r.log.With("source", src.ID), "source run", hostOf(src), func() { reps[i] = r.RunSource(ctx, src, ro) })
 			if err != nil && reps[i].Outcome == "" {
 				reps[i] = Report{Source: src.ID, Outcome: OutcomeFailed, Err: err}
 			}
@@ -117,7 +117,7 @@ func (r *Runner) Daemon(ctx context.Context, srcs []Source, o DaemonOptions) err
 		}
 		scheds[i] = sch
 	}
-	p := newPool(o.Workers)
+	p := newPool(o.Workers, r.o.PerHost)
 	t := newTally(len(srcs))
 	var wg, startup sync.WaitGroup
 	startup.Add(len(srcs))
@@ -205,7 +205,7 @@ func (r *Runner) keepRunning(ctx context.Context, p *pool, src Source, sch sched
 			}
 		}
 		ran, held = r.o.Now(), false
-		p.do(ctx, log, "source run; it runs again at its next time", func() {
+		p.doFor(ctx, log, "source run; it runs again at its next time", hostOf(src), func() {
 			rep := r.RunSource(ctx, src, RunOptions{Force: true, DeliverExisting: o.DeliverExisting,
 				Shared: true, Since: st.LastFetch})
 			held = rep.Outcome == OutcomeElsewhere
