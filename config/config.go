@@ -38,6 +38,20 @@ type Config struct {
 	// Store is where the state lives. Default: an SQLite file in
 	// data_dir.
 	Store Store `yaml:"store,omitempty"`
+	// Retention bounds how long the store keeps items.
+	Retention Retention `yaml:"retention"`
+}
+
+// Retention is how long the store keeps items.
+type Retention struct {
+	// Irrelevant is how long an irrelevant item is kept after it was
+	// first seen (e.g. "2160h", 90 days); 0, the default, keeps it for
+	// good. Irrelevant items are stored lean (key, URL, title, dates,
+	// labels and a hash of their text); one deleted while its feed still
+	// lists it is seen as new on the next run, classified and stored
+	// again. Items an analyst corrected, and items with a record waiting
+	// for a sink, are kept.
+	Irrelevant Duration `yaml:"irrelevant"`
 }
 
 // Fields are the caps on an item's fields after cleaning: a longer value

@@ -91,7 +91,8 @@ testdata/bad_units.bad.yaml:11: sources[0].timeout: bad duration "5" (want e.g. 
 testdata/bad_units.bad.yaml:12: sources[0].max_body: bad size "-3KiB" (want bytes or a number with KiB, MiB or GiB, e.g. "10MiB")
 testdata/bad_units.bad.yaml:13: sources[0].deliver_existing: want true or false, got "maybe"
 testdata/bad_units.bad.yaml:15: sinks[0].secret: required for webhook sinks, so that receivers can check the signature (set ${ENV_VAR}); to send unsigned requests say unsigned: true
-testdata/bad_units.bad.yaml:18: sinks[0].timeout: must be positive, got 0s`},
+testdata/bad_units.bad.yaml:18: sinks[0].timeout: must be positive, got 0s
+testdata/bad_units.bad.yaml:20: retention.irrelevant: must be 0 (keep) or at least 1h, got 30m0s`},
 		{"bad_url.bad.yaml", `testdata/bad_url.bad.yaml:1: contact: bad contact "treatywatch" (want an http, https or mailto URL)
 testdata/bad_url.bad.yaml:4: sources[0].url: bad URL "www.eff.org/rss/updates.xml" (want an absolute http or https URL)
 testdata/bad_url.bad.yaml:6: sources[1].url: bad URL "ftp://example.org/feed.xml" (want an absolute http or https URL)

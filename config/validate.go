@@ -68,6 +68,9 @@ func (v *validator) config(c *Config) {
 		}
 	}
 	v.store("store", c.Store)
+	if r := c.Retention.Irrelevant.D(); r < 0 || (r > 0 && r < time.Hour) {
+		v.add("retention.irrelevant", "must be 0 (keep) or at least 1h, got %s", c.Retention.Irrelevant)
+	}
 
 	if len(c.Sources) == 0 {
 		v.add("sources", "at least one source is required")

@@ -55,6 +55,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		defer stop()
 	}
 	a.log.Info("starting", "config", a.cfgName, "data_dir", a.cfg.DataDir(), "sources", len(a.sources))
+	go a.keepPruning(ctx)
 	a.logOutputs(dbPath(&c, a.cfg))
 	err = a.runner.Daemon(ctx, a.sources, pipeline.DaemonOptions{
 		Workers: *workers, Grace: *grace, DeliverExisting: *deliverExisting,
@@ -127,6 +128,7 @@ func cmdOnce(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	delivered, derr := a.runner.Flush(dctx)
 	cancel()
 	stopLeases()
+	a.pruneIrrelevant(ctx)
 
 	failed := 0
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)

@@ -342,3 +342,20 @@ func (s *Store) Forget(ctx context.Context, sourceID, key string) (int, error) {
 	}
 	return int(n), nil
 }
+
+// PruneIrrelevant deletes the irrelevant items first seen before before
+// (the retention of irrelevant items), except those an analyst corrected
+// and those with a record still waiting for a sink. It returns how many
+// it deleted. A deleted item that is still in its feed is seen as new on
+// the next run, classified again and stored again.
+func (s *Store) PruneIrrelevant(ctx context.Context, before time.Time) (int, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM items WHERE relevant = 0 AND seen_at < ?
+		AND NOT EXISTS (SELECT 1 FROM corrections c WHERE c.source_id = items.source_id AND c.item_key = items.key)
+		AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.source_id = items.source_id AND o.item_key = items.key AND o.state = 'pending')`,
+		fmtTime(before))
+	if err != nil {
+		return 0, fmt.Errorf("store: prune irrelevant items seen before %s: %w", before.Format(time.RFC3339), err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}

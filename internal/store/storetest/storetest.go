@@ -40,6 +40,7 @@ func Run(t *testing.T, newDSN NewDSN) {
 		{"StateItemsAndForget", testStateItems},
 		{"ManyItemsInOneCommit", testManyItems},
 		{"IrrelevantItemsStoredLean", testLean},
+		{"PruneIrrelevant", testPrune},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newDSN) })
@@ -662,5 +663,49 @@ func testLean(t *testing.T, newDSN NewDSN) {
 			a.Sentence == b.Sentence && a.Field == b.Field && a.Weight == b.Weight
 	}) {
 		t.Errorf("relevant item read back as %+v", full)
+	}
+}
+
+// testPrune: the retention of irrelevant items deletes the old ones only,
+// never a relevant item, one an analyst corrected or one still queued.
+func testPrune(t *testing.T, newDSN NewDSN) {
+	ctx := context.Background()
+	s := open(t, newDSN(t))
+	old := []store.Labeled{labeled("s", "old", false), labeled("s", "old-relevant", true), labeled("s", "old-corrected", false), labeled("s", "old-queued", false)}
+	if _, err := s.Commit(ctx, store.Commit{SourceID: "s", At: t0, Items: old}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Commit(ctx, store.Commit{SourceID: "s", At: t0.Add(48 * time.Hour), Items: []store.Labeled{labeled("s", "new", false)}}); err != nil {
+		t.Fatal(err)
+	}
+	page, err := s.SearchItems(ctx, dashboard.ItemQuery{Relevance: dashboard.IrrelevantOnly, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range page.Items {
+		if it.Key == "old-corrected" {
+			if _, err := s.AddCorrection(ctx, dashboard.Correction{ItemID: it.ID, Label: dashboard.Label{Relevant: false}, Who: "analyst", At: t0}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// A record queued for the item (relabelled relevant, then not).
+	q := labeled("s", "old-queued", true)
+	if _, err := s.Commit(ctx, store.Commit{SourceID: "s", At: t0, Items: []store.Labeled{q}, Deliver: true, Sinks: []string{"hook"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UpdateResult(ctx, "s", "old-queued", classify.Result{Relevant: false, Rules: "test-2"}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.PruneIrrelevant(ctx, t0.Add(24*time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("pruned %d (%v), want 1", n, err)
+	}
+	u, _ := s.Unseen(ctx, "s", []string{"old", "old-relevant", "old-corrected", "old-queued", "new"})
+	if !u["old"] || len(u) != 1 {
+		t.Errorf("unseen after pruning = %v, want only the old irrelevant item", u)
+	}
+	if all, err := s.SearchItems(ctx, dashboard.ItemQuery{Relevance: dashboard.AnyRelevance, Limit: 10}); err != nil || all.Total != 4 {
+		t.Errorf("the dashboard lists %d items after pruning (%v), want 4", all.Total, err)
 	}
 }
