@@ -3,7 +3,7 @@
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
-COPY third_party ./third_party
+COPY standins ./standins
 RUN go mod download
 COPY . .
 ARG VERSION=dev

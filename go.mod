@@ -59,4 +59,4 @@ require (
 	modernc.org/memory v1.12.1 // indirect
 )
 
-replace github.com/markusmobius/go-dateparser => ./third_party/dateparser
+replace github.com/markusmobius/go-dateparser => ./standins/dateparser
