@@ -225,6 +225,7 @@ type scratch struct {
 	spans []span
 	fs    []field
 	v     fvec
+	word  []byte // a word feature's name being looked up
 }
 
 // candidate is the prefilter: false only when the item is in Latin script

@@ -465,8 +465,7 @@ func TestHeadlineCountsOnce(t *testing.T) {
 // refit can be checked against them; a case leaves the list when it
 // passes.
 var knownGaps = map[string]string{
-	"Правозащитники считают, что Конвенция ООН против киберпреступности не содержит гарантий защиты прав человека и персональных данных.": "one-sentence item: the rights terms count once per sentence and stay just below the fitted human-rights threshold",
-	"headline counts once: stance": "a wire headline with 'Historic' from an unknown outlet reads supportive (the labelled items have 'historic' headlines on both sides)",
+	"headline counts once: stance": "a wire headline with 'Historic' from an outlet the pack does not know reads supportive: the labelled items have 'historic' headlines from state media (supportive) and from wires (neutral), and only a known outlet tells them apart",
 }
 
 func knownGap(t *testing.T, name string) {

@@ -390,7 +390,8 @@ func (e *Engine) extract(fs []field, it fetch.Item, v *fvec) {
 		v.refs[s.relLead] = v.refs[s.relLead][:0]
 	}
 
-	// topics: a rule counts once per sentence
+	// topics: each distinct term of a rule counts once per sentence (two
+	// terms of a topic in one sentence say more than one)
 	own := e.ownActor(it)
 	headlineStatement := false
 	for _, f := range fs {
@@ -421,21 +422,27 @@ func (e *Engine) extract(fs []field, it fetch.Item, v *fvec) {
 	for fi := range fs {
 		f := &fs[fi]
 		total += len(f.sents)
-		last := map[int32]int32{}
+		last := map[[2]int32]int32{}
+		lastRule := map[int32]int32{}
 		for hi := range f.hits {
 			h := &f.hits[hi]
 			r := &e.rules[h.rule]
 			if h.dropped || r.kind != kTopic || e.ownTerm(own, f, h) {
 				continue
 			}
-			if l, ok := last[h.rule]; ok && l == h.sent {
+			k := [2]int32{h.rule, h.pat}
+			if l, ok := last[k]; ok && l == h.sent {
 				continue
 			}
-			last[h.rule] = h.sent
+			last[k] = h.sent
 			at := ref{int32(fi), int32(hi), h.sent, 0, 0}
-			topicSents++
-			if len(v.refs[s.relTopics]) < 2 {
-				v.refs[s.relTopics] = append(v.refs[s.relTopics], at)
+			// relevance counts sentences with a topic rule, once per rule
+			if l, ok := lastRule[h.rule]; !ok || l != h.sent {
+				lastRule[h.rule] = h.sent
+				topicSents++
+				if len(v.refs[s.relTopics]) < 2 {
+					v.refs[s.relTopics] = append(v.refs[s.relTopics], at)
+				}
 			}
 			if f.name == FieldTitle {
 				v.inc(s.title[h.rule], at)

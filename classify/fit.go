@@ -198,20 +198,18 @@ func (e *Engine) fit(X [][]float64, items []Labelled, opt FitOptions) (*rules.Mo
 		return nil, errors.New("classify fit: no item is labelled relevant: topics and stance cannot be fitted")
 	}
 	wt, ws := opt.WordL2, opt.WordL2
-	var thr []float64
 	if opt.WordL2 == 0 && len(s.wordFeats) > 0 {
-		wt, ws, thr = e.chooseWordL2(X, items, opt)
+		wt, ws = e.chooseWordL2(X, items, opt)
 	}
 	m.WordL2Topics, m.WordL2Stance = wt, ws
 	words := e.wordVocab(X, items, all, opt)
+	if opt.WordL2 < 0 {
+		words, wt, ws = nil, 0, 0 // no word features in any head
+	}
 	ts := e.fitTopicsStance(X, items, rel, words, wt, ws, opt, opt.Iterations)
 	for t, id := range e.topics {
 		if ts.seen[t] {
-			h := e.head(ts.topics[t], s.topicBlock[t])
-			if thr != nil && thr[t] != 0.5 {
-				h.Threshold = thr[t]
-			}
-			m.Topics[id] = h
+			m.Topics[id] = e.head(ts.topics[t], s.topicBlock[t])
 		}
 	}
 	for c, l := range rules.StanceHeads() {
@@ -247,7 +245,8 @@ type tsFit struct {
 
 // fitTopicsStance fits the topic heads and the stance softmax on the
 // relevant items rel, word features from words with the ridge penalty wt
-// (topics) and ws (stance; negative: no words). Topic heads are fitted in
+// (topics; negative: no topic heads) and ws (stance; negative: no
+// words). Topic heads are fitted in
 // parallel; each is deterministic, so the result is too.
 func (e *Engine) fitTopicsStance(X [][]float64, items []Labelled, rel []int, words map[int32]bool, wt, ws float64, opt FitOptions, iters int) tsFit {
 	s := e.fs
@@ -264,8 +263,9 @@ func (e *Engine) fitTopicsStance(X [][]float64, items []Labelled, rel []int, wor
 	}
 	out := tsFit{topics: make([]lin, len(e.topics)), seen: make([]bool, len(e.topics))}
 	topicWords := words
+	nTopics := len(e.topics)
 	if wt < 0 {
-		topicWords = nil
+		nTopics = 0 // no topic heads without words (see chooseWordL2)
 	}
 	var wg sync.WaitGroup
 	work := make(chan int)
@@ -305,7 +305,7 @@ func (e *Engine) fitTopicsStance(X [][]float64, items []Labelled, rel []int, wor
 			}
 		}()
 	}
-	for t := range e.topics {
+	for t := 0; t < nTopics; t++ {
 		work <- t
 	}
 	close(work)
@@ -361,7 +361,7 @@ var wordL2Grid = [...]float64{-1, 0.005, 0.002, 0.001, 0.0005}
 // stance macro-F1 on the inner held-out items; on a tie the stronger
 // penalty. Called from a fold of CrossValidate it sees only that fold's
 // training items: the choice is nested, never made on the items scored.
-func (e *Engine) chooseWordL2(X [][]float64, items []Labelled, opt FitOptions) (wt, ws float64, thr []float64) {
+func (e *Engine) chooseWordL2(X [][]float64, items []Labelled, opt FitOptions) (wt, ws float64) {
 	const innerFolds = 3
 	type pred struct {
 		p    float64
@@ -399,6 +399,9 @@ func (e *Engine) chooseWordL2(X [][]float64, items []Labelled, opt FitOptions) (
 			ts := e.fitTopicsStance(X, items, trainRel, words, l2, l2, opt, max(opt.Iterations/3, 100))
 			for k, i := range heldRel {
 				for t, id := range e.topics {
+					if l2 < 0 {
+						break // topic heads always read words
+					}
 					p := 0.0
 					if ts.seen[t] {
 						p = sigmoid(e.linScore(ts.topics[t], e.fs.topicBlock[t], X[i], words, l2 >= 0))
@@ -429,18 +432,18 @@ func (e *Engine) chooseWordL2(X [][]float64, items []Labelled, opt FitOptions) (
 		}
 		return
 	}
-	// topics: the penalty and the threshold with the best micro-F1
+	// topics: the penalty with the best micro-F1 (topic heads always
+	// read words); stance: the best macro-F1, words or none
 	bestT, bestS := -1.0, -1.0
-	th := 0.5
 	for g := range wordL2Grid {
-		for _, c := range topicThresholds {
+		if wordL2Grid[g] >= 0 {
 			var tp, fp, fn int
 			for t := range e.topics {
-				a, b, d := count(probs[g][t], c)
+				a, b, d := count(probs[g][t], 0.5)
 				tp, fp, fn = tp+a, fp+b, fn+d
 			}
 			if f := prf(tp, fp, fn).F1; f > bestT+1e-9 {
-				bestT, wt, th = f, wordL2Grid[g], c
+				bestT, wt = f, wordL2Grid[g]
 			}
 		}
 		st := 0.0
@@ -458,15 +461,8 @@ func (e *Engine) chooseWordL2(X [][]float64, items []Labelled, opt FitOptions) (
 			bestS, ws = st, wordL2Grid[g]
 		}
 	}
-	thr = make([]float64, len(e.topics))
-	for t := range thr {
-		thr[t] = th
-	}
-	return wt, ws, thr
+	return wt, ws
 }
-
-// topicThresholds are the probabilities a topic head may be cut at.
-var topicThresholds = [...]float64{0.5}
 
 // linScore is the score of a fitted head on one item's features.
 func (e *Engine) linScore(l lin, block []int32, x []float64, words map[int32]bool, useWords bool) float64 {

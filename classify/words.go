@@ -33,9 +33,9 @@ const (
 	wordMinTotal = 100
 )
 
-// wordStem cuts a folded word to its stem, or returns "" for a word too
+// wordStem cuts a folded word to its stem, or returns nil for a word too
 // short or made of digits.
-func wordStem(w []byte) string {
+func wordStem(w []byte) []byte {
 	n, digits := 0, true
 	cut := len(w)
 	for i := 0; i < len(w); {
@@ -50,22 +50,22 @@ func wordStem(w []byte) string {
 		}
 	}
 	if n < wordMinRunes || digits {
-		return ""
+		return nil
 	}
-	return string(w[:cut])
+	return w[:cut]
 }
 
-// addWords adds word features (stems, without the prefix) to the topic
-// and stance heads. Their sign is free.
-func (s *featSpace) addWords(stems []string) {
+// addWords adds word features (names: wordPrefix and a stem) to the
+// topic and stance heads. Their sign is free.
+func (s *featSpace) addWords(names []string) {
 	if s.word == nil {
 		s.word, s.wordSet = map[string]int32{}, map[int32]struct{}{}
 	}
-	for _, st := range stems {
+	for _, st := range names {
 		if _, ok := s.word[st]; ok {
 			continue
 		}
-		f := s.add(wordPrefix + st)
+		f := s.add(st)
 		s.word[st] = f
 		s.wordFeats = append(s.wordFeats, f)
 		s.wordSet[f] = struct{}{}
@@ -96,7 +96,7 @@ func modelWords(names ...map[string]float64) []string {
 	for _, m := range names {
 		for k := range m {
 			if strings.HasPrefix(k, wordPrefix) {
-				set[k[len(wordPrefix):]] = true
+				set[k] = true
 			}
 		}
 	}
@@ -115,19 +115,23 @@ func (e *Engine) extractWords(z *scratch, fs []field, v *fvec) {
 		return
 	}
 	total := 0
+	buf := z.word[:0]
 	for fi := range fs {
 		f := &fs[fi]
 		z.sc.Scan(f.s, func(w []byte, t text.Token) {
 			total++
 			st := wordStem(w)
-			if st == "" {
+			if st == nil {
 				return
 			}
-			if id, ok := s.word[st]; ok {
-				v.inc(id, ref{int32(fi), -1, t.Sent, t.Start, t.End})
+			at := ref{int32(fi), -1, t.Sent, t.Start, t.End}
+			buf = append(append(buf[:0], wordPrefix...), st...)
+			if id, ok := s.word[string(buf)]; ok {
+				v.inc(id, at)
 			}
 		})
 	}
+	z.word = buf
 	if total == 0 {
 		return
 	}
@@ -145,8 +149,8 @@ func (e *Engine) itemStems(z *scratch, fs []field) map[string]bool {
 	out := map[string]bool{}
 	for fi := range fs {
 		z.sc.Scan(fs[fi].s, func(w []byte, _ text.Token) {
-			if st := wordStem(w); st != "" {
-				out[st] = true
+			if st := wordStem(w); st != nil {
+				out[wordPrefix+string(st)] = true
 			}
 		})
 	}
