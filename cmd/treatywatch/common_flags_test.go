@@ -37,6 +37,7 @@ func TestEveryCommandTakesTheCommonFlags(t *testing.T) {
 		{"backfill", []string{"--since", "2020-01-01", "--dry-run"}},
 		{"seen", []string{"--source", "desk"}},
 		{"opml", nil},
+		{"store", nil}, // store check, of the database once wrote
 		{"version", nil},
 		{"serve", []string{"--listen", "127.0.0.1:0"}},
 	}
@@ -49,8 +50,11 @@ func TestEveryCommandTakesTheCommonFlags(t *testing.T) {
 				defer cancel()
 			}
 			args := []string{tt.cmd}
-			if tt.cmd == "opml" {
+			switch tt.cmd {
+			case "opml":
 				args = append(args, "export")
+			case "store":
+				args = append(args, "check")
 			}
 			args = append(args, "--config", cfg, "--log-format", "json", "--log-level", "debug")
 			args = append(args, tt.args...)

@@ -37,7 +37,8 @@ Commands:
   backfill     run sources over a date window, following archives
   seen         list, or forget (--forget), the items seen for a source
   opml         import or export sources as OPML
-  store copy   move the state to another store (--from sqlite:PATH --to postgres://...)
+  store        the state database: check (integrity, schema, backups; changes nothing),
+               restore --from BACKUP, copy --from sqlite:PATH --to postgres://...
   version      print the version
 
 Common flags (every command): --config FILE, --db FILE|URL, --log-format text|json, --log-level debug|info|warn|error,

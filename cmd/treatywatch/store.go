@@ -10,17 +10,37 @@ import (
 	"github.com/treatywatch/treatywatch/internal/store"
 )
 
-// cmdStore manages the state database: `store copy` moves an
-// installation from one store to another.
+const storeUsage = `usage:
+  treatywatch store check [--db PATH|URL]          examine the database without changing it
+  treatywatch store restore [--db PATH] --from BACKUP   put a backup in place of a damaged SQLite database
+  treatywatch store copy --from sqlite:PATH --to postgres://user@host/db   move an installation`
+
+// cmdStore manages the state database: `store check` examines it,
+// `store restore` puts a backup back, `store copy` moves an installation
+// from one store to another.
 func cmdStore(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "copy" {
-		fmt.Fprintln(stderr, "usage: treatywatch store copy --from sqlite:PATH --to postgres://user@host/db")
-		return 2
+	sub := ""
+	if len(args) > 0 {
+		sub = args[0]
 	}
+	switch sub {
+	case "check":
+		return cmdStoreCheck(ctx, args[1:], stdout, stderr)
+	case "restore":
+		return cmdStoreRestore(ctx, args[1:], stdout, stderr)
+	case "copy":
+		return cmdStoreCopy(ctx, args[1:], stdout, stderr)
+	}
+	fmt.Fprintln(stderr, storeUsage)
+	return 2
+}
+
+// cmdStoreCopy copies an installation's state into an empty store.
+func cmdStoreCopy(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("store copy", flag.ContinueOnError)
 	from := fs.String("from", "", "the store to copy from: sqlite:PATH (or a path), or a postgres:// URL")
 	to := fs.String("to", "", "the store to copy into (empty): a postgres:// URL, or sqlite:PATH")
-	if code := parseFlags(fs, args[1:], stderr); code >= 0 {
+	if code := parseFlags(fs, args, stderr); code >= 0 {
 		return code
 	}
 	if *from == "" || *to == "" {

@@ -114,6 +114,9 @@ func wire(ctx context.Context, c *common, stderr io.Writer, o wireOptions) (*app
 	if a.store, err = store.Open(ctx, dbPath(c, cfg)); err != nil {
 		return nil, err
 	}
+	if b := a.store.MigrationBackup(); b != "" {
+		log.Info("database schema upgraded; a copy from before the upgrade is kept", "db", a.store.String(), "backup", b)
+	}
 	if o.exclusive {
 		err := a.store.Exclusive(ctx, func(holder string) {
 			log.Warn("waiting: an SQLite database has one writer at a time, and another process is working on it; this one starts when it ends (several instances at once need PostgreSQL)",
