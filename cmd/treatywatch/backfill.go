@@ -86,7 +86,7 @@ func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	failed := printBackfillSummary(stdout, reps, errs, since, until, *dryRun, delivered)
 	code := 0
 	if derr != nil {
-		fmt.Fprintf(stderr, "treatywatch backfill: delivery incomplete, records stay queued for the next run: %v\n", derr)
+		fmt.Fprintf(stderr, "treatywatch backfill: %s\n", deliveryIncomplete(derr, *deliverFor))
 		code = 1
 	}
 	if failed > 0 || ctx.Err() != nil {

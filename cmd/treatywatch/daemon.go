@@ -157,7 +157,7 @@ func cmdOnce(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "\n%s\n%d records delivered\n", pipeline.Summarize(reps), delivered)
 	code := 0
 	if derr != nil {
-		fmt.Fprintf(stderr, "treatywatch once: delivery incomplete, records stay queued for the next run: %v\n", derr)
+		fmt.Fprintf(stderr, "treatywatch once: %s\n", deliveryIncomplete(derr, *deliverFor))
 		code = 1
 	}
 	if failed > 0 {
@@ -177,4 +177,17 @@ func (a *app) pick(id string) ([]pipeline.Source, error) {
 		}
 	}
 	return nil, fmt.Errorf("no enabled source %q in %s", id, a.cfgName)
+}
+
+// deliveryIncomplete says why records are still queued after a command's
+// deliveries: --deliver-timeout ran out (with the last failure, if a sink
+// failed), an interruption, or a failure.
+func deliveryIncomplete(err error, timeout time.Duration) string {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("--deliver-timeout (%s) ran out; the next run delivers what is still queued (raise --deliver-timeout to keep trying longer): %v", timeout, err)
+	case errors.Is(err, context.Canceled):
+		return fmt.Sprintf("interrupted; the next run delivers what is still queued: %v", err)
+	}
+	return fmt.Sprintf("delivery incomplete, records stay queued for the next run: %v", err)
 }

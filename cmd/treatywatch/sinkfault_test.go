@@ -51,6 +51,18 @@ sinks:
 	if !strings.Contains(errOut, "is a directory") {
 		t.Errorf("stderr does not say why the blocked sink fails:\n%s", errOut)
 	}
+	// The deadline ran out because receivers failed: the message names the
+	// flag and the failure, and does not blame the store.
+	last := lastLine(errOut)
+	for _, w := range []string{"--deliver-timeout (1s) ran out", "records still queued", "last failure", "status 500"} {
+		if !strings.Contains(last, w) {
+			t.Errorf("the final message does not say %q: %s", w, last)
+		}
+	}
+	t.Logf("final message: %s", last)
+	if strings.Contains(last, "store:") {
+		t.Errorf("the final message blames the store: %s", last)
+	}
 	code, out, _ = runCmd(t, "check", "--offline", "--config", cfg)
 	if code != 1 {
 		t.Errorf("check --offline: exit %d, want 1\n%s", code, out)
@@ -71,4 +83,10 @@ sinks:
 	if !strings.Contains(lineFor(out, "hook"), "failing  "+fmt.Sprint(len(readJSONL(t, good)))) {
 		t.Errorf("hook row does not show its queue: %q", lineFor(out, "hook"))
 	}
+}
+
+// lastLine is the last non-empty line of s.
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
 }

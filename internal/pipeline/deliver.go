@@ -200,7 +200,8 @@ func (r *Runner) NextWindow(ctx context.Context, s sinks.Scheduled) (time.Time, 
 
 // Flush delivers until nothing immediate sinks hold is pending or until
 // ctx is done, waiting for retry times in between. Scheduled sinks get
-// one pass. It returns the records delivered and the last error.
+// one pass. It returns the records delivered and the last error; when ctx
+// ends with records queued, the error wraps ctx's (see stillQueued).
 func (r *Runner) Flush(ctx context.Context) (int, error) {
 	total := 0
 	var lastErr error
@@ -210,8 +211,14 @@ func (r *Runner) Flush(ctx context.Context) (int, error) {
 		if err != nil {
 			lastErr = err
 		}
+		if ctx.Err() != nil {
+			return total, stillQueued(ctx, lastErr)
+		}
 		wait, pending, perr := r.nextRetry(ctx)
 		if perr != nil {
+			if ctx.Err() != nil {
+				return total, stillQueued(ctx, lastErr)
+			}
 			return total, perr
 		}
 		if !pending {
@@ -226,13 +233,22 @@ func (r *Runner) Flush(ctx context.Context) (int, error) {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			if lastErr == nil {
-				lastErr = ctx.Err()
-			}
-			return total, fmt.Errorf("records still queued: %w", lastErr)
+			return total, stillQueued(ctx, lastErr)
 		case <-t.C:
 		}
 	}
+}
+
+// stillQueued is Flush's error when ctx ended (its deadline, or a
+// cancellation) with records queued: it wraps ctx's error, and names the
+// last delivery failure when a sink's failure, not the clock, kept them.
+// A failure that is only the cancellation itself (a store call or a write
+// cut short) is not named: it would blame the store for the deadline.
+func stillQueued(ctx context.Context, lastErr error) error {
+	if lastErr == nil || errors.Is(lastErr, context.DeadlineExceeded) || errors.Is(lastErr, context.Canceled) {
+		return fmt.Errorf("records still queued: %w", ctx.Err())
+	}
+	return fmt.Errorf("records still queued: %w; last failure: %w", ctx.Err(), lastErr)
 }
 
 // quietUntil reports whether sink is in its quiet hours now, and until
