@@ -10,8 +10,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/treatywatch/treatywatch/internal/store"
-	"github.com/treatywatch/treatywatch/sinks"
 	"github.com/treatywatch/treatywatch/sinks/digest"
 )
 
@@ -64,32 +62,17 @@ func cmdDigest(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stdout, "digest %s: window %s sent (%d records), id %s\n", d.Name(), span, n, d.ID(w.End))
 		return 0
 	}
-	var recs []sinks.Record
-	var w sinks.Window
+	var from time.Time
 	if *since != "" {
-		t, err := parseWhen(*since, false)
-		if err != nil {
+		if from, err = parseWhen(*since, false); err != nil {
 			return exitErr(stderr, "digest", fmt.Errorf("--since: %w", err))
 		}
-		w = sinks.Window{Start: t, End: time.Now()}
-		err = a.store.Items(ctx, store.ItemFilter{RelevantOnly: true, Since: t}, func(l store.Labeled) error {
-			recs = append(recs, sinks.Record{EventID: sinks.EventID(l.Item.SourceID, l.Item.Key, d.Name()), Item: l.Item, Result: l.Result})
-			return nil
-		})
-		if err != nil {
-			return exitErr(stderr, "digest", err)
-		}
-	} else {
-		if w, err = a.runner.ScheduledWindow(ctx, d); err != nil {
-			return exitErr(stderr, "digest", err)
-		}
-		pending, err := a.store.Window(ctx, d.Name(), w.End)
-		if err != nil {
-			return exitErr(stderr, "digest", err)
-		}
-		for _, p := range pending {
-			recs = append(recs, p.Record)
-		}
+	}
+	w, recs, err := a.runner.PreviewWindow(ctx, d, from)
+	if err != nil {
+		return exitErr(stderr, "digest", err)
+	}
+	if from.IsZero() {
 		loc := d.Location()
 		fmt.Fprintf(stderr, "next scheduled send %s covers %s – %s; %d records queued so far\n",
 			w.End.In(loc).Format("Mon 2 Jan 2006 15:04 MST"), w.Start.In(loc).Format("2 Jan 15:04"),

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/treatywatch/treatywatch/config"
+	"github.com/treatywatch/treatywatch/config/opml"
 )
 
 // exampleSources has every field OPML can carry for a source, as the
@@ -54,7 +55,7 @@ func TestOPMLRoundTripKeepsEveryField(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("export: %s", errOut)
 			}
-			if !strings.Contains(exported, `xmlns:tw="`+opmlNS+`"`) {
+			if !strings.Contains(exported, `xmlns:tw="`+opml.Namespace+`"`) {
 				t.Errorf("no namespace declaration in the export")
 			}
 			file := filepath.Join(dir, filepath.Base(cfgPath)+".opml")

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/treatywatch/treatywatch/config"
+	"github.com/treatywatch/treatywatch/config/opml"
 )
 
 const opmlConfig = `sources:
@@ -46,14 +47,14 @@ func TestOPMLExport(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	var doc opmlDoc
+	var doc opml.Document
 	if err := xml.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatalf("export is not XML: %v\n%s", err, out)
 	}
 	if doc.Version != "2.0" || doc.Head.Title == "" || doc.Head.DateCreated == "" || len(doc.Body.Outlines) != 3 {
 		t.Fatalf("export = %+v", doc)
 	}
-	want := []outline{
+	want := []opml.Outline{
 		{Type: "rss", Text: "EFF Deeplinks", Title: "EFF Deeplinks", XMLURL: "https://www.eff.org/rss/updates.xml", HTMLURL: "https://www.eff.org/", Language: "en"},
 		{Type: "rss", Text: "Reuters via Google News", Title: "Reuters via Google News",
 			XMLURL: "https://news.google.com/rss/search?q=%22cybercrime+convention%22+site:reuters.com&hl=en-US&gl=US&ceid=US:en", HTMLURL: "https://news.google.com/"},
@@ -215,31 +216,5 @@ func TestOPMLImportStdinAndErrors(t *testing.T) {
 				t.Errorf("exit %d (want %d), stderr %q (want %q)", code, tt.code, errOut, tt.msg)
 			}
 		})
-	}
-}
-
-func TestSourceID(t *testing.T) {
-	taken := map[string]bool{"eff": true}
-	tests := []struct{ in, want string }{
-		{"EFF Deeplinks", "eff-deeplinks"},
-		{"  Le Monde — Cybercriminalité ", "le-monde-cybercriminalite"},
-		{"UN News: Law & Crime Prevention", "un-news-law-crime-prevention"},
-		{"...hidden", "hidden"},
-		{"site.example_feed", "site.example_feed"},
-		{"ТАСС", ""},
-		{strings.Repeat("long title ", 10), "long-title-long-title-long-title-long-title-long-title-long-titl"},
-	}
-	for _, tt := range tests {
-		if got := sourceID(tt.in); got != tt.want {
-			t.Errorf("sourceID(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-	if got := uniqueID("eff", taken); got != "eff-2" {
-		t.Errorf("uniqueID = %q", got)
-	}
-	long := strings.Repeat("a", 64)
-	taken[long] = true
-	if got := uniqueID(long, taken); len(got) > 64 || got != strings.Repeat("a", 62)+"-2" {
-		t.Errorf("uniqueID(long) = %q", got)
 	}
 }

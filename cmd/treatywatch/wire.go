@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -26,9 +24,6 @@ import (
 	"github.com/treatywatch/treatywatch/internal/store"
 	"github.com/treatywatch/treatywatch/internal/window"
 	"github.com/treatywatch/treatywatch/sinks"
-	"github.com/treatywatch/treatywatch/sinks/digest"
-	"github.com/treatywatch/treatywatch/sinks/file"
-	"github.com/treatywatch/treatywatch/sinks/webhook"
 )
 
 // app is everything a command needs, built from the config by wire.
@@ -132,21 +127,7 @@ func wire(ctx context.Context, c *common, stderr io.Writer, o wireOptions) (*app
 		a.store.Close()
 		return nil, err
 	}
-	hostGap := cfg.HTTP.HostInterval.D()
-	if hostGap == 0 {
-		hostGap = -1 // the config's explicit 0 means no gap; the client's 0 means its default
-	}
-	a.client = fetch.NewClient(fetch.ClientOptions{
-		UserAgent:    fmt.Sprintf("treatywatch/%s (+%s)", version, cfg.Contact),
-		Timeout:      cfg.Defaults.Timeout.D(),
-		MaxBody:      cfg.Defaults.MaxBody.Bytes(),
-		PerHost:      cfg.HTTP.PerHost,
-		HostInterval: hostGap,
-		MaxRedirects: cfg.HTTP.MaxRedirects,
-		AllowPrivate: cfg.HTTP.AllowedPrefixes(),
-		DNS:          cfg.HTTP.DNS,
-		Logger:       log,
-	})
+	a.client = fetch.NewClient(cfg.ClientOptions(fmt.Sprintf("treatywatch/%s (+%s)", version, cfg.Contact), log))
 	a.fetchers = map[string]fetch.Fetcher{
 		fetch.KindFeed:   feed.New(a.client, feed.Options{Logger: log}),
 		fetch.KindPage:   page.New(a.client),
@@ -207,101 +188,6 @@ func loadRulesFile(path string) (*classify.Engine, error) {
 	return classify.New(pack)
 }
 
-// buildSinks turns the config's sinks into sinks: a plain switch on type.
-func buildSinks(cfg *config.Config, st *store.Store, log *slog.Logger) ([]sinks.Sink, error) {
-	var out []sinks.Sink
-	for _, sc := range cfg.Sinks {
-		s, err := buildSink(sc, st, log)
-		var pe *fs.PathError
-		if err != nil && sc.Type == config.SinkFile && errors.As(err, &pe) {
-			// A file sink that cannot open its file fails alone: its
-			// records wait in the outbox, the other sinks deliver.
-			log.Error("sink cannot write; its records stay queued until it can", "sink", sc.Name, "err", err)
-			out = append(out, brokenSink{name: sc.Name, err: err})
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("sink %s: %w", sc.Name, err)
-		}
-		out = append(out, s)
-	}
-	return out, nil
-}
-
-func buildSink(sc config.Sink, st *store.Store, log *slog.Logger) (sinks.Sink, error) {
-	switch sc.Type {
-	case config.SinkFile:
-		return file.New(sc.Name, sc.Path, sc.Format)
-	case config.SinkWebhook:
-		return webhook.New(webhook.Options{
-			Name: sc.Name, URL: sc.URL, Secret: sc.Secret, Timeout: sc.Timeout.D(), Headers: sc.Headers,
-			MaxBytes: int(sc.MaxBytes),
-		}), nil
-	case config.SinkDigest:
-		return buildDigest(sc, st, log)
-	}
-	return nil, fmt.Errorf("unknown sink type %q", sc.Type)
-}
-
-func buildDigest(sc config.Sink, st *store.Store, log *slog.Logger) (*digest.Sink, error) {
-	tr, err := buildTransport(sc)
-	if err != nil {
-		return nil, err
-	}
-	var tmplHTML, tmplText string
-	for _, t := range []struct {
-		path string
-		dst  *string
-	}{{sc.TemplateHTML, &tmplHTML}, {sc.TemplateText, &tmplText}} {
-		if t.path == "" {
-			continue
-		}
-		b, err := os.ReadFile(t.path)
-		if err != nil {
-			return nil, fmt.Errorf("template: %w", err)
-		}
-		*t.dst = string(b)
-	}
-	return digest.New(digest.Options{
-		Name: sc.Name, Schedule: sc.Schedule, Location: sc.Location(), Empty: sc.Empty,
-		TemplateHTML: tmplHTML, TemplateText: tmplText, Transport: tr,
-		State: st, Health: st, History: st, Treaty: treatyStatus, Logger: log,
-	})
-}
-
-// treatyStatus is the digest's treaty box: mentions in the news, and,
-// when a treaty status source reported in the window, the depositary's
-// own counts and the actions it recorded.
-func treatyStatus(recs []sinks.Record) *digest.TreatyStatus {
-	const maxEvents = 10
-	ts := digest.CountTreatyMentions(recs)
-	var events []string
-	var status string
-	var latest time.Time
-	for _, r := range recs {
-		s, ok := treaty.StatusOf(r.Item)
-		if !ok {
-			continue
-		}
-		if r.Item.Fetched.After(latest) || status == "" {
-			status, latest = s, r.Item.Fetched
-		}
-		if len(events) < maxEvents {
-			events = append(events, r.Item.Title+" ("+r.Item.Published.Format("2 Jan 2006")+")")
-		} else if len(events) == maxEvents {
-			events = append(events, "and more: see the ratification section")
-		}
-	}
-	if status == "" {
-		return ts
-	}
-	if ts == nil {
-		ts = &digest.TreatyStatus{}
-	}
-	ts.Official = append([]string{status}, events...)
-	return ts
-}
-
 // exitErr prints err for the user and returns exit status 1.
 func exitErr(stderr io.Writer, cmd string, err error) int {
 	var ce interface{ Unwrap() []error }
@@ -321,35 +207,6 @@ func fmtTime(t time.Time) string {
 		return "-"
 	}
 	return t.Local().Format("2006-01-02 15:04 MST")
-}
-
-// buildTransport turns a digest's transport config into a transport.
-func buildTransport(sc config.Sink) (digest.Transport, error) {
-	t := sc.Transport
-	if t == nil {
-		return nil, errors.New("no transport")
-	}
-	switch t.Kind {
-	case config.TransportWebhook:
-		return digest.NewWebhook(digest.WebhookConfig{
-			Preset: t.Preset, URL: t.URL, Token: t.Token, From: t.From, To: t.To,
-			Client:   &http.Client{Timeout: max(sc.Timeout.D(), 10*time.Second)},
-			MaxBytes: int(sc.MaxBytes),
-		})
-	case config.TransportSMTP:
-		if t.SMTP == nil {
-			return nil, errors.New("smtp transport without smtp settings")
-		}
-		mode := digest.TLSStartTLS
-		if !t.SMTP.UseStartTLS() {
-			mode = digest.TLSNone
-		}
-		return digest.NewSMTP(digest.SMTPConfig{
-			Host: t.SMTP.Host, Port: t.SMTP.Port, Username: t.SMTP.Username, Password: t.SMTP.Password,
-			From: t.From, To: t.To, TLS: mode, MaxBytes: int(sc.MaxBytes),
-		})
-	}
-	return nil, fmt.Errorf("unknown transport kind %q", t.Kind)
 }
 
 // enabledSources are the config's enabled sources as the pipeline runs
@@ -372,17 +229,3 @@ func enabledSources(cfg *config.Config) []pipeline.Source {
 	}
 	return out
 }
-
-// brokenSink stands for a sink that could not be set up (its file cannot
-// be opened): every write fails with why, so its records stay queued and
-// the other sinks are not held back.
-type brokenSink struct {
-	name string
-	err  error
-}
-
-func (b brokenSink) Name() string { return b.name }
-
-func (b brokenSink) Write(context.Context, []sinks.Record) error { return b.err }
-
-func (b brokenSink) Check(context.Context) error { return b.err }

@@ -85,6 +85,18 @@ type Options struct {
 // source's selectors suspect.
 const DefaultEmptyRunsWarn = 3
 
+// SelectorsSuspect reports whether a source of kind whose last emptyRuns
+// runs in a row listed no item has page selectors that no longer match
+// (the page layout changed): a page source, warn or more such runs (0
+// means DefaultEmptyRunsWarn). A feed can be empty; a listing page that
+// lists nothing is broken.
+func SelectorsSuspect(kind string, emptyRuns, warn int) bool {
+	if warn <= 0 {
+		warn = DefaultEmptyRunsWarn
+	}
+	return kind == fetch.KindPage && emptyRuns >= warn
+}
+
 // Runner runs sources and delivers their results.
 type Runner struct {
 	o     Options
@@ -289,7 +301,7 @@ func (r *Runner) RunSource(ctx context.Context, src Source, ro RunOptions) Repor
 	rep.Outcome = OutcomeOK
 	r.o.Metrics.fetched(src.ID, rep.Outcome, now)
 	r.o.Metrics.items(src.ID, rep.New, rep.Relevant)
-	if len(batch.Items) == 0 && src.Kind == fetch.KindPage && st.EmptyRuns+1 >= r.o.EmptyRunsWarn {
+	if len(batch.Items) == 0 && SelectorsSuspect(src.Kind, st.EmptyRuns+1, r.o.EmptyRunsWarn) {
 		log.Warn("page selectors matched nothing", "url", redact.URL(src.URL), "runs", st.EmptyRuns+1,
 			"hint", "the page layout may have changed: check the source's page selectors")
 	}

@@ -3,7 +3,9 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"time"
 
+	"github.com/treatywatch/treatywatch/internal/store"
 	"github.com/treatywatch/treatywatch/sinks"
 )
 
@@ -67,4 +69,30 @@ func (r *Runner) ScheduledWindow(ctx context.Context, s sinks.Scheduled) (sinks.
 		end = n
 	}
 	return sinks.Window{Start: w.Last, End: end}, nil
+}
+
+// PreviewWindow returns what a scheduled sink would send, without
+// claiming or sending anything: with a zero since, the window its next
+// scheduled send covers and the records queued for it so far; else the
+// window from since to now with every relevant item stored since then,
+// each with the event id it has for the sink.
+func (r *Runner) PreviewWindow(ctx context.Context, s sinks.Scheduled, since time.Time) (sinks.Window, []sinks.Record, error) {
+	var recs []sinks.Record
+	if !since.IsZero() {
+		w := sinks.Window{Start: since, End: r.o.Now()}
+		err := r.o.Store.Items(ctx, store.ItemFilter{RelevantOnly: true, Since: since}, func(l store.Labeled) error {
+			recs = append(recs, sinks.Record{EventID: sinks.EventID(l.Item.SourceID, l.Item.Key, s.Name()), Item: l.Item, Result: l.Result})
+			return nil
+		})
+		return w, recs, err
+	}
+	w, err := r.ScheduledWindow(ctx, s)
+	if err != nil {
+		return w, nil, err
+	}
+	pending, err := r.o.Store.Window(ctx, s.Name(), w.End)
+	for _, p := range pending {
+		recs = append(recs, p.Record)
+	}
+	return w, recs, err
 }

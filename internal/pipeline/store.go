@@ -50,6 +50,8 @@ type ItemStore interface {
 	KeysByURL(ctx context.Context, sourceID string, urls []string) (map[string]string, error)
 	// StoredItems returns the stored items of the source among keys.
 	StoredItems(ctx context.Context, sourceID string, keys []string) (map[string]fetch.Item, error)
+	// Items calls fn for every stored item that f selects, oldest first.
+	Items(ctx context.Context, f store.ItemFilter, fn func(store.Labeled) error) error
 	// CommitRun writes one successful scheduled run at once: the
 	// source's validators and health, its new items with their labels
 	// and an outbox row per relevant item and sink. It returns the rows
@@ -82,6 +84,9 @@ type Outbox interface {
 	// Release gives claimed records back without counting an attempt,
 	// to be tried at next at the earliest.
 	Release(ctx context.Context, next time.Time, ids ...int64) error
+	// Window returns, without claiming them, the queued records of a
+	// scheduled sink queued at or before end.
+	Window(ctx context.Context, sink string, end time.Time) ([]store.Pending, error)
 	// NextAttempt returns the earliest next attempt of the queued records
 	// of sink; ok is false when none is queued.
 	NextAttempt(ctx context.Context, sink string) (t time.Time, ok bool, err error)
