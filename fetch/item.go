@@ -33,6 +33,25 @@ type Item struct {
 	Provenance Provenance `json:"provenance"`
 	// Truncated names the fields cut to their cap (see FieldCaps).
 	Truncated []string `json:"truncated,omitempty"`
+	// Treaty is set on the items of a treaty status source: the action
+	// the depositary recorded and the treaty's status with it.
+	Treaty *TreatyEvent `json:"treaty,omitempty"`
+}
+
+// TreatyEvent is one action a treaty's depositary recorded for one
+// participant, with the treaty's status as the same document gave it.
+type TreatyEvent struct {
+	Participant string `json:"participant"`
+	// Action is what the participant did: signature, ratification,
+	// acceptance, approval or accession (fetch/treaty's Action).
+	Action string    `json:"action"`
+	Date   time.Time `json:"date"`
+	// Signatories and Parties are the document's counts.
+	Signatories int `json:"signatories"`
+	Parties     int `json:"parties"`
+	// Status is the depositary's status in words ("Status per the UN
+	// Treaty Collection: 74 signatories, 3 parties; ...").
+	Status string `json:"status"`
 }
 
 // Provenance records how an item was captured, so an analyst can show

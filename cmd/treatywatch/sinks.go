@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/treatywatch/treatywatch/config"
-	"github.com/treatywatch/treatywatch/fetch/treaty"
 	"github.com/treatywatch/treatywatch/internal/store"
 	"github.com/treatywatch/treatywatch/sinks"
 	"github.com/treatywatch/treatywatch/sinks/digest"
@@ -77,41 +76,8 @@ func buildDigest(sc config.Sink, st *store.Store, log *slog.Logger) (*digest.Sin
 	return digest.New(digest.Options{
 		Name: sc.Name, Schedule: sc.Schedule, Location: sc.Location(), Empty: sc.Empty,
 		TemplateHTML: tmplHTML, TemplateText: tmplText, Transport: tr,
-		State: st, Health: st, History: st, Treaty: treatyStatus, Logger: log,
+		State: st, Health: st, History: st, Logger: log,
 	})
-}
-
-// treatyStatus is the digest's treaty box: mentions in the news, and,
-// when a treaty status source reported in the window, the depositary's
-// own counts and the actions it recorded.
-func treatyStatus(recs []sinks.Record) *digest.TreatyStatus {
-	const maxEvents = 10
-	ts := digest.CountTreatyMentions(recs)
-	var events []string
-	var status string
-	var latest time.Time
-	for _, r := range recs {
-		s, ok := treaty.StatusOf(r.Item)
-		if !ok {
-			continue
-		}
-		if r.Item.Fetched.After(latest) || status == "" {
-			status, latest = s, r.Item.Fetched
-		}
-		if len(events) < maxEvents {
-			events = append(events, r.Item.Title+" ("+r.Item.Published.Format("2 Jan 2006")+")")
-		} else if len(events) == maxEvents {
-			events = append(events, "and more: see the ratification section")
-		}
-	}
-	if status == "" {
-		return ts
-	}
-	if ts == nil {
-		ts = &digest.TreatyStatus{}
-	}
-	ts.Official = append([]string{status}, events...)
-	return ts
 }
 
 // buildTransport turns a digest's transport config into a transport.

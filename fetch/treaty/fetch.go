@@ -91,6 +91,8 @@ func Items(st Status, src fetch.Source, prov fetch.Provenance) []fetch.Item {
 			Published:   e.Date,
 			Fetched:     prov.FetchedAt,
 			Provenance:  prov,
+			Treaty: &fetch.TreatyEvent{Participant: e.Participant, Action: string(e.Action), Date: e.Date,
+				Signatories: signatories, Parties: parties, Status: status},
 		})
 	}
 	return out
@@ -105,14 +107,10 @@ const (
 // ("Status per the UN Treaty Collection: 74 signatories, 3 parties; ...");
 // ok is false for items that are not treaty status events.
 func StatusOf(it fetch.Item) (status string, ok bool) {
-	if !strings.HasPrefix(it.Key, keyPrefix) {
+	if it.Treaty == nil {
 		return "", false
 	}
-	i := strings.Index(it.Summary, statusPrefix)
-	if i < 0 {
-		return "", false
-	}
-	return it.Summary[i:], true
+	return it.Treaty.Status, true
 }
 
 // shortTitle is the treaty's name without its subtitle: the depositary's

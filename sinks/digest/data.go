@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/treatywatch/treatywatch/classify"
+	"github.com/treatywatch/treatywatch/fetch"
 	"github.com/treatywatch/treatywatch/internal/trend"
 	"github.com/treatywatch/treatywatch/sinks"
 )
@@ -166,9 +167,9 @@ type Failing struct {
 
 // TreatyStatus counts, among the window's records tagged "ratification",
 // the ones that mention signature, ratification (or accession) and entry
-// into force. These are mentions in the news, not official figures; a
-// status source (the UN Treaty Collection) can replace them through
-// Options.Treaty.
+// into force. These are mentions in the news, not official figures; next
+// to them, the depositary's own status when a treaty status source
+// reported in the window.
 type TreatyStatus struct {
 	Items          int
 	Signature      int
@@ -455,11 +456,7 @@ func (s *Sink) buildData(w sinks.Window, recs []sinks.Record, alsoBy map[string]
 		return cmp.Or(strings.Compare(a.State, b.State), strings.Compare(a.Name, b.Name))
 	})
 
-	if s.treaty != nil {
-		d.Treaty = s.treaty(recs)
-	} else {
-		d.Treaty = CountTreatyMentions(recs)
-	}
+	d.Treaty = treatyBox(recs)
 	return d
 }
 
@@ -631,10 +628,44 @@ var (
 	reEntryForce = regexp.MustCompile(`(?i)(entry into force|enter into force|entr[ée]e en vigueur|entrada en vigor|вступлени[ея] в силу)`)
 )
 
-// CountTreatyMentions is the default Options.Treaty: among records tagged
-// "ratification" it counts those whose title or summary mentions
-// signature, ratification/accession and entry into force. It returns nil
-// when no record is tagged "ratification".
+// treatyBox is the digest's treaty box: mentions in the news, and, when
+// a treaty status source reported in the window (its items carry a
+// fetch.TreatyEvent), the depositary's latest status and the actions it
+// recorded.
+func treatyBox(recs []sinks.Record) *TreatyStatus {
+	const maxEvents = 10
+	ts := CountTreatyMentions(recs)
+	var events []string
+	var latest *fetch.TreatyEvent
+	var at time.Time
+	for _, r := range recs {
+		ev := r.Item.Treaty
+		if ev == nil {
+			continue
+		}
+		if latest == nil || r.Item.Fetched.After(at) {
+			latest, at = ev, r.Item.Fetched
+		}
+		if len(events) < maxEvents {
+			events = append(events, r.Item.Title+" ("+ev.Date.Format("2 Jan 2006")+")")
+		} else if len(events) == maxEvents {
+			events = append(events, "and more: see the ratification section")
+		}
+	}
+	if latest == nil {
+		return ts
+	}
+	if ts == nil {
+		ts = &TreatyStatus{}
+	}
+	ts.Official = append([]string{latest.Status}, events...)
+	return ts
+}
+
+// CountTreatyMentions counts, among records tagged "ratification", those
+// whose title or summary mentions signature, ratification/accession and
+// entry into force. It returns nil when no record is tagged
+// "ratification".
 func CountTreatyMentions(recs []sinks.Record) *TreatyStatus {
 	var ts TreatyStatus
 	for _, r := range recs {

@@ -95,10 +95,7 @@ type Options struct {
 	// found in (a topic or actor far above its trailing mean); nil: no
 	// spikes are shown.
 	History History
-	// Treaty replaces CountTreatyMentions, e.g. with figures from the UN
-	// Treaty Collection; may be nil.
-	Treaty func(recs []sinks.Record) *TreatyStatus
-	Logger *slog.Logger
+	Logger  *slog.Logger
 	// Now is the clock (for tests); nil means time.Now.
 	Now func() time.Time
 }
@@ -118,7 +115,6 @@ type Sink struct {
 	state     sinks.State
 	health    sinks.Health
 	history   History
-	treaty    func([]sinks.Record) *TreatyStatus
 	log       *slog.Logger
 	now       func() time.Time
 	rcpts     []string
@@ -162,7 +158,7 @@ func New(opts Options) (*Sink, error) {
 	}
 	s := &Sink{
 		name: opts.Name, sched: sc, loc: opts.Location, empty: opts.Empty, perTopic: opts.PerTopic,
-		transport: opts.Transport, state: opts.State, health: opts.Health, history: opts.History, treaty: opts.Treaty,
+		transport: opts.Transport, state: opts.State, health: opts.Health, history: opts.History,
 		log: opts.Logger, now: opts.Now,
 	}
 	if s.loc == nil {

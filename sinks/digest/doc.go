@@ -46,8 +46,9 @@
 // with "Also in"), the top PerTopic items of each by score with "and N
 // more", what changed since the previous digest (volume per topic, spikes,
 // new actors), the sources failing or blocked (from sinks.Health), and
-// counts of signature and ratification mentions (replaceable through
-// Options.Treaty with authoritative figures).
+// counts of signature and ratification mentions next to the depositary's
+// own status when a treaty status source reported in the window (items
+// carrying a fetch.TreatyEvent).
 //
 // # Transports
 //
