@@ -217,7 +217,7 @@ type Source struct {
 	// read with CSS selectors) or "treaty" (a UN Treaty Collection status
 	// document: its participant rows become signature and ratification
 	// events). Default "feed".
-	Kind string `yaml:"kind"`
+	Kind fetch.Kind `yaml:"kind"`
 	// URL is the feed or page, absolute http or https. Required.
 	URL string `yaml:"url"`
 	// Schedule overrides Defaults.Schedule.

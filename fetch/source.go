@@ -2,19 +2,22 @@ package fetch
 
 import "time"
 
+// Kind is what a source is, and so which fetcher reads it.
+type Kind string
+
 // Kinds of source.
 const (
-	KindFeed = "feed" // RSS, Atom, RDF or JSON Feed
-	KindPage = "page" // a listing page without a feed, read with CSS selectors
+	KindFeed Kind = "feed" // RSS, Atom, RDF or JSON Feed
+	KindPage Kind = "page" // a listing page without a feed, read with CSS selectors
 	// KindTreaty is the UN Treaty Collection status document of a treaty:
 	// its participant rows become signature and ratification events.
-	KindTreaty = "treaty"
+	KindTreaty Kind = "treaty"
 )
 
 // Source says where to look and how. It is built from the configuration.
 type Source struct {
 	ID   string
-	Kind string
+	Kind Kind
 	URL  string
 	// Name is what people call it ("EFF Deeplinks").
 	Name string

@@ -81,8 +81,8 @@ func TestOPMLRoundTripKeepsEveryField(t *testing.T) {
 					Archive                                    *config.Archive
 					Active                                     *config.Window
 				}
-				a := carried{g.ID, g.Name, g.Kind, g.URL, g.Schedule, g.Lang, g.Actor, g.Page, g.Archive, g.Active}
-				b := carried{want.ID, want.Name, want.Kind, want.URL, want.Schedule, want.Lang, want.Actor, want.Page, want.Archive, want.Active}
+				a := carried{g.ID, g.Name, string(g.Kind), g.URL, g.Schedule, g.Lang, g.Actor, g.Page, g.Archive, g.Active}
+				b := carried{want.ID, want.Name, string(want.Kind), want.URL, want.Schedule, want.Lang, want.Actor, want.Page, want.Archive, want.Active}
 				if !reflect.DeepEqual(a, b) {
 					t.Errorf("source %d came back as\n%+v\nwant\n%+v", i, a, b)
 				}

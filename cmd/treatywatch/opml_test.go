@@ -98,7 +98,7 @@ func TestOPMLRoundTrip(t *testing.T) {
 	for _, s := range c.Sources {
 		urls = append(urls, s.URL)
 		ids = append(ids, s.ID)
-		kinds = append(kinds, s.Kind)
+		kinds = append(kinds, string(s.Kind))
 	}
 	wantURLs := []string{"https://www.eff.org/rss/updates.xml",
 		"https://news.google.com/rss/search?q=%22cybercrime+convention%22+site:reuters.com&hl=en-US&gl=US&ceid=US:en",

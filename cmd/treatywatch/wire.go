@@ -33,7 +33,7 @@ type app struct {
 	log        *slog.Logger
 	store      *store.Store
 	client     *fetch.Client
-	fetchers   map[string]fetch.Fetcher
+	fetchers   map[fetch.Kind]fetch.Fetcher
 	extractor  *extract.Extractor
 	classifier *classify.Engine
 	sinks      []sinks.Sink
@@ -128,7 +128,7 @@ func wire(ctx context.Context, c *common, stderr io.Writer, o wireOptions) (*app
 		return nil, err
 	}
 	a.client = fetch.NewClient(cfg.ClientOptions(fmt.Sprintf("treatywatch/%s (+%s)", version, cfg.Contact), log))
-	a.fetchers = map[string]fetch.Fetcher{
+	a.fetchers = map[fetch.Kind]fetch.Fetcher{
 		fetch.KindFeed:   feed.New(a.client, feed.Options{Logger: log}),
 		fetch.KindPage:   page.New(a.client),
 		fetch.KindTreaty: treaty.New(a.client, log),

@@ -78,7 +78,7 @@ func Export(w io.Writer, srcs []config.Source, title string, now time.Time) erro
 		if name == "" {
 			name = s.ID
 		}
-		o := Outline{Text: name, Title: name, Language: s.Lang, ID: s.ID, Kind: s.Kind, Schedule: s.Schedule, Actor: s.Actor}
+		o := Outline{Text: name, Title: name, Language: s.Lang, ID: s.ID, Kind: string(s.Kind), Schedule: s.Schedule, Actor: s.Actor}
 		if s.Kind == fetch.KindFeed || s.Kind == "" {
 			o.Type, o.XMLURL, o.HTMLURL = "rss", s.URL, siteRoot(s.URL)
 		} else {

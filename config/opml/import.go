@@ -106,7 +106,7 @@ func Parse(data []byte) ([]Entry, error) {
 type Source struct {
 	ID       string          `yaml:"id"`
 	Name     string          `yaml:"name,omitempty"`
-	Kind     string          `yaml:"kind"`
+	Kind     fetch.Kind      `yaml:"kind"`
 	URL      string          `yaml:"url"`
 	Schedule string          `yaml:"schedule,omitempty"`
 	Lang     string          `yaml:"lang,omitempty"`
@@ -151,7 +151,7 @@ func Import(entries []Entry, existing []config.Source) ([]Source, []string) {
 		if e.Path != "" {
 			label = e.Path + " / " + label
 		}
-		kind := e.TW["kind"]
+		kind := fetch.Kind(e.TW["kind"])
 		if kind == "" {
 			kind = fetch.KindFeed
 		}

@@ -269,7 +269,7 @@ func newBackfillEnv(t *testing.T, g func(*fetch.Client) fetch.Getter) *backfillE
 	e.ext = extract.New(getter, extract.Options{})
 	e.r = New(Options{
 		Store: e.st, Classifier: cls, Sinks: []sinks.Sink{e.sink},
-		Fetchers:  map[string]fetch.Fetcher{fetch.KindFeed: feed.New(getter, feed.Options{})},
+		Fetchers:  map[fetch.Kind]fetch.Fetcher{fetch.KindFeed: feed.New(getter, feed.Options{})},
 		Extractor: e.ext,
 	})
 	e.src = Source{Source: fetch.Source{

@@ -74,7 +74,7 @@ func newCalendarDaemon(t *testing.T, start time.Time) *calendarDaemon {
 	}
 	t.Cleanup(func() { st.Close() })
 	calls := make(chan fetchCall, 64)
-	r := New(Options{Store: st, Fetchers: map[string]fetch.Fetcher{fetch.KindFeed: emptyFetcher{now: clk.Now, calls: calls}},
+	r := New(Options{Store: st, Fetchers: map[fetch.Kind]fetch.Fetcher{fetch.KindFeed: emptyFetcher{now: clk.Now, calls: calls}},
 		Classifier: wordClassifier{}, Now: clk.Now, After: clk.After, Logger: slog.New(slog.DiscardHandler)})
 	return &calendarDaemon{t: t, clk: clk, st: st, calls: calls, r: r}
 }

@@ -54,7 +54,7 @@ func TestFullTextOnlyFromAnItemsOwnLink(t *testing.T) {
 			t.Cleanup(func() { st.Close() })
 			ft := &recordingFullText{}
 			clk := &clock{t: time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)}
-			r := New(Options{Store: st, Fetchers: map[string]fetch.Fetcher{fetch.KindPage: f},
+			r := New(Options{Store: st, Fetchers: map[fetch.Kind]fetch.Fetcher{fetch.KindPage: f},
 				Classifier: wordClassifier{}, Now: clk.Now, Extractor: ft, MinWords: 80})
 			src := Source{Source: fetch.Source{ID: "mofa", Kind: fetch.KindPage, URL: listing}, Schedule: "@every 1h"}
 			if rep := r.RunSource(ctx, src, RunOptions{DeliverExisting: true}); rep.Err != nil {

@@ -90,7 +90,7 @@ func BenchmarkInstancesOnePostgres(b *testing.B) {
 					client := fetch.NewClient(fetch.ClientOptions{PerHost: 64, HostInterval: -1, Timeout: 30 * time.Second,
 						AllowPrivate: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
 					runners = append(runners, pipeline.New(pipeline.Options{
-						Store: st, Fetchers: map[string]fetch.Fetcher{fetch.KindFeed: feed.New(client, feed.Options{})},
+						Store: st, Fetchers: map[fetch.Kind]fetch.Fetcher{fetch.KindFeed: feed.New(client, feed.Options{})},
 						Classifier: eng, Sinks: []sinks.Sink{webhook.New(webhook.Options{Name: "hook", URL: hook.URL})},
 					}))
 				}

@@ -105,7 +105,7 @@ func newRunner(t *testing.T, f fetch.Fetcher, clk *clock, ss ...sinks.Sink) (*Ru
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	r := New(Options{Store: st, Fetchers: map[string]fetch.Fetcher{fetch.KindFeed: f},
+	r := New(Options{Store: st, Fetchers: map[fetch.Kind]fetch.Fetcher{fetch.KindFeed: f},
 		Classifier: wordClassifier{}, Sinks: ss, Now: clk.Now})
 	return r, st
 }

@@ -37,7 +37,7 @@ type Source struct {
 // Options wire a Runner.
 type Options struct {
 	Store      Store
-	Fetchers   map[string]fetch.Fetcher // by source kind
+	Fetchers   map[fetch.Kind]fetch.Fetcher // by source kind
 	Extractor  Extractor                // nil: no article text read
 	Classifier classify.Classifier
 	Sinks      []sinks.Sink
@@ -90,7 +90,7 @@ const DefaultEmptyRunsWarn = 3
 // (the page layout changed): a page source, warn or more such runs (0
 // means DefaultEmptyRunsWarn). A feed can be empty; a listing page that
 // lists nothing is broken.
-func SelectorsSuspect(kind string, emptyRuns, warn int) bool {
+func SelectorsSuspect(kind fetch.Kind, emptyRuns, warn int) bool {
 	if warn <= 0 {
 		warn = DefaultEmptyRunsWarn
 	}
@@ -154,20 +154,23 @@ func New(o Options) *Runner {
 	return r
 }
 
-// Outcome of one source run.
+// Outcome is how one source run ended.
+type Outcome string
+
+// Outcomes of a source run.
 const (
-	OutcomeOK          = "ok"
-	OutcomeNotModified = "not-modified"
-	OutcomeFailed      = "failed"
-	OutcomeWaiting     = "waiting"   // the source asked us to wait (Retry-After, backoff)
-	OutcomeInactive    = "inactive"  // outside the source's active window; NextRun is when it opens
-	OutcomeElsewhere   = "elsewhere" // another instance runs the source, or already ran this slot
+	OutcomeOK          Outcome = "ok"
+	OutcomeNotModified Outcome = "not-modified"
+	OutcomeFailed      Outcome = "failed"
+	OutcomeWaiting     Outcome = "waiting"   // the source asked us to wait (Retry-After, backoff)
+	OutcomeInactive    Outcome = "inactive"  // outside the source's active window; NextRun is when it opens
+	OutcomeElsewhere   Outcome = "elsewhere" // another instance runs the source, or already ran this slot
 )
 
 // Report says what one source run did.
 type Report struct {
 	Source   string
-	Outcome  string
+	Outcome  Outcome
 	Items    int // items in the fetched document
 	New      int // items not seen before
 	Relevant int // new items the classifier found relevant
@@ -261,7 +264,7 @@ func (r *Runner) RunSource(ctx context.Context, src Source, ro RunOptions) Repor
 	rep.NextRun = r.nextRun(src, now, next, false)
 	if batch.NotModified {
 		rep.Outcome = OutcomeNotModified
-		r.o.Metrics.fetched(src.ID, rep.Outcome, now)
+		r.o.Metrics.fetched(src.ID, string(rep.Outcome), now)
 		if err := r.o.Store.RecordNotModified(ctx, src.ID, now, next); err != nil {
 			rep.Outcome, rep.Err = OutcomeFailed, err
 		}
@@ -299,7 +302,7 @@ func (r *Runner) RunSource(ctx context.Context, src Source, ro RunOptions) Repor
 		return rep
 	}
 	rep.Outcome = OutcomeOK
-	r.o.Metrics.fetched(src.ID, rep.Outcome, now)
+	r.o.Metrics.fetched(src.ID, string(rep.Outcome), now)
 	r.o.Metrics.items(src.ID, rep.New, rep.Relevant)
 	if len(batch.Items) == 0 && SelectorsSuspect(src.Kind, st.EmptyRuns+1, r.o.EmptyRunsWarn) {
 		log.Warn("page selectors matched nothing", "url", redact.URL(src.URL), "runs", st.EmptyRuns+1,

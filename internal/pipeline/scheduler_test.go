@@ -148,7 +148,7 @@ func TestDaemonRunsAtTheLoggedNextRun(t *testing.T) {
 	t.Cleanup(func() { st.Close() })
 	f := failingFetcher{now: clk.Now, calls: make(chan time.Time, 16)}
 	var logs syncBuffer
-	r := New(Options{Store: st, Fetchers: map[string]fetch.Fetcher{fetch.KindFeed: f},
+	r := New(Options{Store: st, Fetchers: map[fetch.Kind]fetch.Fetcher{fetch.KindFeed: f},
 		Classifier: wordClassifier{}, Now: clk.Now, After: clk.After,
 		Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 	// A schedule far longer than the backoff: the retry comes first.
