@@ -38,7 +38,7 @@ type Source struct {
 type Options struct {
 	Store      Store
 	Fetchers   map[fetch.Kind]fetch.Fetcher // by source kind
-	Extractor  Extractor                // nil: no article text read
+	Extractor  Extractor                    // nil: no article text read
 	Classifier classify.Classifier
 	Sinks      []sinks.Sink
 	Logger     *slog.Logger
