@@ -48,6 +48,12 @@ type BackfillCommit struct {
 	// Redeliver queues relevant items again for sinks that already took
 	// them.
 	Redeliver bool
+	// DryRun writes nothing: the count (and BySink) is what the commit
+	// would queue, found by making it in a transaction rolled back.
+	DryRun bool
+	// BySink, when set, gets the rows queued (or, on a dry run, that
+	// would be) added per sink.
+	BySink map[string]int
 }
 
 // CommitBackfill writes items a backfill read and queues the relevant
@@ -56,6 +62,6 @@ type BackfillCommit struct {
 func (s *Store) CommitBackfill(ctx context.Context, c BackfillCommit) (int, error) {
 	return s.Commit(ctx, Commit{
 		SourceID: c.SourceID, At: c.At, Items: c.Items, Deliver: true,
-		Redeliver: c.Redeliver, Sinks: c.Sinks, KeepHealth: true,
+		Redeliver: c.Redeliver, Sinks: c.Sinks, KeepHealth: true, DryRun: c.DryRun, BySink: c.BySink,
 	})
 }

@@ -43,6 +43,11 @@ type Commit struct {
 	Redeliver bool
 	// Empty is true when the run found no item at all.
 	Empty bool
+	// DryRun does everything in a transaction that is then rolled back:
+	// the counts are what a real commit would write, nothing is kept.
+	DryRun bool
+	// BySink, when set, gets the outbox rows queued per sink added to it.
+	BySink map[string]int
 	// KeepHealth leaves the source's health and schedule as they were
 	// (backfills write items without touching the daemon's view).
 	KeepHealth bool
@@ -155,7 +160,13 @@ func (s *Store) Commit(ctx context.Context, c Commit) (queued int, err error) {
 				return 0, fmt.Errorf("store: commit %s: queue %s for %s: %w", c.SourceID, l.Item.Key, sink, err)
 			}
 			queued += n
+			if c.BySink != nil {
+				c.BySink[sink] += n
+			}
 		}
+	}
+	if c.DryRun {
+		return queued, nil // rolled back by the deferred Rollback
 	}
 	if tx.dialect == dialectSQLite {
 		// PostgreSQL keeps the dashboard's read model by a trigger.

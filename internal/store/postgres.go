@@ -95,6 +95,10 @@ func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 		s.db.Close()
 		return nil, fmt.Errorf("store: postgres %s: %w", s.where, err)
 	}
+	if err := s.rekeyOnce(ctx); err != nil {
+		s.db.Close()
+		return nil, fmt.Errorf("store: postgres %s: %w", s.where, err)
+	}
 	return s, nil
 }
 

@@ -185,6 +185,11 @@ func openDB(ctx context.Context, sdb *sql.DB, name string) (*Store, error) {
 		sdb.Close()
 		return nil, fmt.Errorf("store: %s: %w", name, err)
 	}
+	if err := s.rekeyOnce(ctx); err != nil && !readOnly(err) {
+		// A read-only database opens for reading as it is.
+		sdb.Close()
+		return nil, fmt.Errorf("store: %s: %w", name, err)
+	}
 	s.db.stmts = newStmtCache()
 	return s, nil
 }

@@ -41,6 +41,7 @@ func Run(t *testing.T, newDSN NewDSN) {
 		{"ManyItemsInOneCommit", testManyItems},
 		{"IrrelevantItemsStoredLean", testLean},
 		{"PruneIrrelevant", testPrune},
+		{"RekeyMovesOldKeys", testRekey},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newDSN) })
