@@ -4,12 +4,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/treatywatch/treatywatch/classify"
 	"github.com/treatywatch/treatywatch/internal/pipeline"
 	"golang.org/x/term"
 )
@@ -92,10 +90,11 @@ func (v *progressView) done(rep pipeline.BackfillReport, err error) {
 func printBackfillSummary(w io.Writer, reps []pipeline.BackfillReport, errs []error, since, until time.Time, dryRun bool, delivered int) int {
 	failed := 0
 	var tot pipeline.BackfillReport
+	bySink := map[string]int{}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	queued := "QUEUED"
 	if dryRun {
-		queued = "WOULD DELIVER"
+		queued = "WOULD QUEUE"
 	}
 	fmt.Fprintf(tw, "SOURCE\tPAGES\tARTICLES\tITEMS\tIN WINDOW\tUNDATED\tNEW\tRELEVANT\t%s\tNOTE\n", queued)
 	for i, r := range reps {
@@ -108,7 +107,7 @@ func printBackfillSummary(w io.Writer, reps []pipeline.BackfillReport, errs []er
 		}
 		q := r.Queued
 		if dryRun {
-			q = r.Relevant
+			q = rows(r.BySink)
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n",
 			r.Source, r.Pages, r.Articles, r.Items, r.InWindow, r.Undated, r.New, r.Relevant, q, note)
@@ -121,11 +120,14 @@ func printBackfillSummary(w io.Writer, reps []pipeline.BackfillReport, errs []er
 		tot.Relevant += r.Relevant
 		tot.NewRelevant += r.NewRelevant
 		tot.Queued += r.Queued
+		if dryRun {
+			tot.Queued += rows(r.BySink)
+		}
+		for sink, n := range r.BySink {
+			bySink[sink] += n
+		}
 	}
 	q := tot.Queued
-	if dryRun {
-		q = tot.Relevant
-	}
 	fmt.Fprintf(tw, "TOTAL\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n",
 		tot.Pages, tot.Articles, tot.Items, tot.InWindow, tot.Undated, tot.New, tot.Relevant, q)
 	tw.Flush()
@@ -136,91 +138,9 @@ func printBackfillSummary(w io.Writer, reps []pipeline.BackfillReport, errs []er
 			window, len(reps), failed, tot.Queued, delivered)
 		return failed
 	}
-	fmt.Fprintf(w, "\ndry run, window %s: %d sources, %d failed; %d relevant items would be delivered (%d not seen before); nothing was stored or delivered\n",
-		window, len(reps), failed, tot.Relevant, tot.NewRelevant)
+	fmt.Fprintf(w, "\ndry run, window %s: %d sources, %d failed; %d relevant items (%d not seen before), %d records would be queued%s; nothing was stored or delivered\n",
+		window, len(reps), failed, tot.Relevant, tot.NewRelevant, tot.Queued, perSink(bySink))
 	printTopicTable(w, reps)
 	printWouldDeliver(w, reps)
 	return failed
-}
-
-var stanceColumns = []classify.Stance{classify.StanceSupportive, classify.StanceCritical, classify.StanceNeutral, classify.StanceMixed}
-
-// printTopicTable writes relevant items per topic and stance, all sources
-// together.
-func printTopicTable(w io.Writer, reps []pipeline.BackfillReport) {
-	by := map[string]map[classify.Stance]int{}
-	for _, r := range reps {
-		for topic, st := range r.ByTopic {
-			if by[topic] == nil {
-				by[topic] = map[classify.Stance]int{}
-			}
-			for s, n := range st {
-				by[topic][s] += n
-			}
-		}
-	}
-	if len(by) == 0 {
-		return
-	}
-	topics := make([]string, 0, len(by))
-	for t := range by {
-		topics = append(topics, t)
-	}
-	sort.Strings(topics)
-	fmt.Fprintln(w)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprint(tw, "TOPIC\t")
-	for _, s := range stanceColumns {
-		fmt.Fprintf(tw, "%s\t", strings.ToUpper(string(s)))
-	}
-	fmt.Fprintln(tw, "OTHER\tTOTAL\t")
-	for _, t := range topics {
-		name := t
-		if name == "" {
-			name = "(no topic)"
-		}
-		fmt.Fprintf(tw, "%s\t", name)
-		total, known := 0, 0
-		for _, s := range stanceColumns {
-			fmt.Fprintf(tw, "%d\t", by[t][s])
-			known += by[t][s]
-		}
-		for _, n := range by[t] {
-			total += n
-		}
-		fmt.Fprintf(tw, "%d\t%d\t\n", total-known, total)
-	}
-	tw.Flush()
-}
-
-// printWouldDeliver lists the relevant items of a dry run.
-func printWouldDeliver(w io.Writer, reps []pipeline.BackfillReport) {
-	n := 0
-	for _, r := range reps {
-		n += len(r.WouldDeliver)
-	}
-	if n == 0 {
-		return
-	}
-	fmt.Fprintln(w)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "PUBLISHED\tSOURCE\tSTANCE\tTOPICS\tTITLE\tURL")
-	for _, r := range reps {
-		for _, l := range r.WouldDeliver {
-			pub := "-"
-			if !l.Item.Published.IsZero() {
-				pub = l.Item.Published.UTC().Format(time.DateOnly)
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", pub, l.Item.SourceID, orDash(string(l.Result.Stance)),
-				orDash(strings.Join(l.Result.Topics, ",")), l.Item.Title, l.Item.URL)
-		}
-	}
-	tw.Flush()
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

@@ -77,6 +77,10 @@ func dbPath(c *common, cfg *config.Config) string {
 type wireOptions struct {
 	// noSinks leaves sinks out (dry runs, previews).
 	noSinks bool
+	// sinkNames, with noSinks, gives the runner the config's sinks by
+	// name only (nothing is opened, nothing can be delivered): a dry run
+	// counts what each would be queued.
+	sinkNames bool
 	// metrics, when set, registers the pipeline's metrics.
 	metrics func(st *store.Store) *pipeline.Metrics
 	// retryBackoff is the first delay after a failed delivery (doubling
@@ -134,6 +138,11 @@ func wire(ctx context.Context, c *common, stderr io.Writer, o wireOptions) (*app
 		fetch.KindTreaty: treaty.New(a.client, log),
 	}
 	a.sources = enabledSources(cfg)
+	if o.noSinks && o.sinkNames {
+		for _, sc := range cfg.Sinks {
+			a.sinks = append(a.sinks, brokenSink{name: sc.Name, err: errors.New("a dry run delivers nothing")})
+		}
+	}
 	if !o.noSinks {
 		if a.sinks, err = buildSinks(cfg, a.store, log); err != nil {
 			a.store.Close()

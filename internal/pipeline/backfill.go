@@ -53,7 +53,7 @@ type BackfillOptions struct {
 // failed: a page or sitemap that could not be read, the search; articles
 // that could not be read are only counted in Failed.
 func (r *Runner) Backfill(ctx context.Context, src Source, o BackfillOptions) (BackfillReport, error) {
-	rep := BackfillReport{Source: src.ID, DryRun: o.DryRun, ByTopic: map[string]map[classify.Stance]int{}}
+	rep := BackfillReport{Source: src.ID, DryRun: o.DryRun, ByTopic: map[string]map[classify.Stance]int{}, BySink: map[string]int{}}
 	if o.Until.IsZero() {
 		o.Until = r.o.Now()
 	}
@@ -194,14 +194,19 @@ func (b *backfill) take(ctx context.Context, d archive.Doc) error {
 	if len(in) == 0 {
 		return nil
 	}
-	it := intake{src: b.src, log: b.log, items: in, backfill: true, links: d.Links, fill: true, take: b.claim}
-	if !b.o.DryRun {
-		it.commit = func(ctx context.Context, labeled []store.Labeled) (int, error) {
-			return b.r.o.Store.CommitBackfill(ctx, store.BackfillCommit{
+	it := intake{src: b.src, log: b.log, items: in, backfill: true, links: d.Links, fill: true, take: b.claim,
+		commit: func(ctx context.Context, labeled []store.Labeled) (int, error) {
+			// A dry run makes the same commit and rolls it back, so what it
+			// says a sink would get is what a real run queues.
+			n, err := b.r.o.Store.CommitBackfill(ctx, store.BackfillCommit{
 				SourceID: b.src.ID, At: b.r.o.Now(), Items: labeled, Sinks: b.r.names, Redeliver: b.o.Redeliver,
+				DryRun: b.o.DryRun, BySink: b.rep.BySink,
 			})
-		}
-	}
+			if b.o.DryRun {
+				n = 0
+			}
+			return n, err
+		}}
 	got, err := b.r.ingest(ctx, it)
 	b.rep.Articles += got.articles
 	b.rep.Failed += got.failed

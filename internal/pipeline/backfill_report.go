@@ -46,6 +46,9 @@ type BackfillReport struct {
 	Relevant, NewRelevant int
 	// Queued counts the outbox rows written (zero on a dry run).
 	Queued int
+	// BySink counts outbox rows per sink: those written, or on a dry run
+	// those a real run would write (the same commit, rolled back).
+	BySink map[string]int
 	// Failed counts documents and articles that could not be read.
 	Failed int
 	// ByTopic counts relevant items per topic and stance; an item without

@@ -42,8 +42,8 @@ type intake struct {
 	// it (taken already by an earlier document of the same backfill).
 	// ownURL is false for a URL that several items of the document share.
 	take func(it fetch.Item, stored, ownURL bool) bool
-	// commit stores the labelled items and queues them; nil commits
-	// nothing (a dry run).
+	// commit stores the labelled items and queues them, and returns the
+	// rows queued.
 	commit func(ctx context.Context, labeled []store.Labeled) (int, error)
 }
 
