@@ -12,12 +12,15 @@ import (
 // takes new ids.
 var copyTables = []struct {
 	name, cols, order string
+	// conflict, when set, ends the insert: the destination has the row
+	// already (kv: the key rule a new store notes when it opens).
+	conflict string
 }{
-	{"sources", "id, etag, last_modified, initialised, failures, error_kind, last_error, last_fetch, last_success, next_run, empty_runs, due", "id"},
-	{"items", "source_id, key, url, title, published, seen_at, relevant, rules, item_json, result_json", "source_id, key"},
-	{"outbox", "sink, event_id, source_id, item_key, state, attempts, next_attempt, last_error, created, delivered", "id"},
-	{"corrections", "source_id, item_key, label_json, machine_json, rules, score, reason, note, who, at", "id"},
-	{"kv", "key, value", "key"},
+	{"sources", "id, etag, last_modified, initialised, failures, error_kind, last_error, last_fetch, last_success, next_run, empty_runs, due", "id", ""},
+	{"items", "source_id, key, url, title, published, seen_at, relevant, rules, item_json, result_json", "source_id, key", ""},
+	{"outbox", "sink, event_id, source_id, item_key, state, attempts, next_attempt, last_error, created, delivered", "id", ""},
+	{"corrections", "source_id, item_key, label_json, machine_json, rules, score, reason, note, who, at", "id", ""},
+	{"kv", "key, value", "key", ` ON CONFLICT (key) DO UPDATE SET value = excluded.value`},
 }
 
 // CopyReport says how many rows Copy moved per table.
@@ -50,7 +53,7 @@ func Copy(ctx context.Context, from, to *Store, progress func(table string, rows
 		if err != nil {
 			return nil, fmt.Errorf("store: copy %s from %s: %w", tb.name, from, err)
 		}
-		insert := `INSERT INTO ` + tb.name + ` (` + tb.cols + `) VALUES (?` + strings.Repeat(", ?", len(cols)-1) + `)`
+		insert := `INSERT INTO ` + tb.name + ` (` + tb.cols + `) VALUES (?` + strings.Repeat(", ?", len(cols)-1) + `)` + tb.conflict
 		vals := make([]any, len(cols))
 		ptrs := make([]any, len(cols))
 		for i := range vals {
