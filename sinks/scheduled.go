@@ -32,11 +32,26 @@ type State interface {
 	PutState(ctx context.Context, key string, val []byte) error
 }
 
+// HealthState is how a source is doing, as reports show it.
+type HealthState string
+
+// Health states of a source.
+const (
+	HealthOK      HealthState = "ok"
+	HealthPending HealthState = "pending" // never fetched successfully yet
+	HealthFailing HealthState = "failing" // its last fetches failed
+	HealthBlocked HealthState = "blocked" // the site refuses it (403, a bot wall)
+)
+
+// Bad reports whether the source needs someone to look: failing or
+// blocked.
+func (h HealthState) Bad() bool { return h == HealthFailing || h == HealthBlocked }
+
 // SourceStatus is the health of one source, for reports.
 type SourceStatus struct {
-	ID          string    `json:"id"`
-	Name        string    `json:"name,omitempty"`
-	State       string    `json:"state"` // ok, failing, blocked, pending
+	ID          string      `json:"id"`
+	Name        string      `json:"name,omitempty"`
+	State       HealthState `json:"state"`
 	LastError   string    `json:"last_error,omitempty"`
 	Failures    int       `json:"failures"`
 	LastSuccess time.Time `json:"last_success,omitzero"`

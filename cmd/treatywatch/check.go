@@ -87,7 +87,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		if src.Active != nil && !src.Active.Contains(now) {
 			note = joinNote(fmt.Sprintf("outside its active window (%s): resumes %s", src.Active, fmtTime(next)), note)
 		}
-		bad := status.State == "failing" || status.State == "blocked" || rows[i].detail != "" && rows[i].detail != "no items"
+		bad := status.State.Bad() || rows[i].detail != "" && rows[i].detail != "no items"
 		if pipeline.SelectorsSuspect(src.Kind, st.EmptyRuns, 0) {
 			note = fmt.Sprintf("selectors matched nothing in the last %d runs: the page layout may have changed", st.EmptyRuns)
 			bad = true

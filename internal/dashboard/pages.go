@@ -185,7 +185,7 @@ func (s *Server) pageOverview(w http.ResponseWriter, r *http.Request) {
 	}
 	var failing []SourceHealth
 	for _, h := range health {
-		if h.State == "failing" || h.State == "blocked" || h.EmptyRuns >= 3 {
+		if h.State.Bad() || h.EmptyRuns >= 3 {
 			failing = append(failing, h)
 		}
 	}

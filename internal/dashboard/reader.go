@@ -7,6 +7,7 @@ import (
 
 	"github.com/treatywatch/treatywatch/classify"
 	"github.com/treatywatch/treatywatch/fetch"
+	"github.com/treatywatch/treatywatch/sinks"
 )
 
 // Reader is what the dashboard needs from a store. Days are UTC calendar
@@ -167,13 +168,13 @@ type TreatyEvent struct {
 
 // SourceHealth is one source's state and output.
 type SourceHealth struct {
-	ID          string    `json:"id"`
-	State       string    `json:"state"` // ok, failing, blocked, pending
-	Failures    int       `json:"failures"`
-	ErrorKind   string    `json:"error_kind,omitempty"`
-	LastError   string    `json:"last_error,omitempty"`
-	LastFetch   time.Time `json:"last_fetch,omitzero"`
-	LastSuccess time.Time `json:"last_success,omitzero"`
+	ID          string            `json:"id"`
+	State       sinks.HealthState `json:"state"`
+	Failures    int               `json:"failures"`
+	ErrorKind   string            `json:"error_kind,omitempty"`
+	LastError   string            `json:"last_error,omitempty"`
+	LastFetch   time.Time         `json:"last_fetch,omitzero"`
+	LastSuccess time.Time         `json:"last_success,omitzero"`
 	// NextRun is when the source runs next: from its schedule when the
 	// server knows the config, else the earliest time it may run again
 	// (zero: at its next scheduled time).

@@ -558,7 +558,7 @@ func TestStatusStates(t *testing.T) {
 		{SourceState{ID: "healed", ErrorKind: string(fetch.ErrBlocked), LastSuccess: at}, "ok"},
 	}
 	for _, tt := range tests {
-		if got := tt.st.Status(); got.State != tt.want || got.ID != tt.st.ID {
+		if got := tt.st.Status(); string(got.State) != tt.want || got.ID != tt.st.ID {
 			t.Errorf("%s: state %q, want %q", tt.st.ID, got.State, tt.want)
 		}
 	}

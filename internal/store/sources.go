@@ -92,14 +92,14 @@ func (s *Store) SourceStatuses(ctx context.Context) ([]sinks.SourceStatus, error
 
 // Status summarises the state for reports.
 func (st SourceState) Status() sinks.SourceStatus {
-	state := "ok"
+	state := sinks.HealthOK
 	switch {
 	case st.Failures > 0 && st.ErrorKind == string(fetch.ErrBlocked):
-		state = "blocked"
+		state = sinks.HealthBlocked
 	case st.Failures > 0:
-		state = "failing"
+		state = sinks.HealthFailing
 	case st.LastSuccess.IsZero():
-		state = "pending"
+		state = sinks.HealthPending
 	}
 	return sinks.SourceStatus{
 		ID: st.ID, State: state, LastError: st.LastError, Failures: st.Failures,

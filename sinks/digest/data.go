@@ -442,10 +442,10 @@ func (s *Sink) buildData(w sinks.Window, recs []sinks.Record, alsoBy map[string]
 
 	// Failing sources.
 	for _, h := range health {
-		if h.State != "failing" && h.State != "blocked" {
+		if !h.State.Bad() {
 			continue
 		}
-		f := Failing{ID: h.ID, Name: cmp.Or(oneLine(h.Name), h.ID), State: h.State, Failures: h.Failures,
+		f := Failing{ID: h.ID, Name: cmp.Or(oneLine(h.Name), h.ID), State: string(h.State), Failures: h.Failures,
 			LastError: truncate(oneLine(h.LastError), 200), LastSuccess: "never"}
 		if !h.LastSuccess.IsZero() {
 			f.LastSuccess = h.LastSuccess.In(loc).Format("2 Jan 2006 15:04")
