@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -38,26 +37,26 @@ func (s *Store) Rekey(ctx context.Context) (int, error) {
 			return 0, fmt.Errorf("store: rekey: %w", err)
 		}
 	}
-	type move struct{ source, from, to, itemJSON string }
+	type move struct{ source, from, to string }
 	var moves []move
-	rows, err := tx.QueryContext(ctx, `SELECT source_id, key, item_json, result_json FROM items`)
+	rows, err := tx.QueryContext(ctx, `SELECT `+labeledCols+` FROM items i`)
 	if err != nil {
 		return 0, fmt.Errorf("store: rekey: %w", err)
 	}
 	for rows.Next() {
-		var src, key, itemJSON, resultJSON string
-		if err := rows.Scan(&src, &key, &itemJSON, &resultJSON); err != nil {
+		var src, key, url, title, itemJSON, resultJSON string
+		if err := rows.Scan(&src, &key, &url, &title, &itemJSON, &resultJSON); err != nil {
 			rows.Close()
 			return 0, fmt.Errorf("store: rekey: %w", err)
 		}
-		l, err := decodeLabeled(itemJSON, resultJSON)
+		l, err := decodeLabeled(src, key, url, title, itemJSON, resultJSON)
 		if err != nil {
 			rows.Close()
 			return 0, fmt.Errorf("store: rekey %s/%s: %w", src, key, err)
 		}
 		to, changed := normalize.Rekey(key, normalize.Stored{URL: l.Item.URL, Title: l.Item.Title, Summary: l.Item.Summary})
 		if changed {
-			moves = append(moves, move{src, key, to, itemJSON})
+			moves = append(moves, move{src, key, to})
 		}
 	}
 	if err := rows.Close(); err != nil {
@@ -67,7 +66,7 @@ func (s *Store) Rekey(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("store: rekey: %w", err)
 	}
 	for _, m := range moves {
-		if err := rekeyItem(ctx, tx, m.source, m.from, m.to, m.itemJSON); err != nil {
+		if err := rekeyItem(ctx, tx, m.source, m.from, m.to); err != nil {
 			return 0, fmt.Errorf("store: rekey %s/%s: %w", m.source, m.from, err)
 		}
 	}
@@ -81,8 +80,10 @@ func (s *Store) Rekey(ctx context.Context) (int, error) {
 	return len(moves), nil
 }
 
-// rekeyItem moves one item from key from to key to.
-func rekeyItem(ctx context.Context, tx *tx, source, from, to, itemJSON string) error {
+// rekeyItem moves one item from key from to key to. The key is a column
+// of the row (item_json does not repeat it), so the item's JSON stays as
+// written: a lean item stays lean, its text hash true.
+func rekeyItem(ctx context.Context, tx *tx, source, from, to string) error {
 	for _, q := range []string{
 		`UPDATE outbox SET item_key = ? WHERE source_id = ? AND item_key = ?`,
 		`UPDATE corrections SET item_key = ? WHERE source_id = ? AND item_key = ?`,
@@ -99,27 +100,12 @@ func rekeyItem(ctx context.Context, tx *tx, source, from, to, itemJSON string) e
 		_, err := tx.ExecContext(ctx, `DELETE FROM items WHERE source_id = ? AND key = ?`, source, from)
 		return err
 	}
-	// The item's JSON keeps everything as written (a lean item stays
-	// lean, its text hash true); only its key changes.
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(itemJSON), &fields); err != nil {
-		return err
-	}
-	k, err := json.Marshal(to)
-	if err != nil {
-		return err
-	}
-	fields["key"] = k
-	patched, err := json.Marshal(fields)
-	if err != nil {
-		return err
-	}
 	// The dashboard's facts first, so the triggers that follow the item
 	// find them under the new key.
 	if _, err := tx.ExecContext(ctx, `UPDATE item_facts SET key = ? WHERE source_id = ? AND key = ?`, to, source, from); err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE items SET key = ?, item_json = ? WHERE source_id = ? AND key = ?`, to, string(patched), source, from)
+	_, err := tx.ExecContext(ctx, `UPDATE items SET key = ? WHERE source_id = ? AND key = ?`, to, source, from)
 	return err
 }
 
