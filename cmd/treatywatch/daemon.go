@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/treatywatch/treatywatch/config"
 	"github.com/treatywatch/treatywatch/fetch"
 	"github.com/treatywatch/treatywatch/internal/pipeline"
 	"github.com/treatywatch/treatywatch/internal/store"
@@ -122,8 +123,15 @@ func cmdOnce(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	a.logOutputs(dbPath(&c, a.cfg))
 	stopLeases := a.runner.HoldLeases(ctx)
-	reps := a.runner.RunAll(ctx, srcs, pipeline.RunOptions{Force: !*due, DeliverExisting: *deliverExisting,
-		Shared: true, Since: time.Now()}, *workers)
+	ro := pipeline.RunOptions{Force: !*due, DeliverExisting: *deliverExisting}
+	if shared := a.store.Driver() == config.StorePostgres; shared {
+		// Instances share the database: a source another instance ran
+		// during this pass, or less than a lease before it began (its
+		// pass started a moment earlier), is not run again, so that
+		// `once` started on several machines at once splits the sources.
+		ro.Shared, ro.Since = true, time.Now().Add(-a.cfg.Store.Lease.D())
+	}
+	reps := a.runner.RunAll(ctx, srcs, ro, *workers)
 	dctx, cancel := context.WithTimeout(ctx, *deliverFor)
 	delivered, derr := a.runner.Flush(dctx)
 	cancel()
@@ -149,7 +157,7 @@ func cmdOnce(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		case r.Outcome == pipeline.OutcomeWaiting:
 			note = "asked to wait until " + fmtTime(r.NextRun)
 		case r.Outcome == pipeline.OutcomeElsewhere:
-			note = "another instance ran it during this pass"
+			note = "another instance ran it during this pass or just before"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\n", r.Source, r.Outcome, r.Items, r.New, r.Relevant, r.Queued, note)
 	}

@@ -37,6 +37,11 @@ type countingFeeds struct {
 	aborted map[string]int
 	hold    string
 	held    chan string // the User-Agent of the held request
+	// gateN, when set, holds every request until requests from gateN
+	// different User-Agents (instances) arrived.
+	gateN   int
+	gateUAs map[string]bool
+	gate    chan struct{}
 }
 
 // fetchBy is one completed response: the User-Agent that got it, and
@@ -66,6 +71,21 @@ func (cf *countingFeeds) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		http.NotFound(w, r)
 		return
+	}
+	if cf.gateN > 0 {
+		cf.mu.Lock()
+		cf.gateUAs[r.UserAgent()] = true
+		if len(cf.gateUAs) == cf.gateN {
+			close(cf.gate)
+			cf.gateN = 0
+		}
+		cf.mu.Unlock()
+		select {
+		case <-cf.gate:
+		case <-r.Context().Done():
+			return
+		case <-time.After(time.Minute):
+		}
 	}
 	if hold {
 		select {
@@ -486,6 +506,84 @@ func TestTwoOnceOnOneSQLite(t *testing.T) {
 	if !strings.Contains(waitLine, fmt.Sprintf("process %d (", first.Process.Pid)) {
 		t.Errorf("the second process did not say it waits for process %d:\n%s", first.Process.Pid, logs2.String())
 	}
+}
+
+// TestTwoOnceOnOnePostgres starts two `once` processes at the same time
+// on one PostgreSQL database. The feed server lets no request through
+// until both processes asked for a feed, so both passes have begun
+// before any source is fetched: each source is then fetched by one of
+// them only (a source another instance ran during this pass is not run
+// again), every record arrives, none twice.
+func TestTwoOnceOnOnePostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	dsn := pgtest.NewDatabase(t)
+	bin, err := buildOnce()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, feeds := newCountingFeeds(t)
+	cf.gateN, cf.gateUAs, cf.gate = 2, map[string]bool{}, make(chan struct{})
+	rc, hook := newCountingReceiver(t)
+	eng, err := classify.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	var srcs []string
+	for i := range 40 {
+		id, path := fmt.Sprintf("desk-%02d", i), fmt.Sprintf("/desk-%02d.rss", i)
+		body := treatyFeed(2)
+		cf.feeds[path] = servedFeed{body: body, ctype: "application/rss+xml; charset=utf-8"}
+		srcs = append(srcs, sourceYAML(id, feeds.URL+path))
+		relevantIDs(t, eng, want, id, body, "application/rss+xml; charset=utf-8", feeds.URL+path, "hook")
+	}
+	dir := t.TempDir()
+	var dones []chan error
+	var outs []*lockedBuffer
+	for i := range 2 {
+		cfg := instanceConfig(t, dir, i, srcs, hook.URL)
+		logs := &lockedBuffer{}
+		_, done := startBinary(t, bin, logs, "once", "--config", cfg, "--db", dsn, "--log-format", "json", "--deliver-existing")
+		dones, outs = append(dones, done), append(outs, logs)
+	}
+	for i, done := range dones {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("once #%d: %v\n%s", i+1, err, outs[i].String())
+			}
+		case <-time.After(3 * time.Minute):
+			t.Fatalf("once #%d did not finish", i+1)
+		}
+	}
+	cf.mu.Lock()
+	twice, byInstance := 0, map[string]int{}
+	for path := range cf.feeds {
+		by := cf.doneBy[path]
+		if len(by) != 1 {
+			t.Errorf("%s fetched %d times, want once", path, len(by))
+			twice += max(len(by)-1, 0)
+		}
+		for _, f := range by {
+			for i := range 2 {
+				if strings.Contains(f.ua, fmt.Sprintf("instance-%d.", i)) {
+					byInstance[fmt.Sprint(i)]++
+				}
+			}
+		}
+	}
+	cf.mu.Unlock()
+	ids, dups, by := rc.snapshot()
+	if !slices.Equal(ids, sortedKeys(want)) {
+		t.Errorf("receiver has %d event ids, want %d", len(ids), len(want))
+	}
+	if dups != 0 {
+		t.Errorf("%d duplicate deliveries, want 0", dups)
+	}
+	t.Logf("sources %d, fetched by instance %v, fetched more than once %d; records expected %d, received %d, delivered by instance %v, duplicates %d",
+		len(cf.feeds), byInstance, twice, len(want), len(ids), by, dups)
 }
 
 // TestReceiverFailingEachEventTwice: every event is refused twice, then
