@@ -125,11 +125,11 @@ func cmdOnce(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	stopLeases := a.runner.HoldLeases(ctx)
 	ro := pipeline.RunOptions{Force: !*due, DeliverExisting: *deliverExisting}
 	if shared := a.store.Driver() == config.StorePostgres; shared {
-		// Instances share the database: a source another instance ran
-		// during this pass, or less than a lease before it began (its
-		// pass started a moment earlier), is not run again, so that
-		// `once` started on several machines at once splits the sources.
-		ro.Shared, ro.Since = true, time.Now().Add(-a.cfg.Store.Lease.D())
+		// Instances share the database: a source another instance is
+		// running, or ran since this pass began, is not run again, so
+		// that `once` started on several machines at once splits the
+		// sources.
+		ro.Shared, ro.Since = true, time.Now()
 	}
 	reps := a.runner.RunAll(ctx, srcs, ro, *workers)
 	dctx, cancel := context.WithTimeout(ctx, *deliverFor)
@@ -157,7 +157,7 @@ func cmdOnce(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		case r.Outcome == pipeline.OutcomeWaiting:
 			note = "asked to wait until " + fmtTime(r.NextRun)
 		case r.Outcome == pipeline.OutcomeElsewhere:
-			note = "another instance ran it during this pass or just before"
+			note = "another instance ran it during this pass"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\n", r.Source, r.Outcome, r.Items, r.New, r.Relevant, r.Queued, note)
 	}

@@ -511,9 +511,11 @@ func TestTwoOnceOnOneSQLite(t *testing.T) {
 // TestTwoOnceOnOnePostgres starts two `once` processes at the same time
 // on one PostgreSQL database. The feed server lets no request through
 // until both processes asked for a feed, so both passes have begun
-// before any source is fetched: each source is then fetched by one of
-// them only (a source another instance ran during this pass is not run
-// again), every record arrives, none twice.
+// before any source is fetched past the first process's first runs
+// (at most its workers, 4). A source another instance is running or
+// ran during this pass is not run again: only those first runs, begun
+// before the other pass started, may be fetched by both. Every record
+// arrives, none twice.
 func TestTwoOnceOnOnePostgres(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
@@ -562,10 +564,10 @@ func TestTwoOnceOnOnePostgres(t *testing.T) {
 	twice, byInstance := 0, map[string]int{}
 	for path := range cf.feeds {
 		by := cf.doneBy[path]
-		if len(by) != 1 {
-			t.Errorf("%s fetched %d times, want once", path, len(by))
-			twice += max(len(by)-1, 0)
+		if len(by) == 0 {
+			t.Errorf("%s never fetched", path)
 		}
+		twice += max(len(by)-1, 0)
 		for _, f := range by {
 			for i := range 2 {
 				if strings.Contains(f.ua, fmt.Sprintf("instance-%d.", i)) {
@@ -575,6 +577,9 @@ func TestTwoOnceOnOnePostgres(t *testing.T) {
 		}
 	}
 	cf.mu.Unlock()
+	if twice > 4 {
+		t.Errorf("%d sources fetched by both processes, want at most the 4 one process began before the other's pass", twice)
+	}
 	ids, dups, by := rc.snapshot()
 	if !slices.Equal(ids, sortedKeys(want)) {
 		t.Errorf("receiver has %d event ids, want %d", len(ids), len(want))
