@@ -90,7 +90,7 @@ func TestTwoDaemonsShareTheSchedule(t *testing.T) {
 	f := &countingFetcher{now: clk.Now}
 	var stops []func()
 	for range 2 {
-		r := New(Options{Store: open(), Fetchers: map[string]fetch.Fetcher{fetch.KindFeed: f},
+		r := New(Options{Store: open(), Fetchers: map[fetch.Kind]fetch.Fetcher{fetch.KindFeed: f},
 			Classifier: wordClassifier{}, Now: clk.Now, After: clk.After, Lease: 2 * time.Minute})
 		dctx, cancel := context.WithCancel(ctx)
 		done := make(chan error)
@@ -182,7 +182,7 @@ func TestInstancesSendEachWindowOnce(t *testing.T) {
 		t.Cleanup(func() { st.Close() })
 		f := &scriptFetcher{}
 		fetchers = append(fetchers, f)
-		runners = append(runners, New(Options{Store: st, Fetchers: map[string]fetch.Fetcher{fetch.KindFeed: f},
+		runners = append(runners, New(Options{Store: st, Fetchers: map[fetch.Kind]fetch.Fetcher{fetch.KindFeed: f},
 			Classifier: wordClassifier{}, Sinks: []sinks.Sink{ws}, Now: clk.Now}))
 	}
 	deliverAll := func() {
