@@ -8,15 +8,17 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/treatywatch/treatywatch/classify"
 )
 
 // Stances in the fixed order of every chart and table. "unlabelled" is a
 // relevant item without a stance.
-var stances = []string{"supportive", "neutral", "mixed", "critical", "unlabelled"}
+var stances = []string{string(classify.StanceSupportive), string(classify.StanceNeutral), string(classify.StanceMixed), string(classify.StanceCritical), Unlabelled}
 
 func stanceKey(s string) string {
 	if s == "" {
-		return "unlabelled"
+		return Unlabelled
 	}
 	return s
 }
@@ -466,7 +468,7 @@ func (s *Server) parseRange(ctx context.Context, get func(string) string) (Range
 
 // validStance reports whether s is a stance filter value.
 func validStance(s string) bool {
-	return s == "" || slices.Contains([]string{"supportive", "neutral", "mixed", "critical"}, s)
+	return s == "" || s != Unlabelled && slices.Contains(stances, s)
 }
 
 func trimAll(ss []string) []string {

@@ -246,10 +246,10 @@ func topicRank(id string) int {
 }
 
 var stanceStyle = []struct{ id, label, color, bg string }{
-	{"critical", "Critical", "#b42318", "#fef3f2"},
-	{"supportive", "Supportive", "#067647", "#ecfdf3"},
-	{"mixed", "Mixed", "#b54708", "#fffaeb"},
-	{"neutral", "Neutral", "#475467", "#f2f4f7"},
+	{string(classify.StanceCritical), "Critical", "#b42318", "#fef3f2"},
+	{string(classify.StanceSupportive), "Supportive", "#067647", "#ecfdf3"},
+	{string(classify.StanceMixed), "Mixed", "#b54708", "#fffaeb"},
+	{string(classify.StanceNeutral), "Neutral", "#475467", "#f2f4f7"},
 	{"unknown", "Unlabelled", "#667085", "#f9fafb"},
 }
 

@@ -15,6 +15,7 @@ import (
 	texttemplate "text/template"
 	"time"
 
+	"github.com/treatywatch/treatywatch/classify"
 	"github.com/treatywatch/treatywatch/internal/schedule"
 	"github.com/treatywatch/treatywatch/internal/trend"
 	"github.com/treatywatch/treatywatch/sinks"
@@ -468,7 +469,7 @@ func subject(d Data) string {
 	}
 	parts := []string{plural(d.Total, "item", "items")}
 	for _, sc := range d.Stances {
-		if sc.Stance == "critical" || sc.Stance == "supportive" {
+		if st := classify.Stance(sc.Stance); st == classify.StanceCritical || st == classify.StanceSupportive {
 			parts = append(parts, fmt.Sprintf("%d %s", sc.Count, sc.Stance))
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	htmltemplate "html/template"
 	"strings"
 	texttemplate "text/template"
+
+	"github.com/treatywatch/treatywatch/classify"
 )
 
 var (
@@ -56,14 +58,14 @@ func escapeMrkdwn(s string) string {
 }
 
 func stanceEmoji(stance string) string {
-	switch stance {
-	case "critical":
+	switch classify.Stance(stance) {
+	case classify.StanceCritical:
 		return ":red_circle:"
-	case "supportive":
+	case classify.StanceSupportive:
 		return ":large_green_circle:"
-	case "mixed":
+	case classify.StanceMixed:
 		return ":large_orange_circle:"
-	case "neutral":
+	case classify.StanceNeutral:
 		return ":white_circle:"
 	}
 	return ":black_small_square:"
