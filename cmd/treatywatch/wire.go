@@ -35,7 +35,7 @@ type app struct {
 	client     *fetch.Client
 	fetchers   map[fetch.Kind]fetch.Fetcher
 	extractor  *extract.Extractor
-	classifier *classify.Engine
+	classifier *lazyEngine
 	sinks      []sinks.Sink
 	sources    []pipeline.Source
 	runner     *pipeline.Runner
@@ -178,11 +178,17 @@ func quietHours(cfg *config.Config) map[string]*window.Window {
 	return out
 }
 
-func loadClassifier(cfg *config.Config) (*classify.Engine, error) {
+// loadClassifier returns the config's classifier: a rule pack from a file
+// loaded now, the built-in one when first used.
+func loadClassifier(cfg *config.Config) (*lazyEngine, error) {
 	if cfg.Classify.Rules == "" {
-		return classify.Default()
+		return &lazyEngine{load: classify.Default}, nil
 	}
-	return loadRulesFile(cfg.Classify.Rules)
+	e, err := loadRulesFile(cfg.Classify.Rules)
+	if err != nil {
+		return nil, err
+	}
+	return &lazyEngine{load: func() (*classify.Engine, error) { return e, nil }}, nil
 }
 
 func loadRulesFile(path string) (*classify.Engine, error) {

@@ -18,6 +18,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -33,7 +34,7 @@ var (
 	perFeed      = flag.Int("scale.items", 20, "items per feed")
 	hosts        = flag.Int("scale.hosts", 4, "loopback addresses serving the feeds (127.0.0.1 and up)")
 	relevantEach = flag.Int("scale.relevant-every", 20, "one item in this many is a treaty item")
-	idleFor      = flag.Duration("scale.idle", 20*time.Second, "how long the daemon idles after its start-up pass before its RSS is read")
+	idleFor      = flag.Duration("scale.idle", 30*time.Second, "how long the daemon idles after its start-up pass before its RSS is read")
 	workers      = flag.Int("scale.workers", 4, "--workers of the runs")
 	memLimit     = flag.String("scale.memory-limit", "", "--memory-limit of the runs (empty: the default)")
 	keep         = flag.String("scale.keep", "", "copy the once passes' database to this path")
@@ -322,6 +323,7 @@ func idleRSS(t *testing.T, bin string, urls []string, n int) int64 {
 		c.Wait()
 	}()
 	started := make(chan bool, 1)
+	var lastGC atomic.Value // with GODEBUG=gctrace=1, the collector's last line
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
@@ -330,6 +332,9 @@ func idleRSS(t *testing.T, bin string, urls []string, n int) int64 {
 			if !seen && strings.Contains(sc.Text(), "start-up") {
 				seen = true
 				started <- true
+			}
+			if strings.HasPrefix(sc.Text(), "gc ") {
+				lastGC.Store(sc.Text())
 			}
 		}
 		close(started)
@@ -347,5 +352,15 @@ func idleRSS(t *testing.T, bin string, urls []string, n int) int64 {
 		t.Fatalf("no VmRSS in /proc/%d/status", c.Process.Pid)
 	}
 	kb, _ := strconv.ParseInt(string(m[1]), 10, 64)
+	var parts []string
+	for _, f := range []string{"RssAnon", "RssFile", "RssShmem", "VmStk", "Threads"} {
+		if m := regexp.MustCompile(`(?m)^` + f + `:\s+(.*)$`).FindSubmatch(status); m != nil {
+			parts = append(parts, f+" "+strings.Join(strings.Fields(string(m[1])), " "))
+		}
+	}
+	report(t, "run, idle: %s", strings.Join(parts, ", "))
+	if l, ok := lastGC.Load().(string); ok {
+		report(t, "run, idle, last collection: %s", l)
+	}
 	return kb
 }

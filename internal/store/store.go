@@ -146,21 +146,31 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	if path == ":memory:" {
-		sdb.SetMaxOpenConns(1)
-	}
 	// Keep the connections the workers use open: statements are prepared
 	// once per connection (stmtCache), and a connection closed when idle
 	// takes its prepared statements with it. With database/sql's default
 	// of two idle connections, four workers prepared their commits'
-	// statements again on nearly every commit.
+	// statements again on nearly every commit. A connection unused for
+	// a while is closed all the same (an in-memory database lives in its
+	// one connection, which stays).
 	sdb.SetMaxIdleConns(sqliteIdleConns)
+	if path == ":memory:" {
+		sdb.SetMaxOpenConns(1)
+	} else {
+		sdb.SetConnMaxIdleTime(sqliteIdleTime)
+	}
 	st, err := openDB(ctx, sdb, path)
 	return st, explainOpen(path, err)
 }
 
-// sqliteIdleConns is how many SQLite connections stay open between uses.
-const sqliteIdleConns = 8
+// sqliteIdleConns is how many SQLite connections stay open between uses,
+// and sqliteIdleTime how long one may stay unused: then it is closed,
+// and with it its page cache and prepared statements (a daemon waiting
+// for its next runs holds no memory for them).
+const (
+	sqliteIdleConns = 8
+	sqliteIdleTime  = 10 * time.Second
+)
 
 // dsn is the data source name Open uses for path.
 func dsn(path string) string {
