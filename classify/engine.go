@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
 
@@ -49,11 +50,13 @@ type crule struct {
 	penalty  float64
 	name     string
 	prior    string
+	basis    string
 	suppress []int32
 }
 
 // Engine classifies items with one compiled rule pack. It is immutable
-// after New and safe for concurrent use.
+// after New, but for the known positions SetTreatyEvents swaps in, and
+// safe for concurrent use.
 type Engine struct {
 	pack   *rules.Pack
 	set    rules.Settings
@@ -74,6 +77,12 @@ type Engine struct {
 	fs    *featSpace
 	model *fitted
 	lang  *langDetector
+	fold  *text.Folder
+	// actorByTerm finds a state or intergovernmental actor by its name
+	// or one of its terms (actorKey form), for depositary participants.
+	actorByTerm map[string]int32
+	// known holds the positions read from the depositary (nil: none).
+	known atomic.Pointer[positions]
 }
 
 var _ Classifier = (*Engine)(nil)
@@ -93,7 +102,7 @@ func New(p *rules.Pack) (*Engine, error) {
 		return nil, fmt.Errorf("classify: nil rule pack")
 	}
 	f := text.NewFolder()
-	e := &Engine{pack: p, set: p.Settings, m: newMatcher(f), topics: rules.TopicIDs(), actorByName: map[string]int32{}}
+	e := &Engine{pack: p, set: p.Settings, m: newMatcher(f), topics: rules.TopicIDs(), actorByName: map[string]int32{}, fold: f, actorByTerm: map[string]int32{}}
 	topicIdx := map[string]int{}
 	for i, t := range e.topics {
 		topicIdx[t] = i
@@ -101,7 +110,7 @@ func New(p *rules.Pack) (*Engine, error) {
 	ids := map[string]int32{}
 	add := func(k kind, r *rules.Rule) error {
 		idx := int32(len(e.rules))
-		c := crule{id: r.ID, kind: k, label: r.Label, weight: r.W(), penalty: r.Penalty, name: r.Name, prior: r.Prior, topic: -1}
+		c := crule{id: r.ID, kind: k, label: r.Label, weight: r.W(), penalty: r.Penalty, name: r.Name, prior: r.Prior, basis: r.Basis, topic: -1}
 		if k == kTopic {
 			c.topic = topicIdx[r.Topic]
 		}
@@ -167,6 +176,19 @@ func New(p *rules.Pack) (*Engine, error) {
 	for i, r := range e.rules {
 		if r.kind == kActor {
 			e.actorByName[strings.ToLower(r.name)] = int32(i)
+		}
+	}
+	for i := range p.Actors {
+		a := &p.Actors[i]
+		if a.Label != "state" && a.Label != "igo" {
+			continue
+		}
+		for _, t := range append([]string{a.Name}, termTexts(a.Terms)...) {
+			if k := actorKey(f, t); k != "" {
+				if _, dup := e.actorByTerm[k]; !dup {
+					e.actorByTerm[k] = ids[a.ID]
+				}
+			}
 		}
 	}
 	for i := range p.Actors {
@@ -918,7 +940,7 @@ func (e *Engine) stance(fs []field, own int32, sourceActor bool, ev *evidence) S
 		}
 	}
 	if own >= 0 && statement {
-		switch e.rules[own].prior {
+		switch e.position(own).prior {
 		case rules.LabelSupportive:
 			sup += st.PriorWeight
 		case rules.LabelCritical:

@@ -257,7 +257,8 @@ type fvec struct {
 	refs [][]ref   // up to 2 places per feature
 	// voice notes for stance evidence
 	own      int32
-	headline bool // the headline says the item is a statement
+	basis    string // of own's known position, for evidence
+	headline bool   // the headline says the item is a statement
 	named    namedSents
 }
 
@@ -273,6 +274,7 @@ func (v *fvec) reset(n int) {
 		v.refs[i] = v.refs[i][:0]
 	}
 	v.own = -1
+	v.basis = ""
 	v.headline = false
 	v.named = namedSents{}
 }
@@ -503,7 +505,9 @@ func (e *Engine) extractStance(fs []field, it fetch.Item, own int32, v *fvec) {
 	}
 	if own >= 0 && statement {
 		r := &e.rules[own]
-		if f, ok := s.stPrior[r.prior]; ok {
+		pos := e.position(own)
+		v.basis = pos.basis
+		if f, ok := s.stPrior[pos.prior]; ok {
 			v.x[f] = 1
 		}
 		if f, ok := s.stActorType[r.label]; ok {

@@ -184,12 +184,9 @@ func (e *Engine) featNote(name string, v *fvec) string {
 		return " (" + name[i+1:] + " voice)"
 	}
 	if strings.HasPrefix(name, "position.") && v.own >= 0 {
-		r := e.pack.Actors
 		own := &e.rules[v.own]
-		for k := range r {
-			if r[k].ID == own.id && r[k].Basis != "" {
-				return " (" + own.name + ": " + r[k].Basis + ")"
-			}
+		if v.basis != "" {
+			return " (" + own.name + ": " + v.basis + ")"
 		}
 		return " (" + own.name + ")"
 	}
