@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/treatywatch/treatywatch/classify"
@@ -103,6 +104,9 @@ type Runner struct {
 	log   *slog.Logger
 	names []string
 	kick  chan struct{}
+	// treatyOnce loads the stored treaty events into the classifier
+	// before the first run.
+	treatyOnce sync.Once
 }
 
 // New returns a Runner; zero options take their defaults.
@@ -201,6 +205,7 @@ type RunOptions struct {
 func (r *Runner) RunSource(ctx context.Context, src Source, ro RunOptions) Report {
 	rep := Report{Source: src.ID}
 	log := r.log.With("source", src.ID)
+	r.treatyOnce.Do(func() { r.loadTreatyEvents(ctx, r.log, nil) })
 	now := r.o.Now()
 
 	// 0. Claim the run, so that one instance at a time runs a source;
@@ -302,6 +307,9 @@ func (r *Runner) RunSource(ctx context.Context, src Source, ro RunOptions) Repor
 		return rep
 	}
 	rep.Outcome = OutcomeOK
+	if src.Kind == fetch.KindTreaty && hasTreatyEvents(batch.Items) {
+		r.loadTreatyEvents(ctx, log, batch.Items)
+	}
 	r.o.Metrics.fetched(src.ID, string(rep.Outcome), now)
 	r.o.Metrics.items(src.ID, rep.New, rep.Relevant)
 	if len(batch.Items) == 0 && SelectorsSuspect(src.Kind, st.EmptyRuns+1, r.o.EmptyRunsWarn) {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -369,4 +370,34 @@ func (s *Store) PruneIrrelevant(ctx context.Context, before time.Time) (int, err
 	}
 	n, err := res.RowsAffected()
 	return int(n), err
+}
+
+// StoredTreatyEvents returns the depositary's events that stored items
+// of treaty status sources carry (keys "untc:..."), in the order they were
+// seen: what a restarted process knows of signatures and ratifications.
+func (s *Store) StoredTreatyEvents(ctx context.Context) ([]fetch.TreatyEvent, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT i.source_id, i.key, i.item_json FROM items i
+		WHERE i.key LIKE 'untc:%' ORDER BY i.seen_at, i.source_id, i.key`)
+	if err != nil {
+		return nil, fmt.Errorf("store: treaty events: %w", err)
+	}
+	defer rows.Close()
+	out := []fetch.TreatyEvent{}
+	for rows.Next() {
+		var src, key, ij string
+		if err := rows.Scan(&src, &key, &ij); err != nil {
+			return nil, fmt.Errorf("store: treaty events: %w", err)
+		}
+		var si storedItem
+		if err := json.Unmarshal([]byte(ij), &si); err != nil {
+			return nil, fmt.Errorf("store: treaty events: decode item %s/%s: %w", src, key, err)
+		}
+		if si.Item.Treaty != nil {
+			out = append(out, *si.Item.Treaty)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: treaty events: %w", err)
+	}
+	return out, nil
 }
