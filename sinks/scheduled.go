@@ -52,11 +52,11 @@ type SourceStatus struct {
 	ID          string      `json:"id"`
 	Name        string      `json:"name,omitempty"`
 	State       HealthState `json:"state"`
-	LastError   string    `json:"last_error,omitempty"`
-	Failures    int       `json:"failures"`
-	LastSuccess time.Time `json:"last_success,omitzero"`
-	LastFetch   time.Time `json:"last_fetch,omitzero"`
-	NextRun     time.Time `json:"next_run,omitzero"`
+	LastError   string      `json:"last_error,omitempty"`
+	Failures    int         `json:"failures"`
+	LastSuccess time.Time   `json:"last_success,omitzero"`
+	LastFetch   time.Time   `json:"last_fetch,omitzero"`
+	NextRun     time.Time   `json:"next_run,omitzero"`
 }
 
 // Health reports the state of every source.

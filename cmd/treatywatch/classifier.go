@@ -16,6 +16,11 @@ type lazyEngine struct {
 	once sync.Once
 	load func() (*classify.Engine, error)
 	e    *classify.Engine
+
+	// mu guards the treaty events that arrive before the pack is loaded
+	// (handed to it when it loads) and e as SetTreatyEvents reads it.
+	mu      sync.Mutex
+	pending []fetch.TreatyEvent
 }
 
 // engine loads the pack once. The built-in pack is embedded and checked
@@ -27,9 +32,28 @@ func (l *lazyEngine) engine() *classify.Engine {
 		if err != nil {
 			panic("load the built-in rule pack: " + err.Error())
 		}
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if l.pending != nil {
+			e.SetTreatyEvents(l.pending)
+			l.pending = nil
+		}
 		l.e = e
 	})
 	return l.e
+}
+
+// SetTreatyEvents gives the engine the depositary's events (the known
+// positions follow them, see classify.Engine.SetTreatyEvents). Before the
+// pack is loaded they are kept for it: the events alone do not load it.
+func (l *lazyEngine) SetTreatyEvents(evs []fetch.TreatyEvent) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.e != nil {
+		l.e.SetTreatyEvents(evs)
+		return
+	}
+	l.pending = evs
 }
 
 // Classify implements classify.Classifier.
