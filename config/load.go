@@ -68,16 +68,17 @@ func clip(s string, n int) string {
 
 // clipArgs clips the string arguments of a message.
 func clipArgs(args []any) []any {
-	out := args
+	var out []any // a copy, made at the first long string
 	for i, a := range args {
-		s, ok := a.(string)
-		if !ok || len(s) <= maxEcho {
-			continue
+		if s, ok := a.(string); ok && len(s) > maxEcho {
+			if out == nil {
+				out = slices.Clone(args)
+			}
+			out[i] = clip(s, maxEcho)
 		}
-		if &out[0] == &args[0] {
-			out = append([]any(nil), args...)
-		}
-		out[i] = clip(s, maxEcho)
+	}
+	if out == nil {
+		return args
 	}
 	return out
 }

@@ -17,9 +17,7 @@ const maxTextRun = 1 << 20
 // cut entity), and how many runs were cut. Markup is left alone. doc is
 // not modified; it is returned as is when nothing is cut.
 func boundText(doc []byte, limit int) ([]byte, int) {
-	var out []byte // allocated at the first cut
-	cuts := 0
-	last := 0 // doc[last:i] is not yet copied to out
+	c := cutter{doc: doc}
 	i := 0
 	for i < len(doc) {
 		// Find the next run of character data: [start, end).
@@ -43,26 +41,52 @@ func boundText(doc []byte, limit int) ([]byte, int) {
 			resume = end
 		}
 		if end-start > limit {
-			cut := start + limit
-			for cut > start && !utf8.RuneStart(doc[cut]) {
-				cut--
-			}
+			cut := runeStartAtOrBefore(doc, start, start+limit)
 			if amp := bytes.LastIndexByte(doc[start:cut], '&'); amp >= 0 && bytes.IndexByte(doc[start+amp:cut], ';') < 0 {
 				cut = start + amp // do not leave half an entity
 			}
-			if out == nil {
-				out = make([]byte, 0, len(doc)-(end-cut))
-			}
-			out = append(out, doc[last:cut]...)
-			last = end
-			cuts++
+			c.drop(cut, end)
 		}
 		i = max(resume, i+1)
 	}
-	if out == nil {
-		return doc, 0
+	return c.result()
+}
+
+// cutter copies a document with spans dropped from it, allocating only at
+// the first drop.
+type cutter struct {
+	doc  []byte
+	out  []byte
+	last int // doc[last:] is not yet copied to out
+	cuts int
+}
+
+// drop leaves doc[from:to] out; spans come in document order.
+func (c *cutter) drop(from, to int) {
+	if c.out == nil {
+		c.out = make([]byte, 0, len(c.doc)-(to-from))
 	}
-	return append(out, doc[last:]...), cuts
+	c.out = append(c.out, c.doc[c.last:from]...)
+	c.last = to
+	c.cuts++
+}
+
+// result is the document without the dropped spans (doc itself when
+// nothing was dropped) and how many spans were dropped.
+func (c *cutter) result() ([]byte, int) {
+	if c.out == nil {
+		return c.doc, 0
+	}
+	return append(c.out, c.doc[c.last:]...), c.cuts
+}
+
+// runeStartAtOrBefore moves i back to the start of the UTF-8 character it
+// falls in, but not before lo.
+func runeStartAtOrBefore(doc []byte, lo, i int) int {
+	for i > lo && !utf8.RuneStart(doc[i]) {
+		i--
+	}
+	return i
 }
 
 // indexFrom is the index of sep in doc at or after from, or len(doc).
@@ -100,9 +124,7 @@ func tagEnd(doc []byte, i int) int {
 // before the field caps apply. doc is returned as is when nothing is cut;
 // a document that is not JSON passes through unchanged in its structure.
 func boundJSONStrings(doc []byte, limit int) ([]byte, int) {
-	var out []byte // allocated at the first cut
-	cuts := 0
-	last := 0 // doc[last:i] is not yet copied to out
+	c := cutter{doc: doc}
 	for i := 0; i < len(doc); i++ {
 		if doc[i] != '"' {
 			continue
@@ -110,24 +132,12 @@ func boundJSONStrings(doc []byte, limit int) ([]byte, int) {
 		start := i + 1
 		end := jsonStringEnd(doc, start) // index of the closing quote, or len(doc)
 		if end-start > limit {
-			cut := start + limit
-			for cut > start && !utf8.RuneStart(doc[cut]) {
-				cut--
-			}
-			cut = beforeEscape(doc, start, cut)
-			if out == nil {
-				out = make([]byte, 0, len(doc)-(end-cut))
-			}
-			out = append(out, doc[last:cut]...)
-			last = end // the closing quote (or the end) is copied later
-			cuts++
+			cut := beforeEscape(doc, start, runeStartAtOrBefore(doc, start, start+limit))
+			c.drop(cut, end) // the closing quote (or the end) stays
 		}
 		i = end
 	}
-	if out == nil {
-		return doc, 0
-	}
-	return append(out, doc[last:]...), cuts
+	return c.result()
 }
 
 // jsonStringEnd is the index of the quote closing the JSON string whose
