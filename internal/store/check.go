@@ -38,9 +38,17 @@ func Check(ctx context.Context, name string) (Health, error) {
 	if IsPostgres(name) {
 		return checkPostgres(ctx, name)
 	}
-	return checkSQLite(ctx, strings.TrimPrefix(name, "sqlite:"))
+	path := strings.TrimPrefix(name, "sqlite:")
+	h, err := checkSQLite(ctx, path)
+	if err != nil {
+		return h, err
+	}
+	h.Backups, err = Backups(path)
+	return h, err
 }
 
+// checkSQLite examines the SQLite file at path (its backups are not
+// listed: Restore checks a backup with it).
 func checkSQLite(ctx context.Context, path string) (Health, error) {
 	h := Health{Where: path, Driver: dialectSQLite.String(), Latest: len(migrations)}
 	fi, err := os.Stat(path)
@@ -49,9 +57,6 @@ func checkSQLite(ctx context.Context, path string) (Health, error) {
 	}
 	if !fi.Mode().IsRegular() {
 		return h, fmt.Errorf("store: check %s: not a regular file", path)
-	}
-	if h.Backups, err = Backups(path); err != nil {
-		return h, err
 	}
 	q := url.Values{}
 	q.Set("mode", "ro")
