@@ -38,30 +38,6 @@ func (f *countingFetcher) fetches() []time.Time {
 	return append([]time.Time(nil), f.at...)
 }
 
-// waiters waits until n goroutines wait on the clock and returns the
-// earliest deadline.
-func (c *fakeClock) waitersN(t *testing.T, n int) time.Time {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for time.Now().Before(deadline) {
-		c.mu.Lock()
-		if len(c.waiters) >= n {
-			at := c.waiters[0].at
-			for _, w := range c.waiters {
-				if w.at.Before(at) {
-					at = w.at
-				}
-			}
-			c.mu.Unlock()
-			return at
-		}
-		c.mu.Unlock()
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatalf("fewer than %d goroutines wait on the clock", n)
-	return time.Time{}
-}
-
 // TestTwoDaemonsShareTheSchedule runs two daemons (two instances, each
 // its own store handle, so its own claims) over one database on one
 // simulated clock. A third instance claimed the source and died: both

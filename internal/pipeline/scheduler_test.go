@@ -49,10 +49,17 @@ func (c *fakeClock) After(d time.Duration) <-chan time.Time {
 // earliest deadline.
 func (c *fakeClock) waiter(t *testing.T) time.Time {
 	t.Helper()
+	return c.waitersN(t, 1)
+}
+
+// waitersN waits until n goroutines wait on the clock and returns the
+// earliest deadline.
+func (c *fakeClock) waitersN(t *testing.T, n int) time.Time {
+	t.Helper()
 	deadline := time.After(time.Minute)
 	for {
 		c.mu.Lock()
-		if len(c.waiters) > 0 {
+		if len(c.waiters) >= n {
 			at := c.waiters[0].at
 			for _, w := range c.waiters {
 				if w.at.Before(at) {
@@ -66,7 +73,7 @@ func (c *fakeClock) waiter(t *testing.T) time.Time {
 		select {
 		case <-c.added:
 		case <-deadline:
-			t.Fatal("nothing waits on the clock")
+			t.Fatalf("fewer than %d goroutines wait on the clock", n)
 		}
 	}
 }
