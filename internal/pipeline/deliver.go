@@ -1,35 +1,97 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/treatywatch/treatywatch/internal/schedule"
 	"github.com/treatywatch/treatywatch/internal/store"
+	"github.com/treatywatch/treatywatch/internal/window"
 	"github.com/treatywatch/treatywatch/sinks"
 )
+
+// OutboxOptions wire an Outbox; zero options take their defaults.
+type OutboxOptions struct {
+	Store   DeliveryStore
+	Sinks   []sinks.Sink
+	Logger  *slog.Logger
+	Metrics *Metrics // nil: no metrics
+	Now     func() time.Time
+	// Backoff is the first delay after a sink failed; it doubles per
+	// failed attempt of a record up to BackoffCap (defaults 5s and 15m).
+	Backoff, BackoffCap time.Duration
+	// BatchSize is how many records one Write gets at most (default 25).
+	BatchSize int
+	// Lease is how long a claim on records or on a sink's window lasts
+	// before a store shared by several processes may hand it to another
+	// (default 10m).
+	Lease time.Duration
+	// Quiet holds, by sink name, the hours a sink sends nothing: its
+	// records wait in the outbox until the window ends.
+	Quiet map[string]*window.Window
+	// Redact hides secrets in error text before it is stored (default:
+	// the text unchanged).
+	Redact func(string) string
+}
+
+// Outbox hands the records a run queued to the sinks: immediate sinks
+// get their due records in batches, acked as each is taken and retried
+// at a backoff when a sink fails; scheduled sinks (the digest) get their
+// window when it is due (sendwindow.go). It keeps no state but the
+// store's, and a channel a commit kicks to deliver at once.
+type Outbox struct {
+	o    OutboxOptions
+	log  *slog.Logger
+	kick chan struct{}
+}
+
+// NewOutbox returns an Outbox; zero options take their defaults.
+func NewOutbox(o OutboxOptions) *Outbox {
+	o.Logger = loggerOr(o.Logger)
+	o.Now = nowOr(o.Now)
+	o.Redact = redactOr(o.Redact)
+	o.Backoff = cmp.Or(o.Backoff, 5*time.Second)
+	o.BackoffCap = cmp.Or(o.BackoffCap, 15*time.Minute)
+	o.BatchSize = cmp.Or(o.BatchSize, 25)
+	o.Lease = cmp.Or(o.Lease, DefaultLease)
+	return &Outbox{o: o, log: o.Logger, kick: make(chan struct{}, 1)}
+}
+
+// Kick asks for a delivery pass now (a commit queued records); a daemon
+// takes it from Kicks.
+func (ob *Outbox) Kick() {
+	select {
+	case ob.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Kicks receives once per Kick (kicks not yet taken count as one).
+func (ob *Outbox) Kicks() <-chan struct{} { return ob.kick }
 
 // Deliver makes one pass over the outbox: every sink gets its due records
 // in batches until none is due or the sink fails. Scheduled sinks (the
 // digest) get their window when it is due. A failure leaves the records
 // queued with a later next attempt; nothing is acked before the sink took
 // it. It returns the number of records delivered.
-func (r *Runner) Deliver(ctx context.Context) (int, error) {
+func (ob *Outbox) Deliver(ctx context.Context) (int, error) {
 	var total int
 	var errs []error
-	for _, s := range r.o.Sinks {
-		if until, quiet := r.quietUntil(s.Name()); quiet {
-			r.log.Debug("quiet hours: records wait in the outbox", "sink", s.Name(), "until", until.Format(time.RFC3339))
+	for _, s := range ob.o.Sinks {
+		if until, quiet := ob.quietUntil(s.Name()); quiet {
+			ob.log.Debug("quiet hours: records wait in the outbox", "sink", s.Name(), "until", until.Format(time.RFC3339))
 			continue
 		}
 		var n int
 		var err error
 		if sch, ok := s.(sinks.Scheduled); ok {
-			n, err = r.deliverWindow(ctx, sch)
+			n, err = ob.deliverWindow(ctx, sch)
 		} else {
-			n, err = r.deliverDue(ctx, s)
+			n, err = ob.deliverDue(ctx, s)
 		}
 		total += n
 		if err != nil {
@@ -46,13 +108,13 @@ func (r *Runner) Deliver(ctx context.Context) (int, error) {
 // it at once. On a failure the failed record counts an attempt and waits
 // its backoff; the records after it in the batch are given back without
 // counting one, to be tried no sooner.
-func (r *Runner) deliverDue(ctx context.Context, s sinks.Sink) (int, error) {
-	log := r.log.With("sink", s.Name())
+func (ob *Outbox) deliverDue(ctx context.Context, s sinks.Sink) (int, error) {
+	log := ob.log.With("sink", s.Name())
 	total := 0
 	wctx := context.WithoutCancel(ctx) // acks and retries are written even when ctx ends mid-write
 	for ctx.Err() == nil {
-		now := r.o.Now()
-		due, err := r.o.Store.ClaimDue(ctx, s.Name(), now, r.o.Lease, r.o.BatchSize)
+		now := ob.o.Now()
+		due, err := ob.o.Store.ClaimDue(ctx, s.Name(), now, ob.o.Lease, ob.o.BatchSize)
 		if err != nil || len(due) == 0 {
 			return total, err
 		}
@@ -60,7 +122,7 @@ func (r *Runner) deliverDue(ctx context.Context, s sinks.Sink) (int, error) {
 		taken := 0
 		if tk, ok := s.(sinks.Taker); ok {
 			err = tk.WriteTaking(ctx, recs, func(i int) error {
-				if err := r.o.Store.Ack(wctx, r.o.Now(), ids[i]); err != nil {
+				if err := ob.o.Store.Ack(wctx, ob.o.Now(), ids[i]); err != nil {
 					return err
 				}
 				log.Debug("delivered", "event_id", recs[i].EventID, "source", recs[i].Item.SourceID)
@@ -68,7 +130,7 @@ func (r *Runner) deliverDue(ctx context.Context, s sinks.Sink) (int, error) {
 				return nil
 			})
 		} else if err = s.Write(ctx, recs); err == nil {
-			if err := r.o.Store.Ack(wctx, r.o.Now(), ids...); err != nil {
+			if err := ob.o.Store.Ack(wctx, ob.o.Now(), ids...); err != nil {
 				return total, err
 			}
 			for _, rec := range recs {
@@ -78,11 +140,11 @@ func (r *Runner) deliverDue(ctx context.Context, s sinks.Sink) (int, error) {
 		}
 		total += taken
 		if taken > 0 {
-			r.o.Metrics.delivered(s.Name(), "ok", taken)
+			ob.o.Metrics.delivered(s.Name(), "ok", taken)
 		}
 		if err != nil && taken < len(due) {
 			failed := due[taken]
-			wait := schedule.Backoff{Base: r.o.DeliveryBackoff, Cap: r.o.DeliveryBackoffCap}.Wait(failed.Attempts)
+			wait := schedule.Backoff{Base: ob.o.Backoff, Cap: ob.o.BackoffCap}.Wait(failed.Attempts)
 			if ra := sinks.RetryAfter(err); ra > wait {
 				wait = ra
 			}
@@ -91,11 +153,11 @@ func (r *Runner) deliverDue(ctx context.Context, s sinks.Sink) (int, error) {
 			if _, whole := s.(sinks.Taker); !whole {
 				retry, release = ids[taken:], nil // the whole batch failed
 			}
-			rerr := errors.Join(r.o.Store.Retry(wctx, next, r.o.Redact(err.Error()), retry...), r.o.Store.Release(wctx, next, release...))
+			rerr := errors.Join(ob.o.Store.Retry(wctx, next, ob.o.Redact(err.Error()), retry...), ob.o.Store.Release(wctx, next, release...))
 			if rerr != nil {
 				return total, errors.Join(err, rerr)
 			}
-			r.o.Metrics.delivered(s.Name(), "failed", len(retry))
+			ob.o.Metrics.delivered(s.Name(), "failed", len(retry))
 			log.Warn("delivery failed; records stay queued", "delivered", taken, "failed", len(retry), "not_sent", len(release),
 				"event_id", failed.Record.EventID, "attempt", failed.Attempts+1, "retry_at", next.Format(time.RFC3339), "err", err)
 			return total, fmt.Errorf("sink %s: %w", s.Name(), err)
@@ -114,99 +176,15 @@ func records(ps []store.Pending) ([]sinks.Record, []int64) {
 	return recs, ids
 }
 
-// deliverWindow hands a scheduled sink its window once the window's end
-// has passed. The first time a sink is seen its window starts now. A
-// window is fixed before it is handed over: if the process dies after the
-// sink sent it and before the records were acknowledged, the next attempt
-// offers the very same window (so the sink recognises what it sent), even
-// when more windows have passed in between.
-func (r *Runner) deliverWindow(ctx context.Context, s sinks.Scheduled) (int, error) {
-	now := r.o.Now()
-	// One process at a time decides, sends and closes a sink's window.
-	locked, err := r.o.Store.LockWindow(ctx, s.Name(), now, r.o.Lease)
-	if err != nil || !locked {
-		return 0, err
-	}
-	defer r.o.Store.UnlockWindow(context.WithoutCancel(ctx), s.Name())
-	w, err := r.sinkWindow(ctx, s.Name(), now)
-	if err != nil {
-		return 0, err
-	}
-	end := w.Pending
-	if end.IsZero() {
-		end = s.Next(w.Last)
-		if now.Before(end) {
-			return 0, nil
-		}
-		// A daemon that was down for several windows sends one message
-		// that covers them all, ending at the most recent due time.
-		for {
-			n := s.Next(end)
-			if n.After(now) {
-				break
-			}
-			end = n
-		}
-		w.Pending = end
-		if err := r.o.Store.PutSinkWindow(ctx, s.Name(), w); err != nil {
-			return 0, err
-		}
-	}
-	return r.sendWindow(ctx, s, w, end)
-}
-
-// sendWindow hands s the window from w.Last to end, which is fixed
-// (w.Pending) before it is called, and closes it once the sink took it.
-func (r *Runner) sendWindow(ctx context.Context, s sinks.Scheduled, w store.SinkWindow, end time.Time) (int, error) {
-	now := r.o.Now()
-	due, err := r.o.Store.ClaimWindow(ctx, s.Name(), end, now, r.o.Lease)
-	if err != nil {
-		return 0, err
-	}
-	recs, ids := records(due)
-	if err := s.WriteWindow(ctx, sinks.Window{Start: w.Last, End: end}, recs); err != nil {
-		r.o.Metrics.delivered(s.Name(), "failed", len(recs))
-		r.log.Warn("scheduled delivery failed; the window is offered again", "sink", s.Name(),
-			"window_end", end.Format(time.RFC3339), "records", len(recs), "err", err)
-		return 0, fmt.Errorf("sink %s: %w", s.Name(), err)
-	}
-	if err := r.o.Store.CloseWindow(context.WithoutCancel(ctx), s.Name(), end, r.o.Now(), ids...); err != nil {
-		return 0, err
-	}
-	r.o.Metrics.delivered(s.Name(), "ok", len(recs))
-	r.log.Info("scheduled delivery sent", "sink", s.Name(), "records", len(recs), "window_end", end.Format(time.RFC3339))
-	return len(recs), nil
-}
-
-// sinkWindow returns the window state of a scheduled sink; a sink seen
-// for the first time starts its first window now.
-func (r *Runner) sinkWindow(ctx context.Context, sink string, now time.Time) (store.SinkWindow, error) {
-	w, err := r.o.Store.SinkWindow(ctx, sink)
-	if err != nil || !w.Last.IsZero() {
-		return w, err
-	}
-	w.Last = now
-	return w, r.o.Store.PutSinkWindow(ctx, sink, w)
-}
-
-// NextWindow returns when a scheduled sink sends next.
-func (r *Runner) NextWindow(ctx context.Context, s sinks.Scheduled) (time.Time, error) {
-	w, err := r.sinkWindow(ctx, s.Name(), r.o.Now())
-	if err != nil {
-		return time.Time{}, err
-	}
-	return s.Next(w.Last), nil
-}
-
 // Flush delivers until nothing immediate sinks hold is pending or until
 // ctx is done, waiting for retry times in between. Scheduled sinks get
 // one pass. It returns the records delivered and the last error; when ctx
 // ends with records queued, the error wraps ctx's (see stillQueued).
-func (r *Runner) Flush(ctx context.Context) (int, error) {
+func (ob *Outbox) Flush(ctx context.Context) (int, error) {
 	total := 0
 	var lastErr error
 	for {
-		n, err := r.Deliver(ctx)
+		n, err := ob.Deliver(ctx)
 		total += n
 		if err != nil {
 			lastErr = err
@@ -214,7 +192,7 @@ func (r *Runner) Flush(ctx context.Context) (int, error) {
 		if ctx.Err() != nil {
 			return total, stillQueued(ctx, lastErr)
 		}
-		wait, pending, perr := r.nextRetry(ctx)
+		wait, pending, perr := ob.nextRetry(ctx)
 		if perr != nil {
 			if ctx.Err() != nil {
 				return total, stillQueued(ctx, lastErr)
@@ -253,12 +231,12 @@ func stillQueued(ctx context.Context, lastErr error) error {
 
 // quietUntil reports whether sink is in its quiet hours now, and until
 // when.
-func (r *Runner) quietUntil(sink string) (time.Time, bool) {
-	w := r.o.Quiet[sink]
+func (ob *Outbox) quietUntil(sink string) (time.Time, bool) {
+	w := ob.o.Quiet[sink]
 	if w == nil {
 		return time.Time{}, false
 	}
-	now := r.o.Now()
+	now := ob.o.Now()
 	if !w.Contains(now) {
 		return time.Time{}, false
 	}
@@ -267,25 +245,25 @@ func (r *Runner) quietUntil(sink string) (time.Time, bool) {
 
 // QuietUntil returns when a sink's quiet hours end, or the zero time when
 // it is not quiet now.
-func (r *Runner) QuietUntil(sink string) time.Time {
-	t, _ := r.quietUntil(sink)
+func (ob *Outbox) QuietUntil(sink string) time.Time {
+	t, _ := ob.quietUntil(sink)
 	return t
 }
 
 // nextRetry returns how long until the earliest queued record of an
 // immediate sink may be tried again. Sinks in their quiet hours are left
 // out: their records wait for the window to end, not for a flush.
-func (r *Runner) nextRetry(ctx context.Context) (time.Duration, bool, error) {
+func (ob *Outbox) nextRetry(ctx context.Context) (time.Duration, bool, error) {
 	var earliest time.Time
 	pending := false
-	for _, s := range r.o.Sinks {
+	for _, s := range ob.o.Sinks {
 		if _, ok := s.(sinks.Scheduled); ok {
 			continue
 		}
-		if _, quiet := r.quietUntil(s.Name()); quiet {
+		if _, quiet := ob.quietUntil(s.Name()); quiet {
 			continue
 		}
-		t, ok, err := r.o.Store.NextAttempt(ctx, s.Name())
+		t, ok, err := ob.o.Store.NextAttempt(ctx, s.Name())
 		if err != nil {
 			return 0, false, err
 		}
@@ -293,5 +271,5 @@ func (r *Runner) nextRetry(ctx context.Context) (time.Duration, bool, error) {
 			earliest, pending = t, true
 		}
 	}
-	return earliest.Sub(r.o.Now()), pending, nil
+	return earliest.Sub(ob.o.Now()), pending, nil
 }

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -98,12 +99,16 @@ func SelectorsSuspect(kind fetch.Kind, emptyRuns, warn int) bool {
 	return kind == fetch.KindPage && emptyRuns >= warn
 }
 
-// Runner runs sources and delivers their results.
+// DefaultLease is how long a claim (a source run, records, a window)
+// lasts when the options set none.
+const DefaultLease = 10 * time.Minute
+
+// Runner runs sources and hands what they queue to its Outbox.
 type Runner struct {
+	*Outbox
 	o     Options
 	log   *slog.Logger
 	names []string
-	kick  chan struct{}
 	// treatyOnce loads the stored treaty events into the classifier
 	// before the first run.
 	treatyOnce sync.Once
@@ -111,51 +116,52 @@ type Runner struct {
 
 // New returns a Runner; zero options take their defaults.
 func New(o Options) *Runner {
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
+	o.Logger = loggerOr(o.Logger)
+	o.Now = nowOr(o.Now)
+	o.Redact = redactOr(o.Redact)
 	if o.After == nil {
 		o.After = time.After
 	}
-	if o.MinWords == 0 {
-		o.MinWords = 80
-	}
-	if o.SourceBackoff == 0 {
-		o.SourceBackoff = time.Minute
-	}
-	if o.SourceBackoffCap == 0 {
-		o.SourceBackoffCap = 4 * time.Hour
-	}
-	if o.DeliveryBackoff == 0 {
-		o.DeliveryBackoff = 5 * time.Second
-	}
-	if o.DeliveryBackoffCap == 0 {
-		o.DeliveryBackoffCap = 15 * time.Minute
-	}
-	if o.BatchSize == 0 {
-		o.BatchSize = 25
-	}
-	if o.Lease == 0 {
-		o.Lease = 10 * time.Minute
-	}
-	if o.EmptyRunsWarn == 0 {
-		o.EmptyRunsWarn = DefaultEmptyRunsWarn
-	}
-	if o.Redact == nil {
-		o.Redact = func(s string) string { return s }
-	}
+	o.MinWords = cmp.Or(o.MinWords, 80)
+	o.SourceBackoff = cmp.Or(o.SourceBackoff, time.Minute)
+	o.SourceBackoffCap = cmp.Or(o.SourceBackoffCap, 4*time.Hour)
+	o.Lease = cmp.Or(o.Lease, DefaultLease)
+	o.EmptyRunsWarn = cmp.Or(o.EmptyRunsWarn, DefaultEmptyRunsWarn)
 	if o.FieldCaps == nil {
 		caps := fetch.DefaultFieldCaps()
 		o.FieldCaps = &caps
 	}
-	r := &Runner{o: o, log: o.Logger, kick: make(chan struct{}, 1)}
+	r := &Runner{o: o, log: o.Logger, Outbox: NewOutbox(OutboxOptions{
+		Store: o.Store, Sinks: o.Sinks, Logger: o.Logger, Metrics: o.Metrics, Now: o.Now,
+		Backoff: o.DeliveryBackoff, BackoffCap: o.DeliveryBackoffCap, BatchSize: o.BatchSize,
+		Lease: o.Lease, Quiet: o.Quiet, Redact: o.Redact,
+	})}
 	for _, s := range o.Sinks {
 		r.names = append(r.names, s.Name())
 	}
 	return r
+}
+
+// loggerOr, nowOr and redactOr are the defaults of the parts' options.
+func loggerOr(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return l
+}
+
+func nowOr(now func() time.Time) func() time.Time {
+	if now == nil {
+		return time.Now
+	}
+	return now
+}
+
+func redactOr(redact func(string) string) func(string) string {
+	if redact == nil {
+		return func(s string) string { return s }
+	}
+	return redact
 }
 
 // Outcome is how one source run ended.
@@ -361,14 +367,6 @@ func (r *Runner) nextRun(src Source, now, notBefore time.Time, failed bool) time
 		return notBefore
 	}
 	return sch.NextRun(now, notBefore, failed)
-}
-
-// Kick wakes the delivery loop of a running daemon.
-func (r *Runner) Kick() {
-	select {
-	case r.kick <- struct{}{}:
-	default:
-	}
 }
 
 // withLang stores the language the classifier read in the item's own

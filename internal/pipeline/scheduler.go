@@ -143,7 +143,7 @@ func (r *Runner) Daemon(ctx context.Context, srcs []Source, o DaemonOptions) err
 		select {
 		case <-ctx.Done():
 			running = false
-		case <-r.kick:
+		case <-r.Kicks():
 			r.Deliver(ctx)
 		case <-ticker.C:
 			r.Deliver(ctx)

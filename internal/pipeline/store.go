@@ -16,7 +16,7 @@ import (
 type Store interface {
 	SourceStore
 	ItemStore
-	Outbox
+	OutboxStore
 	WindowStore
 }
 
@@ -63,13 +63,13 @@ type ItemStore interface {
 	CommitBackfill(ctx context.Context, c store.BackfillCommit) (int, error)
 }
 
-// Outbox hands queued records to sinks. Records are claimed one by one:
+// OutboxStore hands queued records to sinks. Records are claimed one by one:
 // a claim lasts until the record is acked or retried, or until its lease
 // runs out (a store shared by several processes hands an expired claim
 // to another). A store used by one process may treat the lease as
 // infinite. Ack and Retry take any subset of claimed records, so a sink
 // that took part of a batch acks that part.
-type Outbox interface {
+type OutboxStore interface {
 	// ClaimDue claims up to limit queued records of sink whose next
 	// attempt is at or before now, oldest first.
 	ClaimDue(ctx context.Context, sink string, now time.Time, lease time.Duration, limit int) ([]store.Pending, error)
@@ -90,6 +90,14 @@ type Outbox interface {
 	// NextAttempt returns the earliest next attempt of the queued records
 	// of sink; ok is false when none is queued.
 	NextAttempt(ctx context.Context, sink string) (t time.Time, ok bool, err error)
+}
+
+// DeliveryStore is what the Outbox uses of a store: the queued records,
+// the windows of scheduled sinks, and the stored items a preview lists.
+type DeliveryStore interface {
+	OutboxStore
+	WindowStore
+	Items(ctx context.Context, f store.ItemFilter, fn func(store.Labeled) error) error
 }
 
 // WindowStore keeps where each scheduled sink (the digest) stands.

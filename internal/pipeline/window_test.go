@@ -75,7 +75,7 @@ func TestQuietHours(t *testing.T) {
 	}}
 	quiet, loud := &memSink{name: "quiet"}, &memSink{name: "loud"}
 	r, st := newRunner(t, f, clk, quiet, loud)
-	r.o.Quiet = map[string]*window.Window{"quiet": mustWindow(t, "", "22:00-07:00", "Europe/Berlin")}
+	r.Outbox.o.Quiet = map[string]*window.Window{"quiet": mustWindow(t, "", "22:00-07:00", "Europe/Berlin")}
 
 	r.RunSource(ctx, feedSrc, RunOptions{})
 	clk.Add(time.Minute)
