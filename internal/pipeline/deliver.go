@@ -70,6 +70,15 @@ func (ob *Outbox) Kick() {
 	}
 }
 
+// Sinks returns the names of the outbox's sinks.
+func (ob *Outbox) Sinks() []string {
+	names := make([]string, len(ob.o.Sinks))
+	for i, s := range ob.o.Sinks {
+		names[i] = s.Name()
+	}
+	return names
+}
+
 // Kicks receives once per Kick (kicks not yet taken count as one).
 func (ob *Outbox) Kicks() <-chan struct{} { return ob.kick }
 

@@ -106,6 +106,7 @@ const DefaultLease = 10 * time.Minute
 // Runner runs sources and hands what they queue to its Outbox.
 type Runner struct {
 	*Outbox
+	*Scheduler
 	o     Options
 	log   *slog.Logger
 	names []string
@@ -119,9 +120,6 @@ func New(o Options) *Runner {
 	o.Logger = loggerOr(o.Logger)
 	o.Now = nowOr(o.Now)
 	o.Redact = redactOr(o.Redact)
-	if o.After == nil {
-		o.After = time.After
-	}
 	o.MinWords = cmp.Or(o.MinWords, 80)
 	o.SourceBackoff = cmp.Or(o.SourceBackoff, time.Minute)
 	o.SourceBackoffCap = cmp.Or(o.SourceBackoffCap, 4*time.Hour)
@@ -136,9 +134,9 @@ func New(o Options) *Runner {
 		Backoff: o.DeliveryBackoff, BackoffCap: o.DeliveryBackoffCap, BatchSize: o.BatchSize,
 		Lease: o.Lease, Quiet: o.Quiet, Redact: o.Redact,
 	})}
-	for _, s := range o.Sinks {
-		r.names = append(r.names, s.Name())
-	}
+	r.names = r.Outbox.Sinks()
+	r.Scheduler = NewScheduler(SchedulerOptions{Store: o.Store, Run: r.RunSource, Outbox: r.Outbox,
+		Logger: o.Logger, Now: o.Now, After: o.After, PerHost: o.PerHost, Lease: o.Lease})
 	return r
 }
 

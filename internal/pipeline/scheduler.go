@@ -1,13 +1,16 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"sync"
 	"time"
 
 	"github.com/treatywatch/treatywatch/internal/schedule"
+	"github.com/treatywatch/treatywatch/internal/store"
 )
 
 // ScheduleFor returns the schedule the daemon runs src on: its spec,
@@ -27,14 +30,74 @@ func ScheduleFor(src Source) (schedule.Schedule, error) {
 	return sch, nil
 }
 
+// ScheduleStore is what the Scheduler uses of a store: the state of each
+// source (its last fetch, the earliest next run, its failures) and the
+// renewal of the claims this process holds.
+type ScheduleStore interface {
+	Source(ctx context.Context, id string) (store.SourceState, error)
+	RenewLeases(ctx context.Context, until time.Time) error
+}
+
+// Delivery is what the Scheduler asks of the outbox (*Outbox): a pass
+// over the due records, a flush at shutdown, the kicks of commits that
+// queued records, and its sinks' names for the log.
+type Delivery interface {
+	Deliver(ctx context.Context) (int, error)
+	Flush(ctx context.Context) (int, error)
+	Kicks() <-chan struct{}
+	Sinks() []string
+}
+
+// SchedulerOptions wire a Scheduler; zero options take their defaults.
+type SchedulerOptions struct {
+	Store ScheduleStore
+	// Run runs one source once (Ingester.RunSource).
+	Run func(ctx context.Context, src Source, ro RunOptions) Report
+	// Outbox is delivered between runs and flushed at shutdown.
+	Outbox Delivery
+	Logger *slog.Logger
+	Now    func() time.Time
+	// After waits like time.After (the default); tests pass a fake
+	// clock's.
+	After func(time.Duration) <-chan time.Time
+	// PerHost is how many sources of one host run at once: the fetch
+	// client's limit of requests per host (0: no limit). A free worker
+	// takes the next source whose host is below it.
+	PerHost int
+	// Lease is how long the claims this process holds last; they are
+	// renewed a few times per lease (default DefaultLease).
+	Lease time.Duration
+}
+
+// Scheduler runs sources: each once (RunAll), or each at its next run
+// time until stopped (Daemon), on one worker pool, delivering the
+// outbox between runs. A source's next run is the one its last run
+// stored (internal/schedule); the Scheduler keeps no state of its own
+// beyond one daemon's pass summaries.
+type Scheduler struct {
+	o   SchedulerOptions
+	log *slog.Logger
+}
+
+// NewScheduler returns a Scheduler; zero options take their defaults.
+func NewScheduler(o SchedulerOptions) *Scheduler {
+	o.Logger = loggerOr(o.Logger)
+	o.Now = nowOr(o.Now)
+	if o.After == nil {
+		o.After = time.After
+	}
+	o.Lease = cmp.Or(o.Lease, DefaultLease)
+	return &Scheduler{o: o, log: o.Logger}
+}
+
 // NextRun returns when the daemon runs src next, from what the store
 // holds of it (see NextRunOf).
-func (r *Runner) NextRun(ctx context.Context, src Source) (time.Time, error) {
-	st, err := r.o.Store.Source(ctx, src.ID)
+func (sc *Scheduler) NextRun(ctx context.Context, src Source) (time.Time, error) {
+	st, err := sc.o.Store.Source(ctx, src.ID)
 	if err != nil {
 		return time.Time{}, err
 	}
-	return NextRunOf(src, st.LastFetch, st.NextRun, st.Failures > 0, r.o.Now())
+	return NextRunOf(src, st.LastFetch, st.NextRun, st.Failures > 0, sc.o.Now())
 }
 
 // NextRunOf returns when the daemon runs src next, given its last fetch,
@@ -59,9 +122,9 @@ func NextRunOf(src Source, lastFetch, notBefore time.Time, failed bool, now time
 // RunAll runs every source once, at most workers at a time, and returns
 // one report per source in the order given. A panic in one source is
 // reported as its failure; the others go on.
-func (r *Runner) RunAll(ctx context.Context, srcs []Source, ro RunOptions, workers int) []Report {
+func (sc *Scheduler) RunAll(ctx context.Context, srcs []Source, ro RunOptions, workers int) []Report {
 	reps := make([]Report, len(srcs))
-	p := newPool(workers, r.o.PerHost)
+	p := newPool(workers, sc.o.PerHost)
 	var wg sync.WaitGroup
 	// Start at a random place: instances sharing a store then take
 	// different sources first instead of contending for the same ones.
@@ -73,7 +136,7 @@ func (r *Runner) RunAll(ctx context.Context, srcs []Source, ro RunOptions, worke
 		i := (start + n) % len(srcs)
 		src := srcs[i]
 		wg.Go(func() {
-			err := p.doFor(ctx, r.log.With("source", src.ID), "source run", hostOf(src), func() { reps[i] = r.RunSource(ctx, src, ro) })
+			err := p.doFor(ctx, sc.log.With("source", src.ID), "source run", hostOf(src), func() { reps[i] = sc.o.Run(ctx, src, ro) })
 			if err != nil && reps[i].Outcome == "" {
 				reps[i] = Report{Source: src.ID, Outcome: OutcomeFailed, Err: err}
 			}
@@ -102,7 +165,7 @@ type DaemonOptions struct {
 // runs at once. A source runs once at a time. When ctx is done it stops
 // starting runs, cancels fetches, flushes the outbox within the grace
 // period and returns nil.
-func (r *Runner) Daemon(ctx context.Context, srcs []Source, o DaemonOptions) error {
+func (sc *Scheduler) Daemon(ctx context.Context, srcs []Source, o DaemonOptions) error {
 	if o.Grace <= 0 {
 		o.Grace = 30 * time.Second
 	}
@@ -117,24 +180,24 @@ func (r *Runner) Daemon(ctx context.Context, srcs []Source, o DaemonOptions) err
 		}
 		scheds[i] = sch
 	}
-	p := newPool(o.Workers, r.o.PerHost)
+	p := newPool(o.Workers, sc.o.PerHost)
 	t := newTally(len(srcs))
 	var wg, startup sync.WaitGroup
 	startup.Add(len(srcs))
 	for i, src := range srcs {
-		wg.Go(func() { r.keepRunning(ctx, p, src, scheds[i], o, t, startup.Done) })
+		wg.Go(func() { sc.keepRunning(ctx, p, src, scheds[i], o, t, startup.Done) })
 	}
-	r.log.Info("daemon started", "sources", len(srcs), "sinks", len(r.names))
+	sc.log.Info("daemon started", "sources", len(srcs), "sinks", len(sc.o.Outbox.Sinks()))
 	go func() {
 		startup.Wait()
-		s := r.startupSummary(ctx, srcs, t.startupOver())
+		s := sc.startupSummary(ctx, srcs, t.startupOver())
 		if ctx.Err() == nil {
-			r.passEnded(s, "start-up")
+			sc.passEnded(s, "start-up")
 		}
 	}()
 
 	// Claims are renewed until the flush below is over.
-	stopLeases := r.HoldLeases(context.WithoutCancel(ctx))
+	stopLeases := sc.HoldLeases(context.WithoutCancel(ctx))
 	defer stopLeases()
 
 	ticker := time.NewTicker(o.Tick)
@@ -143,22 +206,22 @@ func (r *Runner) Daemon(ctx context.Context, srcs []Source, o DaemonOptions) err
 		select {
 		case <-ctx.Done():
 			running = false
-		case <-r.Kicks():
-			r.Deliver(ctx)
+		case <-sc.o.Outbox.Kicks():
+			sc.o.Outbox.Deliver(ctx)
 		case <-ticker.C:
-			r.Deliver(ctx)
+			sc.o.Outbox.Deliver(ctx)
 		}
 	}
 
-	r.log.Info("stopping: no new runs; cancelling fetches and flushing the outbox", "grace", o.Grace.String())
+	sc.log.Info("stopping: no new runs; cancelling fetches and flushing the outbox", "grace", o.Grace.String())
 	wg.Wait()
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.Grace)
 	defer cancel()
-	n, err := r.Flush(fctx)
+	n, err := sc.o.Outbox.Flush(fctx)
 	if err != nil {
-		r.log.Warn("stopped with records still queued; they are delivered on the next start", "delivered", n, "err", err)
+		sc.log.Warn("stopped with records still queued; they are delivered on the next start", "delivered", n, "err", err)
 	} else {
-		r.log.Info("stopped", "delivered", n)
+		sc.log.Info("stopped", "delivered", n)
 	}
 	return nil
 }
@@ -173,17 +236,17 @@ func (r *Runner) Daemon(ctx context.Context, srcs []Source, o DaemonOptions) err
 // next time. While another instance holds the claim, the loop looks
 // again every tick: the holder finishes the run, or its lease runs out
 // (it died) and this instance takes the run over.
-func (r *Runner) keepRunning(ctx context.Context, p *pool, src Source, sch schedule.Schedule, o DaemonOptions, t *tally, startupDone func()) {
-	log := r.log.With("source", src.ID)
+func (sc *Scheduler) keepRunning(ctx context.Context, p *pool, src Source, sch schedule.Schedule, o DaemonOptions, t *tally, startupDone func()) {
+	log := sc.log.With("source", src.ID)
 	var ran time.Time
 	held := false // the last try found another instance holding the source
 	var once sync.Once
 	defer once.Do(startupDone)
 	for ctx.Err() == nil {
-		st, err := r.o.Store.Source(ctx, src.ID)
+		st, err := sc.o.Store.Source(ctx, src.ID)
 		if err != nil {
 			log.Error("source state not read; trying again at its next scheduled time", "err", err)
-			st.LastFetch = r.o.Now()
+			st.LastFetch = sc.o.Now()
 		}
 		next := sch.NextRun(st.LastFetch, st.NextRun, st.Failures > 0)
 		if !ran.IsZero() && !next.After(ran) {
@@ -195,22 +258,22 @@ func (r *Runner) keepRunning(ctx context.Context, p *pool, src Source, sch sched
 				next = sch.Next(ran)
 			}
 		}
-		wait := next.Sub(r.o.Now())
+		wait := next.Sub(sc.o.Now())
 		if wait > 0 {
 			once.Do(startupDone) // not due at start
 			select {
 			case <-ctx.Done():
 				return
-			case <-r.o.After(wait):
+			case <-sc.o.After(wait):
 			}
 		}
-		ran, held = r.o.Now(), false
+		ran, held = sc.o.Now(), false
 		p.doFor(ctx, log, "source run; it runs again at its next time", hostOf(src), func() {
-			rep := r.RunSource(ctx, src, RunOptions{Force: true, DeliverExisting: o.DeliverExisting,
+			rep := sc.o.Run(ctx, src, RunOptions{Force: true, DeliverExisting: o.DeliverExisting,
 				Shared: true, Since: st.LastFetch})
 			held = rep.Outcome == OutcomeElsewhere
 			if s, done := t.add(rep); done && ctx.Err() == nil {
-				r.passEnded(s, "pass")
+				sc.passEnded(s, "pass")
 			}
 		})
 		once.Do(startupDone)
@@ -221,10 +284,10 @@ func (r *Runner) keepRunning(ctx context.Context, p *pool, src Source, sch sched
 // times per lease, until ctx is done or the returned stop is called
 // (which waits for the renewer to end). A process that dies stops
 // renewing, and its claims go to others when their leases run out.
-func (r *Runner) HoldLeases(ctx context.Context) (stop func()) {
+func (sc *Scheduler) HoldLeases(ctx context.Context) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
-	every := max(r.o.Lease/3, 10*time.Millisecond)
+	every := max(sc.o.Lease/3, 10*time.Millisecond)
 	go func() {
 		defer close(done)
 		t := time.NewTicker(every)
@@ -234,8 +297,8 @@ func (r *Runner) HoldLeases(ctx context.Context) (stop func()) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if err := r.o.Store.RenewLeases(ctx, r.o.Now().Add(r.o.Lease)); err != nil && ctx.Err() == nil {
-					r.log.Warn("could not renew claims; other instances may take them over", "err", err)
+				if err := sc.o.Store.RenewLeases(ctx, sc.o.Now().Add(sc.o.Lease)); err != nil && ctx.Err() == nil {
+					sc.log.Warn("could not renew claims; other instances may take them over", "err", err)
 				}
 			}
 		}

@@ -157,33 +157,33 @@ func (t *tally) startupOver() map[string]Report {
 // operating system: a daemon spends most of its time waiting for the
 // next run, and the Go runtime would otherwise keep the pages of the
 // pass's peak for minutes.
-func (r *Runner) passEnded(s Summary, when string) {
-	r.logSummary(s, when)
+func (sc *Scheduler) passEnded(s Summary, when string) {
+	sc.logSummary(s, when)
 	debug.FreeOSMemory()
 }
 
 // logSummary writes a summary line: at info level when all is well, at
 // warn level when sources fail.
-func (r *Runner) logSummary(s Summary, when string) {
+func (sc *Scheduler) logSummary(s Summary, when string) {
 	attrs := []any{"when", when, "ok", s.OK, "failing", s.Failing}
 	if s.Failing > 0 {
-		r.log.Warn(s.String(), attrs...)
+		sc.log.Warn(s.String(), attrs...)
 		return
 	}
-	r.log.Info(s.String(), attrs...)
+	sc.log.Info(s.String(), attrs...)
 }
 
 // startupSummary summarises every source: by its run at start-up, else
 // by its stored health (a source that failed its last run counts as
 // failing with the kind it failed with).
-func (r *Runner) startupSummary(ctx context.Context, srcs []Source, ran map[string]Report) Summary {
+func (sc *Scheduler) startupSummary(ctx context.Context, srcs []Source, ran map[string]Report) Summary {
 	reps := make([]Report, 0, len(srcs))
 	for _, src := range srcs {
 		if rep, ok := ran[src.ID]; ok && rep.Outcome != OutcomeWaiting && rep.Outcome != OutcomeElsewhere {
 			reps = append(reps, rep)
 			continue
 		}
-		st, err := r.o.Store.Source(ctx, src.ID)
+		st, err := sc.o.Store.Source(ctx, src.ID)
 		if err != nil {
 			continue
 		}
