@@ -20,9 +20,6 @@ var defaultPack []byte
 // DefaultName is the name the embedded pack reports in errors and results.
 const DefaultName = "default.yaml"
 
-// Default loads the rule pack embedded in the binary.
-func Default() (*Pack, error) { return Load(DefaultName, defaultPack) }
-
 // DefaultYAML returns a copy of the embedded pack, for users who want to
 // start their own from it.
 func DefaultYAML() []byte { return append([]byte(nil), defaultPack...) }
