@@ -58,7 +58,7 @@ func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		if ctx.Err() != nil {
 			break
 		}
-		rep, err := a.runner.Backfill(ctx, src, pipeline.BackfillOptions{
+		rep, err := a.pipe.Backfill(ctx, src, pipeline.BackfillOptions{
 			Since: since, Until: until, DryRun: *dryRun, Redeliver: *redeliver, MaxPages: *maxPages,
 			Progress: view.update, Getter: a.client,
 		})
@@ -74,7 +74,7 @@ func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		if ctx.Err() != nil { // interrupted: deliver what is queued, briefly
 			dctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), min(*deliverFor, 10*time.Second))
 		}
-		delivered, derr = a.runner.Flush(dctx)
+		delivered, derr = a.pipe.Flush(dctx)
 		cancel()
 	}
 	failed := printBackfillSummary(stdout, reps, errs, since, until, *dryRun, delivered)

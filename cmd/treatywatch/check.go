@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -41,26 +40,22 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	rows := make([]row, len(a.sources))
 	if !*offline {
-		var wg sync.WaitGroup
-		sem := make(chan struct{}, 8)
-		for i, src := range a.sources {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				sem <- struct{}{}
-				defer func() { <-sem }()
-				b, err := a.fetchers[src.Kind].Fetch(ctx, src.Source, fetch.Validators{})
-				if err != nil {
-					rows[i] = row{live: string(fetch.KindOf(err)), detail: err.Error()}
-					return
-				}
-				rows[i] = row{live: fmt.Sprintf("%d", b.Provenance.Status), items: len(b.Items)}
-				if len(b.Items) == 0 {
-					rows[i].detail = "no items"
-				}
-			}()
+		errs := a.pipe.Each(ctx, a.sources, 8, "live check", func(i int, src pipeline.Source) {
+			b, err := a.fetchers[src.Kind].Fetch(ctx, src.Source, fetch.Validators{})
+			if err != nil {
+				rows[i] = row{live: string(fetch.KindOf(err)), detail: err.Error()}
+				return
+			}
+			rows[i] = row{live: fmt.Sprintf("%d", b.Provenance.Status), items: len(b.Items)}
+			if len(b.Items) == 0 {
+				rows[i].detail = "no items"
+			}
+		})
+		for i, err := range errs {
+			if err != nil && rows[i].live == "" {
+				rows[i] = row{live: "error", detail: err.Error()}
+			}
 		}
-		wg.Wait()
 	}
 
 	problems := 0
@@ -73,7 +68,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return exitErr(stderr, "check", err)
 		}
 		status := st.Status()
-		next, err := a.runner.NextRun(ctx, src)
+		next, err := a.pipe.NextRun(ctx, src)
 		if err != nil {
 			return exitErr(stderr, "check", err)
 		}
@@ -131,13 +126,13 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			}
 		}
 		if sch, ok := s.(sinks.Scheduled); ok {
-			next, err := a.runner.NextWindow(ctx, sch)
+			next, err := a.pipe.NextWindow(ctx, sch)
 			if err != nil {
 				return exitErr(stderr, "check", err)
 			}
 			note = joinNote(note, "next send "+fmtTime(next))
 		}
-		if until := a.runner.QuietUntil(s.Name()); !until.IsZero() {
+		if until := a.pipe.QuietUntil(s.Name()); !until.IsZero() {
 			note = joinNote(note, "quiet hours: records wait until "+fmtTime(until))
 		}
 		if status != "ok" {

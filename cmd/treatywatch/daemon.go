@@ -58,7 +58,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	a.log.Info("starting", "config", a.cfgName, "data_dir", a.cfg.DataDir(), "sources", len(a.sources))
 	go a.keepPruning(ctx)
 	a.logOutputs(dbPath(&c, a.cfg))
-	err = a.runner.Daemon(ctx, a.sources, pipeline.DaemonOptions{
+	err = a.pipe.Daemon(ctx, a.sources, pipeline.DaemonOptions{
 		Workers: *workers, Grace: *grace, DeliverExisting: *deliverExisting,
 	})
 	if err != nil {
@@ -122,7 +122,7 @@ func cmdOnce(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitErr(stderr, "once", err)
 	}
 	a.logOutputs(dbPath(&c, a.cfg))
-	stopLeases := a.runner.HoldLeases(ctx)
+	stopLeases := a.pipe.HoldLeases(ctx)
 	ro := pipeline.RunOptions{Force: !*due, DeliverExisting: *deliverExisting}
 	if shared := a.store.Driver() == config.StorePostgres; shared {
 		// Instances share the database: a source another instance is
@@ -131,9 +131,9 @@ func cmdOnce(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		// sources.
 		ro.Shared, ro.Since = true, time.Now()
 	}
-	reps := a.runner.RunAll(ctx, srcs, ro, *workers)
+	reps := a.pipe.RunAll(ctx, srcs, ro, *workers)
 	dctx, cancel := context.WithTimeout(ctx, *deliverFor)
-	delivered, derr := a.runner.Flush(dctx)
+	delivered, derr := a.pipe.Flush(dctx)
 	cancel()
 	stopLeases()
 	a.pruneIrrelevant(ctx)

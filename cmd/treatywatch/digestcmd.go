@@ -49,7 +49,7 @@ func cmdDigest(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return exitErr(stderr, "digest", err)
 	}
 	if *send {
-		n, w, err := a.runner.SendNow(ctx, d)
+		n, w, err := a.pipe.SendNow(ctx, d)
 		if err != nil {
 			return exitErr(stderr, "digest", err)
 		}
@@ -68,7 +68,7 @@ func cmdDigest(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			return exitErr(stderr, "digest", fmt.Errorf("--since: %w", err))
 		}
 	}
-	w, recs, err := a.runner.PreviewWindow(ctx, d, from)
+	w, recs, err := a.pipe.PreviewWindow(ctx, d, from)
 	if err != nil {
 		return exitErr(stderr, "digest", err)
 	}

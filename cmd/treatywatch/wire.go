@@ -38,7 +38,7 @@ type app struct {
 	classifier *lazyEngine
 	sinks      []sinks.Sink
 	sources    []pipeline.Source
-	runner     *pipeline.Runner
+	pipe       *pipeline.Pipeline
 	metrics    *pipeline.Metrics
 }
 
@@ -77,7 +77,7 @@ func dbPath(c *common, cfg *config.Config) string {
 type wireOptions struct {
 	// noSinks leaves sinks out (dry runs, previews).
 	noSinks bool
-	// sinkNames, with noSinks, gives the runner the config's sinks by
+	// sinkNames, with noSinks, gives the pipeline the config's sinks by
 	// name only (nothing is opened, nothing can be delivered): a dry run
 	// counts what each would be queued.
 	sinkNames bool
@@ -92,7 +92,7 @@ type wireOptions struct {
 }
 
 // wire loads the config and builds the store, fetchers, classifier, sinks
-// and runner. Close the returned app's store when done.
+// and pipeline. Close the returned app's store when done.
 func wire(ctx context.Context, c *common, stderr io.Writer, o wireOptions) (*app, error) {
 	log, err := c.logger(stderr)
 	if err != nil {
@@ -156,13 +156,13 @@ func wire(ctx context.Context, c *common, stderr io.Writer, o wireOptions) (*app
 	// Each source's effective min_words decides whether its thin items
 	// get their article text (0: never).
 	fieldCaps := cfg.Fields.Caps()
-	a.runner = pipeline.New(pipeline.Options{
-		Store: a.store, Fetchers: a.fetchers, Extractor: a.extractor, Classifier: a.classifier,
-		Sinks: a.sinks, Logger: log, Metrics: a.metrics, MinWords: cfg.Defaults.MinWords, PerHost: cfg.HTTP.PerHost,
-		DeliveryBackoff: o.retryBackoff, Quiet: quietHours(cfg), Redact: redact.Of(stderr).String,
-		SourceBackoff: cfg.Defaults.SourceBackoff().Base, SourceBackoffCap: cfg.Defaults.SourceBackoff().Cap,
-		FieldCaps: &fieldCaps,
-		Lease:     cfg.Store.Lease.D(),
+	a.pipe = pipeline.New(pipeline.Options{
+		Store: a.store, Logger: log, Metrics: a.metrics, Redact: redact.Of(stderr).String, Lease: cfg.Store.Lease.D(),
+		Ingest: pipeline.IngestOptions{Fetchers: a.fetchers, Extractor: a.extractor, Classifier: a.classifier,
+			MinWords: cfg.Defaults.MinWords, FieldCaps: &fieldCaps,
+			SourceBackoff: cfg.Defaults.SourceBackoff().Base, SourceBackoffCap: cfg.Defaults.SourceBackoff().Cap},
+		Outbox:   pipeline.OutboxOptions{Sinks: a.sinks, Backoff: o.retryBackoff, Quiet: quietHours(cfg)},
+		Schedule: pipeline.SchedulerOptions{PerHost: cfg.HTTP.PerHost},
 	})
 	return a, nil
 }

@@ -52,10 +52,10 @@ type BackfillOptions struct {
 // The report is returned even with an error. The error joins what
 // failed: a page or sitemap that could not be read, the search; articles
 // that could not be read are only counted in Failed.
-func (r *Runner) Backfill(ctx context.Context, src Source, o BackfillOptions) (BackfillReport, error) {
+func (ing *Ingester) Backfill(ctx context.Context, src Source, o BackfillOptions) (BackfillReport, error) {
 	rep := BackfillReport{Source: src.ID, DryRun: o.DryRun, ByTopic: map[string]map[classify.Stance]int{}, BySink: map[string]int{}}
 	if o.Until.IsZero() {
-		o.Until = r.o.Now()
+		o.Until = ing.o.Now()
 	}
 	if o.Since.IsZero() {
 		return rep, errors.New("backfill: no start of the window (since)")
@@ -64,7 +64,7 @@ func (r *Runner) Backfill(ctx context.Context, src Source, o BackfillOptions) (B
 		return rep, fmt.Errorf("backfill: since %s is not before until %s",
 			o.Since.Format(time.RFC3339), o.Until.Format(time.RFC3339))
 	}
-	b := &backfill{r: r, src: src, o: o, rep: &rep, log: r.log.With("source", src.ID), taken: map[string]bool{}}
+	b := &backfill{in: ing, src: src, o: o, rep: &rep, log: ing.log.With("source", src.ID), taken: map[string]bool{}}
 	walkers, errs := b.walkers()
 	for _, w := range walkers {
 		errs = append(errs, b.walk(ctx, w)...)
@@ -89,7 +89,7 @@ func (r *Runner) Backfill(ctx context.Context, src Source, o BackfillOptions) (B
 
 // backfill is the state of one source's backfill.
 type backfill struct {
-	r   *Runner
+	in  *Ingester
 	src Source
 	o   BackfillOptions
 	rep *BackfillReport
@@ -108,7 +108,7 @@ func (b *backfill) walkers() ([]archive.Walker, []error) {
 	var errs []error
 	win := archive.Window{Since: b.o.Since, Until: b.o.Until}
 	src, a := b.src.Source, b.src.Archive
-	if f, ok := b.r.o.Fetchers[src.Kind]; ok {
+	if f, ok := b.in.o.Fetchers[src.Kind]; ok {
 		ws = append(ws, archive.Pages(f, src, win, b.maxPages()))
 	} else {
 		errs = append(errs, &fetch.Error{Kind: fetch.ErrConfig, URL: src.URL, Err: fmt.Errorf("no fetcher for source kind %q", src.Kind)})
@@ -117,14 +117,14 @@ func (b *backfill) walkers() ([]archive.Walker, []error) {
 		switch {
 		case b.o.Getter == nil:
 			errs = append(errs, &fetch.Error{Kind: fetch.ErrConfig, URL: a.Sitemap, Err: errors.New("backfill: no getter to read sitemaps")})
-		case b.r.o.Extractor == nil:
+		case b.in.o.Extractor == nil:
 			errs = append(errs, &fetch.Error{Kind: fetch.ErrConfig, URL: a.Sitemap, Err: errors.New("backfill: no article reader for sitemap entries")})
 		default:
-			ws = append(ws, archive.Sitemaps(b.o.Getter, src, a.Sitemap, win, b.r.o.Now()))
+			ws = append(ws, archive.Sitemaps(b.o.Getter, src, a.Sitemap, win, b.in.o.Now()))
 		}
 	}
 	if a != nil && a.Query != "" {
-		if f, ok := b.r.o.Fetchers[fetch.KindFeed]; ok {
+		if f, ok := b.in.o.Fetchers[fetch.KindFeed]; ok {
 			ws = append(ws, archive.Search(f, src, a.Query, win))
 		} else {
 			errs = append(errs, &fetch.Error{Kind: fetch.ErrConfig, Err: errors.New("backfill: no feed fetcher for the news search")})
@@ -198,8 +198,8 @@ func (b *backfill) take(ctx context.Context, d archive.Doc) error {
 		commit: func(ctx context.Context, labeled []store.Labeled) (int, error) {
 			// A dry run makes the same commit and rolls it back, so what it
 			// says a sink would get is what a real run queues.
-			n, err := b.r.o.Store.CommitBackfill(ctx, store.BackfillCommit{
-				SourceID: b.src.ID, At: b.r.o.Now(), Items: labeled, Sinks: b.r.names, Redeliver: b.o.Redeliver,
+			n, err := b.in.o.Store.CommitBackfill(ctx, store.BackfillCommit{
+				SourceID: b.src.ID, At: b.in.o.Now(), Items: labeled, Sinks: b.in.o.Sinks, Redeliver: b.o.Redeliver,
 				DryRun: b.o.DryRun, BySink: b.rep.BySink,
 			})
 			if b.o.DryRun {
@@ -207,7 +207,7 @@ func (b *backfill) take(ctx context.Context, d archive.Doc) error {
 			}
 			return n, err
 		}}
-	got, err := b.r.ingest(ctx, it)
+	got, err := b.in.ingest(ctx, it)
 	b.rep.Articles += got.articles
 	b.rep.Failed += got.failed
 	b.rep.Queued += got.queued

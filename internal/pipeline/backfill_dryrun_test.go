@@ -21,13 +21,13 @@ func TestBackfillDryRunCountsWhatTheRealRunQueues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runner := func(names ...string) *Runner {
+	runner := func(names ...string) *Pipeline {
 		var ss []sinks.Sink
 		for _, n := range names {
 			ss = append(ss, &recordSink{name: n})
 		}
-		return New(Options{Store: e.st, Classifier: cls, Sinks: ss, Extractor: e.ext,
-			Fetchers: map[fetch.Kind]fetch.Fetcher{fetch.KindFeed: feed.New(e.client, feed.Options{})}})
+		return New(Options{Store: e.st, Outbox: OutboxOptions{Sinks: ss}, Ingest: IngestOptions{Classifier: cls, Extractor: e.ext,
+			Fetchers: map[fetch.Kind]fetch.Fetcher{fetch.KindFeed: feed.New(e.client, feed.Options{})}}})
 	}
 	// The sink "a" took the spring's items already, "b" is new.
 	if rep, err := runner("a").Backfill(ctx, e.src, e.opts("2025-03-01", "2025-06-01")); err != nil || rep.Queued == 0 {

@@ -238,7 +238,7 @@ type backfillEnv struct {
 	site   *site
 	st     *store.Store
 	sink   *recordSink
-	r      *Runner
+	r      *Pipeline
 	client *fetch.Client
 	ext    *extract.Extractor
 	src    Source
@@ -268,9 +268,9 @@ func newBackfillEnv(t *testing.T, g func(*fetch.Client) fetch.Getter) *backfillE
 	}
 	e.ext = extract.New(getter, extract.Options{})
 	e.r = New(Options{
-		Store: e.st, Classifier: cls, Sinks: []sinks.Sink{e.sink},
-		Fetchers:  map[fetch.Kind]fetch.Fetcher{fetch.KindFeed: feed.New(getter, feed.Options{})},
-		Extractor: e.ext,
+		Store: e.st, Outbox: OutboxOptions{Sinks: []sinks.Sink{e.sink}},
+		Ingest: IngestOptions{Classifier: cls, Extractor: e.ext,
+			Fetchers: map[fetch.Kind]fetch.Fetcher{fetch.KindFeed: feed.New(getter, feed.Options{})}},
 	})
 	e.src = Source{Source: fetch.Source{
 		ID: "times", Kind: fetch.KindFeed, URL: e.site.URL() + "/feed/", Name: "Treaty Times", Lang: "en",

@@ -63,7 +63,7 @@ type calendarDaemon struct {
 	clk   *fakeClock
 	st    *store.Store
 	calls chan fetchCall
-	r     *Runner
+	r     *Pipeline
 }
 
 func newCalendarDaemon(t *testing.T, start time.Time) *calendarDaemon {
@@ -74,8 +74,9 @@ func newCalendarDaemon(t *testing.T, start time.Time) *calendarDaemon {
 	}
 	t.Cleanup(func() { st.Close() })
 	calls := make(chan fetchCall, 64)
-	r := New(Options{Store: st, Fetchers: map[fetch.Kind]fetch.Fetcher{fetch.KindFeed: emptyFetcher{now: clk.Now, calls: calls}},
-		Classifier: wordClassifier{}, Now: clk.Now, After: clk.After, Logger: slog.New(slog.DiscardHandler)})
+	r := New(Options{Store: st, Now: clk.Now, Logger: slog.New(slog.DiscardHandler),
+		Ingest:   IngestOptions{Fetchers: map[fetch.Kind]fetch.Fetcher{fetch.KindFeed: emptyFetcher{now: clk.Now, calls: calls}}, Classifier: wordClassifier{}},
+		Schedule: SchedulerOptions{After: clk.After}})
 	return &calendarDaemon{t: t, clk: clk, st: st, calls: calls, r: r}
 }
 

@@ -64,7 +64,8 @@ func crashChild(t *testing.T, db, sent string) {
 	}
 	clk := &clock{t: time.Date(2026, 11, 23, 9, 10, 0, 0, time.UTC)}
 	hs := &hangingWindowSink{windowSink: windowSink{memSink: memSink{name: "digest"}, every: time.Hour}, sentPath: sent}
-	r := New(Options{Store: st, Fetchers: map[fetch.Kind]fetch.Fetcher{}, Classifier: wordClassifier{}, Sinks: []sinks.Sink{hs}, Now: clk.Now})
+	r := New(Options{Store: st, Now: clk.Now, Ingest: IngestOptions{Fetchers: map[fetch.Kind]fetch.Fetcher{}, Classifier: wordClassifier{}},
+		Outbox: OutboxOptions{Sinks: []sinks.Sink{hs}}})
 	_, err = r.Deliver(ctx)
 	t.Fatalf("the sink returned instead of hanging: %v", err)
 }
@@ -94,7 +95,8 @@ func TestScheduledWindowIsStableAcrossACrash(t *testing.T) {
 	clk := &clock{t: time.Date(2026, 11, 23, 8, 10, 0, 0, time.UTC)}
 	f := &scriptFetcher{steps: []any{fetch.Batch{Items: items("a", "b")}}}
 	ws := &windowSink{memSink: memSink{name: "digest"}, every: time.Hour}
-	r := New(Options{Store: st, Fetchers: map[fetch.Kind]fetch.Fetcher{fetch.KindFeed: f}, Classifier: wordClassifier{}, Sinks: []sinks.Sink{ws}, Now: clk.Now})
+	r := New(Options{Store: st, Now: clk.Now, Ingest: IngestOptions{Fetchers: map[fetch.Kind]fetch.Fetcher{fetch.KindFeed: f}, Classifier: wordClassifier{}},
+		Outbox: OutboxOptions{Sinks: []sinks.Sink{ws}}})
 	if _, err := r.Deliver(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +164,8 @@ func TestScheduledWindowIsStableAcrossACrash(t *testing.T) {
 	// Restarted much later, at 12:10: the very same window again.
 	clk = &clock{t: time.Date(2026, 11, 23, 12, 10, 0, 0, time.UTC)}
 	ws = &windowSink{memSink: memSink{name: "digest"}, every: time.Hour}
-	r = New(Options{Store: st, Fetchers: map[fetch.Kind]fetch.Fetcher{fetch.KindFeed: f}, Classifier: wordClassifier{}, Sinks: []sinks.Sink{ws}, Now: clk.Now})
+	r = New(Options{Store: st, Now: clk.Now, Ingest: IngestOptions{Fetchers: map[fetch.Kind]fetch.Fetcher{fetch.KindFeed: f}, Classifier: wordClassifier{}},
+		Outbox: OutboxOptions{Sinks: []sinks.Sink{ws}}})
 	if _, err := r.Deliver(ctx); err != nil {
 		t.Fatal(err)
 	}

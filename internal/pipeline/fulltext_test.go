@@ -54,8 +54,8 @@ func TestFullTextOnlyFromAnItemsOwnLink(t *testing.T) {
 			t.Cleanup(func() { st.Close() })
 			ft := &recordingFullText{}
 			clk := &clock{t: time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)}
-			r := New(Options{Store: st, Fetchers: map[fetch.Kind]fetch.Fetcher{fetch.KindPage: f},
-				Classifier: wordClassifier{}, Now: clk.Now, Extractor: ft, MinWords: 80})
+			r := New(Options{Store: st, Now: clk.Now, Ingest: IngestOptions{Fetchers: map[fetch.Kind]fetch.Fetcher{fetch.KindPage: f},
+				Classifier: wordClassifier{}, Extractor: ft, MinWords: 80}})
 			src := Source{Source: fetch.Source{ID: "mofa", Kind: fetch.KindPage, URL: listing}, Schedule: "@every 1h"}
 			if rep := r.RunSource(ctx, src, RunOptions{DeliverExisting: true}); rep.Err != nil {
 				t.Fatalf("run: %v", rep.Err)

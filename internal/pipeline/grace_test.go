@@ -52,8 +52,8 @@ func TestGraceFlushDeliversWhatIsStillQueued(t *testing.T) {
 	t.Cleanup(func() { st.Close() })
 	g := &gateSink{}
 	f := &scriptFetcher{steps: []any{fetch.Batch{Items: items("a", "b")}}}
-	r := New(Options{Store: st, Fetchers: map[fetch.Kind]fetch.Fetcher{fetch.KindFeed: f},
-		Classifier: wordClassifier{}, Sinks: []sinks.Sink{g}, DeliveryBackoff: 20 * time.Millisecond})
+	r := New(Options{Store: st, Ingest: IngestOptions{Fetchers: map[fetch.Kind]fetch.Fetcher{fetch.KindFeed: f}, Classifier: wordClassifier{}},
+		Outbox: OutboxOptions{Sinks: []sinks.Sink{g}, Backoff: 20 * time.Millisecond}})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)

@@ -61,24 +61,24 @@ type ingested struct {
 // ingest takes a document's items through dedupe against the store
 // (unseen keys, and URLs known under another key), article text,
 // classification and the commit.
-func (r *Runner) ingest(ctx context.Context, in intake) (ingested, error) {
+func (ing *Ingester) ingest(ctx context.Context, in intake) (ingested, error) {
 	out := ingested{stored: map[string]bool{}}
-	items, err := r.sift(ctx, in, out.stored)
+	items, err := ing.sift(ctx, in, out.stored)
 	if err != nil {
 		return out, err
 	}
 	if in.links {
-		items, err = r.readLinks(ctx, in, items, out.stored, &out)
+		items, err = ing.readLinks(ctx, in, items, out.stored, &out)
 		if err != nil {
 			return out, err
 		}
 	} else if in.fill {
-		r.fillThin(ctx, in.log, in.src, items)
+		ing.fillThin(ctx, in.log, in.src, items)
 	}
-	r.capFields(in.log, items)
+	ing.capFields(in.log, items)
 	out.labeled = make([]store.Labeled, len(items))
 	for i, it := range items {
-		res := r.o.Classifier.Classify(it)
+		res := ing.o.Classifier.Classify(it)
 		out.labeled[i] = store.Labeled{Item: withLang(it, res), Result: res}
 	}
 	if in.commit != nil {
@@ -87,7 +87,7 @@ func (r *Runner) ingest(ctx context.Context, in intake) (ingested, error) {
 			return out, err
 		}
 		if out.queued > 0 {
-			r.Kick()
+			ing.o.Queued()
 		}
 	}
 	return out, nil
@@ -96,7 +96,7 @@ func (r *Runner) ingest(ctx context.Context, in intake) (ingested, error) {
 // sift keeps each key once and asks the store which items it has: by
 // key, then by URL for the unseen ones (publishers change GUIDs, a
 // sitemap lists URLs). It notes in stored the keys the store has.
-func (r *Runner) sift(ctx context.Context, in intake, stored map[string]bool) ([]fetch.Item, error) {
+func (ing *Ingester) sift(ctx context.Context, in intake, stored map[string]bool) ([]fetch.Item, error) {
 	keys := make([]string, 0, len(in.items))
 	once := make([]fetch.Item, 0, len(in.items))
 	dup := make(map[string]bool, len(in.items))
@@ -112,7 +112,7 @@ func (r *Runner) sift(ctx context.Context, in intake, stored map[string]bool) ([
 	if len(keys) == 0 {
 		return nil, nil
 	}
-	unseen, err := r.o.Store.Unseen(ctx, in.src.ID, keys)
+	unseen, err := ing.o.Store.Unseen(ctx, in.src.ID, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +127,7 @@ func (r *Runner) sift(ctx context.Context, in intake, stored map[string]bool) ([
 	}
 	var byURL map[string]string
 	if len(urls) > 0 {
-		if byURL, err = r.o.Store.KeysByURL(ctx, in.src.ID, urls); err != nil {
+		if byURL, err = ing.o.Store.KeysByURL(ctx, in.src.ID, urls); err != nil {
 			return nil, err
 		}
 	}
@@ -158,7 +158,7 @@ func (r *Runner) sift(ctx context.Context, in intake, stored map[string]bool) ([
 // readLinks gives link items their text: the store's copy of the items
 // it has, else the article read from the page. Articles that cannot be
 // read are counted and left out.
-func (r *Runner) readLinks(ctx context.Context, in intake, items []fetch.Item, stored map[string]bool, out *ingested) ([]fetch.Item, error) {
+func (ing *Ingester) readLinks(ctx context.Context, in intake, items []fetch.Item, stored map[string]bool, out *ingested) ([]fetch.Item, error) {
 	var keys []string
 	for _, it := range items {
 		if stored[it.Key] {
@@ -168,7 +168,7 @@ func (r *Runner) readLinks(ctx context.Context, in intake, items []fetch.Item, s
 	var have map[string]fetch.Item
 	if len(keys) > 0 {
 		var err error
-		if have, err = r.o.Store.StoredItems(ctx, in.src.ID, keys); err != nil {
+		if have, err = ing.o.Store.StoredItems(ctx, in.src.ID, keys); err != nil {
 			return nil, err
 		}
 	}
@@ -184,7 +184,7 @@ func (r *Runner) readLinks(ctx context.Context, in intake, items []fetch.Item, s
 		if ctx.Err() != nil {
 			break
 		}
-		a, err := r.o.Extractor.Extract(ctx, in.src.Source, it.URL)
+		a, err := ing.o.Extractor.Extract(ctx, in.src.Source, it.URL)
 		out.articles++
 		if err != nil {
 			out.failed++
@@ -207,18 +207,18 @@ func (r *Runner) readLinks(ctx context.Context, in intake, items []fetch.Item, s
 // fillThin reads the article text of items too thin to classify that
 // may be relevant; an item read from its page already is as full as it
 // gets.
-func (r *Runner) fillThin(ctx context.Context, log *slog.Logger, src Source, items []fetch.Item) {
-	if r.o.Extractor == nil {
+func (ing *Ingester) fillThin(ctx context.Context, log *slog.Logger, src Source, items []fetch.Item) {
+	if ing.o.Extractor == nil {
 		return
 	}
-	minWords := r.o.MinWords
+	minWords := ing.o.MinWords
 	if src.MinWords != nil {
 		minWords = *src.MinWords
 	}
 	if minWords <= 0 {
 		return
 	}
-	pre, _ := r.o.Classifier.(Prechecker)
+	pre, _ := ing.o.Classifier.(Prechecker)
 	for i := range items {
 		it := &items[i]
 		// An item without a link of its own points at the page it was
@@ -230,7 +230,7 @@ func (r *Runner) fillThin(ctx context.Context, log *slog.Logger, src Source, ite
 		if pre != nil && !pre.MaybeRelevant(*it) {
 			continue
 		}
-		a, err := r.o.Extractor.Extract(ctx, src.Source, it.URL)
+		a, err := ing.o.Extractor.Extract(ctx, src.Source, it.URL)
 		if err != nil {
 			log.Warn("full text not extracted; classifying the summary", "url", it.URL, "err", err)
 			continue

@@ -89,7 +89,7 @@ func benchInstances(b *testing.B, latency time.Duration) {
 				b.StopTimer()
 				cpu.Pause()
 				dsn := pgtest.NewDatabase(b)
-				var runners []*pipeline.Runner
+				var runners []*pipeline.Pipeline
 				for range n {
 					st, err := store.Open(context.Background(), dsn)
 					if err != nil {
@@ -98,9 +98,9 @@ func benchInstances(b *testing.B, latency time.Duration) {
 					b.Cleanup(func() { st.Close() })
 					client := fetch.NewClient(fetch.ClientOptions{PerHost: 64, HostInterval: -1, Timeout: 30 * time.Second,
 						AllowPrivate: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
-					runners = append(runners, pipeline.New(pipeline.Options{
-						Store: st, Fetchers: map[fetch.Kind]fetch.Fetcher{fetch.KindFeed: feed.New(client, feed.Options{})},
-						Classifier: eng, Sinks: []sinks.Sink{webhook.New(webhook.Options{Name: "hook", URL: hook.URL})},
+					runners = append(runners, pipeline.New(pipeline.Options{Store: st,
+						Ingest: pipeline.IngestOptions{Fetchers: map[fetch.Kind]fetch.Fetcher{fetch.KindFeed: feed.New(client, feed.Options{})}, Classifier: eng},
+						Outbox: pipeline.OutboxOptions{Sinks: []sinks.Sink{webhook.New(webhook.Options{Name: "hook", URL: hook.URL})}},
 					}))
 				}
 				delivered.Store(0)

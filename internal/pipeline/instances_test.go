@@ -66,8 +66,9 @@ func TestTwoDaemonsShareTheSchedule(t *testing.T) {
 	f := &countingFetcher{now: clk.Now}
 	var stops []func()
 	for range 2 {
-		r := New(Options{Store: open(), Fetchers: map[fetch.Kind]fetch.Fetcher{fetch.KindFeed: f},
-			Classifier: wordClassifier{}, Now: clk.Now, After: clk.After, Lease: 2 * time.Minute})
+		r := New(Options{Store: open(), Now: clk.Now, Lease: 2 * time.Minute,
+			Ingest:   IngestOptions{Fetchers: map[fetch.Kind]fetch.Fetcher{fetch.KindFeed: f}, Classifier: wordClassifier{}},
+			Schedule: SchedulerOptions{After: clk.After}})
 		dctx, cancel := context.WithCancel(ctx)
 		done := make(chan error)
 		go func() { done <- r.Daemon(dctx, []Source{src}, DaemonOptions{Tick: time.Minute, Grace: time.Second}) }()
@@ -148,7 +149,7 @@ func TestInstancesSendEachWindowOnce(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
 	clk := &clock{t: time.Date(2026, 11, 23, 8, 10, 0, 0, time.UTC)}
 	ws := &lockedWindowSink{name: "digest", every: time.Hour, ids: map[string]int{}}
-	var runners []*Runner
+	var runners []*Pipeline
 	var fetchers []*scriptFetcher
 	for range 3 {
 		st, err := store.Open(ctx, dsn)
@@ -158,8 +159,8 @@ func TestInstancesSendEachWindowOnce(t *testing.T) {
 		t.Cleanup(func() { st.Close() })
 		f := &scriptFetcher{}
 		fetchers = append(fetchers, f)
-		runners = append(runners, New(Options{Store: st, Fetchers: map[fetch.Kind]fetch.Fetcher{fetch.KindFeed: f},
-			Classifier: wordClassifier{}, Sinks: []sinks.Sink{ws}, Now: clk.Now}))
+		runners = append(runners, New(Options{Store: st, Now: clk.Now, Ingest: IngestOptions{Fetchers: map[fetch.Kind]fetch.Fetcher{fetch.KindFeed: f}, Classifier: wordClassifier{}},
+			Outbox: OutboxOptions{Sinks: []sinks.Sink{ws}}}))
 	}
 	deliverAll := func() {
 		var wg sync.WaitGroup

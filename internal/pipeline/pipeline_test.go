@@ -98,15 +98,15 @@ func items(keys ...string) []fetch.Item {
 	return out
 }
 
-func newRunner(t *testing.T, f fetch.Fetcher, clk *clock, ss ...sinks.Sink) (*Runner, *store.Store) {
+func newRunner(t *testing.T, f fetch.Fetcher, clk *clock, ss ...sinks.Sink) (*Pipeline, *store.Store) {
 	t.Helper()
 	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	r := New(Options{Store: st, Fetchers: map[fetch.Kind]fetch.Fetcher{fetch.KindFeed: f},
-		Classifier: wordClassifier{}, Sinks: ss, Now: clk.Now})
+	r := New(Options{Store: st, Now: clk.Now, Ingest: IngestOptions{Fetchers: map[fetch.Kind]fetch.Fetcher{fetch.KindFeed: f}, Classifier: wordClassifier{}},
+		Outbox: OutboxOptions{Sinks: ss}})
 	return r, st
 }
 
@@ -321,7 +321,7 @@ func TestPanickingSourceDoesNotStopOthers(t *testing.T) {
 	clk := &clock{t: time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)}
 	good := &scriptFetcher{steps: []any{fetch.Batch{Items: items("a")}}}
 	r, _ := newRunner(t, good, clk)
-	r.o.Fetchers["page"] = panicFetcher{}
+	r.Ingester.o.Fetchers["page"] = panicFetcher{}
 	bad := Source{Source: fetch.Source{ID: "bad", Kind: "page"}, Schedule: "@every 1h"}
 	reps := r.RunAll(ctx, []Source{bad, feedSrc}, RunOptions{}, 2)
 	if reps[0].Outcome != OutcomeFailed || reps[1].Outcome != OutcomeOK {

@@ -22,13 +22,13 @@ type treatyEventStore interface {
 // loadTreatyEvents hands the classifier every treaty event the store
 // keeps, else those of items (when the store cannot list them). A failure
 // is logged: the classifier keeps the positions it had.
-func (r *Runner) loadTreatyEvents(ctx context.Context, log *slog.Logger, items []fetch.Item) {
-	c, ok := r.o.Classifier.(treatyAware)
+func (ing *Ingester) loadTreatyEvents(ctx context.Context, log *slog.Logger, items []fetch.Item) {
+	c, ok := ing.o.Classifier.(treatyAware)
 	if !ok {
 		return
 	}
 	var evs []fetch.TreatyEvent
-	if s, ok := r.o.Store.(treatyEventStore); ok {
+	if s, ok := ing.o.Store.(treatyEventStore); ok {
 		var err error
 		if evs, err = s.StoredTreatyEvents(ctx); err != nil {
 			log.Warn("treaty events not loaded; known positions unchanged", "err", err)

@@ -88,9 +88,9 @@ func TestTreatyEventsReachTheClassifier(t *testing.T) {
 	t.Cleanup(func() { st.Close() })
 	clk := &clock{t: time.Date(2026, 3, 13, 8, 0, 0, 0, time.UTC)}
 	feed := &scriptFetcher{steps: []any{fetch.Batch{Items: items("a")}}}
-	runner := func(c *eventsClassifier) *Runner {
-		return New(Options{Store: st, Classifier: c, Now: clk.Now, Fetchers: map[fetch.Kind]fetch.Fetcher{
-			fetch.KindTreaty: treaty.New(client, nil), fetch.KindFeed: feed}})
+	runner := func(c *eventsClassifier) *Pipeline {
+		return New(Options{Store: st, Now: clk.Now, Ingest: IngestOptions{Classifier: c, Fetchers: map[fetch.Kind]fetch.Fetcher{
+			fetch.KindTreaty: treaty.New(client, nil), fetch.KindFeed: feed}}})
 	}
 
 	steps := []struct {
@@ -108,7 +108,7 @@ func TestTreatyEventsReachTheClassifier(t *testing.T) {
 		{name: "a restarted process loads them from the store before it classifies", restart: true, src: feedSrc, calls: 1, last: want},
 	}
 	var c *eventsClassifier
-	var r *Runner
+	var r *Pipeline
 	for _, s := range steps {
 		if s.restart {
 			c = &eventsClassifier{}

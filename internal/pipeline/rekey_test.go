@@ -97,8 +97,8 @@ func TestUpgradedStoreDeliversNoOldItemAgain(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			st := oldStore(tt.rekey)
 			sink := &memSink{name: "rec"}
-			r := New(Options{Store: st, Classifier: cls, Sinks: []sinks.Sink{sink},
-				Fetchers: map[fetch.Kind]fetch.Fetcher{fetch.KindFeed: feed.New(client, feed.Options{})}})
+			r := New(Options{Store: st, Outbox: OutboxOptions{Sinks: []sinks.Sink{sink}},
+				Ingest: IngestOptions{Classifier: cls, Fetchers: map[fetch.Kind]fetch.Fetcher{fetch.KindFeed: feed.New(client, feed.Options{})}}})
 			rep := r.RunSource(ctx, src, RunOptions{Force: true})
 			if rep.Err != nil || rep.Items != 3 {
 				t.Fatalf("run: %+v", rep)

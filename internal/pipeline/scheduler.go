@@ -124,6 +124,21 @@ func NextRunOf(src Source, lastFetch, notBefore time.Time, failed bool, now time
 // reported as its failure; the others go on.
 func (sc *Scheduler) RunAll(ctx context.Context, srcs []Source, ro RunOptions, workers int) []Report {
 	reps := make([]Report, len(srcs))
+	errs := sc.Each(ctx, srcs, workers, "source run", func(i int, src Source) { reps[i] = sc.o.Run(ctx, src, ro) })
+	for i, err := range errs {
+		if err != nil && reps[i].Outcome == "" {
+			reps[i] = Report{Source: srcs[i].ID, Outcome: OutcomeFailed, Err: err}
+		}
+	}
+	return reps
+}
+
+// Each calls fn for every source on the worker pool: at most workers at
+// a time, at most PerHost of one host at once. It returns, by source,
+// the error of a call that did not run (ctx ended first) or panicked (a
+// panic is logged as what crashed and ends only that call).
+func (sc *Scheduler) Each(ctx context.Context, srcs []Source, workers int, what string, fn func(i int, src Source)) []error {
+	errs := make([]error, len(srcs))
 	p := newPool(workers, sc.o.PerHost)
 	var wg sync.WaitGroup
 	// Start at a random place: instances sharing a store then take
@@ -136,14 +151,11 @@ func (sc *Scheduler) RunAll(ctx context.Context, srcs []Source, ro RunOptions, w
 		i := (start + n) % len(srcs)
 		src := srcs[i]
 		wg.Go(func() {
-			err := p.doFor(ctx, sc.log.With("source", src.ID), "source run", hostOf(src), func() { reps[i] = sc.o.Run(ctx, src, ro) })
-			if err != nil && reps[i].Outcome == "" {
-				reps[i] = Report{Source: src.ID, Outcome: OutcomeFailed, Err: err}
-			}
+			errs[i] = p.doFor(ctx, sc.log.With("source", src.ID), what, hostOf(src), func() { fn(i, src) })
 		})
 	}
 	wg.Wait()
-	return reps
+	return errs
 }
 
 // DaemonOptions tune Daemon.

@@ -155,9 +155,9 @@ func TestDaemonRunsAtTheLoggedNextRun(t *testing.T) {
 	t.Cleanup(func() { st.Close() })
 	f := failingFetcher{now: clk.Now, calls: make(chan time.Time, 16)}
 	var logs syncBuffer
-	r := New(Options{Store: st, Fetchers: map[fetch.Kind]fetch.Fetcher{fetch.KindFeed: f},
-		Classifier: wordClassifier{}, Now: clk.Now, After: clk.After,
-		Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	r := New(Options{Store: st, Now: clk.Now, Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
+		Ingest:   IngestOptions{Fetchers: map[fetch.Kind]fetch.Fetcher{fetch.KindFeed: f}, Classifier: wordClassifier{}},
+		Schedule: SchedulerOptions{After: clk.After}})
 	// A schedule far longer than the backoff: the retry comes first.
 	src := Source{Source: fetch.Source{ID: "s1", Kind: fetch.KindFeed, URL: "https://example.org/feed"}, Schedule: "@every 30m", Spread: true}
 

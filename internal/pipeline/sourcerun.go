@@ -15,7 +15,6 @@ import (
 	"github.com/treatywatch/treatywatch/internal/schedule"
 	"github.com/treatywatch/treatywatch/internal/store"
 	"github.com/treatywatch/treatywatch/internal/window"
-	"github.com/treatywatch/treatywatch/sinks"
 )
 
 // Source is a fetch.Source with the settings that drive its runs.
@@ -31,50 +30,44 @@ type Source struct {
 	DeliverExisting bool
 	// Active, when set, is the only time the source is fetched.
 	Active *window.Window
-	// MinWords, when set, overrides Options.MinWords for this source;
+	// MinWords, when set, overrides IngestOptions.MinWords for this source;
 	// 0 turns article extraction off for it.
 	MinWords *int
 }
 
-// Options wire a Runner.
-type Options struct {
-	Store      Store
+// IngestStore is what an Ingester uses of a store: the state and claims
+// of sources, and the items it dedupes against and commits.
+type IngestStore interface {
+	SourceStore
+	ItemStore
+}
+
+// IngestOptions wire an Ingester; zero options take their defaults.
+type IngestOptions struct {
+	Store      IngestStore
 	Fetchers   map[fetch.Kind]fetch.Fetcher // by source kind
 	Extractor  Extractor                    // nil: no article text read
 	Classifier classify.Classifier
-	Sinks      []sinks.Sink
-	Logger     *slog.Logger
-	Metrics    *Metrics // nil: no metrics
-	Now        func() time.Time
-	// After waits like time.After (the default); tests pass a fake
-	// clock's.
-	After func(time.Duration) <-chan time.Time
-
+	// Sinks names the sinks a relevant item is queued for.
+	Sinks []string
+	// Queued, when set, is called after a commit queued records (the
+	// outbox's Kick).
+	Queued  func()
+	Logger  *slog.Logger
+	Metrics *Metrics // nil: no metrics
+	Now     func() time.Time
 	// MinWords is the word count below which an item is thin (default 80).
 	MinWords int
-	// PerHost is how many sources of one host run at once: the fetch
-	// client's limit of requests per host (0: no limit). A free worker
-	// takes the next source whose host is below it.
-	PerHost int
 	// SourceBackoff is the first delay after a failed run; it doubles per
 	// failure in a row up to SourceBackoffCap (defaults 1m and 4h). A
 	// source is never given up.
 	SourceBackoff, SourceBackoffCap time.Duration
-	// DeliveryBackoff and DeliveryBackoffCap do the same for a sink that
-	// failed (defaults 5s and 15m).
-	DeliveryBackoff, DeliveryBackoffCap time.Duration
-	// BatchSize is how many records one Write gets at most (default 25).
-	BatchSize int
-	// Lease is how long a claim on outbox records lasts before a store
-	// shared by several processes may hand them to another (default
-	// 10m).
+	// Lease is how long a source's claim lasts before a store shared by
+	// several processes may hand it to another (default DefaultLease).
 	Lease time.Duration
 	// EmptyRunsWarn is how many item-less runs in a row of a page source
 	// make it suspect (default DefaultEmptyRunsWarn).
 	EmptyRunsWarn int
-	// Quiet holds, by sink name, the hours a sink sends nothing: its
-	// records wait in the outbox until the window ends.
-	Quiet map[string]*window.Window
 	// Redact hides secrets in error text before it is stored (default:
 	// the text unchanged).
 	Redact func(string) string
@@ -99,27 +92,27 @@ func SelectorsSuspect(kind fetch.Kind, emptyRuns, warn int) bool {
 	return kind == fetch.KindPage && emptyRuns >= warn
 }
 
-// DefaultLease is how long a claim (a source run, records, a window)
-// lasts when the options set none.
-const DefaultLease = 10 * time.Minute
-
-// Runner runs sources and hands what they queue to its Outbox.
-type Runner struct {
-	*Outbox
-	*Scheduler
-	o     Options
-	log   *slog.Logger
-	names []string
+// Ingester takes items into the store: one run of one source
+// (RunSource: claim, fetch, ingest, commit with the source's health and
+// next run) and the backfill of a source's archives (Backfill, over the
+// same ingest). Its only state of its own is whether it handed the
+// classifier the stored treaty events yet.
+type Ingester struct {
+	o   IngestOptions
+	log *slog.Logger
 	// treatyOnce loads the stored treaty events into the classifier
 	// before the first run.
 	treatyOnce sync.Once
 }
 
-// New returns a Runner; zero options take their defaults.
-func New(o Options) *Runner {
+// NewIngester returns an Ingester; zero options take their defaults.
+func NewIngester(o IngestOptions) *Ingester {
 	o.Logger = loggerOr(o.Logger)
 	o.Now = nowOr(o.Now)
 	o.Redact = redactOr(o.Redact)
+	if o.Queued == nil {
+		o.Queued = func() {}
+	}
 	o.MinWords = cmp.Or(o.MinWords, 80)
 	o.SourceBackoff = cmp.Or(o.SourceBackoff, time.Minute)
 	o.SourceBackoffCap = cmp.Or(o.SourceBackoffCap, 4*time.Hour)
@@ -129,37 +122,7 @@ func New(o Options) *Runner {
 		caps := fetch.DefaultFieldCaps()
 		o.FieldCaps = &caps
 	}
-	r := &Runner{o: o, log: o.Logger, Outbox: NewOutbox(OutboxOptions{
-		Store: o.Store, Sinks: o.Sinks, Logger: o.Logger, Metrics: o.Metrics, Now: o.Now,
-		Backoff: o.DeliveryBackoff, BackoffCap: o.DeliveryBackoffCap, BatchSize: o.BatchSize,
-		Lease: o.Lease, Quiet: o.Quiet, Redact: o.Redact,
-	})}
-	r.names = r.Outbox.Sinks()
-	r.Scheduler = NewScheduler(SchedulerOptions{Store: o.Store, Run: r.RunSource, Outbox: r.Outbox,
-		Logger: o.Logger, Now: o.Now, After: o.After, PerHost: o.PerHost, Lease: o.Lease})
-	return r
-}
-
-// loggerOr, nowOr and redactOr are the defaults of the parts' options.
-func loggerOr(l *slog.Logger) *slog.Logger {
-	if l == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return l
-}
-
-func nowOr(now func() time.Time) func() time.Time {
-	if now == nil {
-		return time.Now
-	}
-	return now
-}
-
-func redactOr(redact func(string) string) func(string) string {
-	if redact == nil {
-		return func(s string) string { return s }
-	}
-	return redact
+	return &Ingester{o: o, log: o.Logger}
 }
 
 // Outcome is how one source run ended.
@@ -206,17 +169,17 @@ type RunOptions struct {
 }
 
 // RunSource runs one source once, top to bottom.
-func (r *Runner) RunSource(ctx context.Context, src Source, ro RunOptions) Report {
+func (ing *Ingester) RunSource(ctx context.Context, src Source, ro RunOptions) Report {
 	rep := Report{Source: src.ID}
-	log := r.log.With("source", src.ID)
-	r.treatyOnce.Do(func() { r.loadTreatyEvents(ctx, r.log, nil) })
-	now := r.o.Now()
+	log := ing.log.With("source", src.ID)
+	ing.treatyOnce.Do(func() { ing.loadTreatyEvents(ctx, ing.log, nil) })
+	now := ing.o.Now()
 
 	// 0. Claim the run, so that one instance at a time runs a source;
 	// the claim is a lease, renewed while this process lives
 	// (HoldLeases) and free for another instance once it ran out (this
 	// process died or hung).
-	claimed, err := r.o.Store.ClaimSource(ctx, src.ID, store.SourceClaim{Now: now, Until: now.Add(r.o.Lease)})
+	claimed, err := ing.o.Store.ClaimSource(ctx, src.ID, store.SourceClaim{Now: now, Until: now.Add(ing.o.Lease)})
 	if err != nil {
 		rep.Outcome, rep.Err = OutcomeFailed, err
 		return rep
@@ -227,12 +190,12 @@ func (r *Runner) RunSource(ctx context.Context, src Source, ro RunOptions) Repor
 		return rep
 	}
 	defer func() {
-		if err := r.o.Store.ReleaseSource(context.WithoutCancel(ctx), src.ID); err != nil {
+		if err := ing.o.Store.ReleaseSource(context.WithoutCancel(ctx), src.ID); err != nil {
 			log.Warn("source claim not released; another instance takes it when its lease ends", "err", err)
 		}
 	}()
 
-	st, err := r.o.Store.Source(ctx, src.ID)
+	st, err := ing.o.Store.Source(ctx, src.ID)
 	if err != nil {
 		rep.Outcome, rep.Err = OutcomeFailed, err
 		return rep
@@ -257,31 +220,31 @@ func (r *Runner) RunSource(ctx context.Context, src Source, ro RunOptions) Repor
 	}
 
 	// 1. Fetch, conditionally.
-	fetcher, ok := r.o.Fetchers[src.Kind]
+	fetcher, ok := ing.o.Fetchers[src.Kind]
 	if !ok {
-		return r.fail(ctx, log, rep, src, &fetch.Error{Kind: fetch.ErrConfig, URL: src.URL,
+		return ing.fail(ctx, log, rep, src, &fetch.Error{Kind: fetch.ErrConfig, URL: src.URL,
 			Err: fmt.Errorf("no fetcher for source kind %q", src.Kind)})
 	}
 	batch, err := fetcher.Fetch(ctx, src.Source, st.Validators)
 	if err != nil {
-		return r.fail(ctx, log, rep, src, err)
+		return ing.fail(ctx, log, rep, src, err)
 	}
 	next := time.Time{}
 	if batch.RetryAfter > 0 {
 		next = now.Add(batch.RetryAfter)
 	}
-	rep.NextRun = r.nextRun(src, now, next, false)
+	rep.NextRun = ing.nextRun(src, now, next, false)
 	if batch.NotModified {
 		rep.Outcome = OutcomeNotModified
-		r.o.Metrics.fetched(src.ID, string(rep.Outcome), now)
-		if err := r.o.Store.RecordNotModified(ctx, src.ID, now, next); err != nil {
+		ing.o.Metrics.fetched(src.ID, string(rep.Outcome), now)
+		if err := ing.o.Store.RecordNotModified(ctx, src.ID, now, next); err != nil {
 			rep.Outcome, rep.Err = OutcomeFailed, err
 		}
 		log.Debug("not modified", "url", redact.URL(src.URL))
 		return rep
 	}
 	rep.Items = len(batch.Items)
-	r.capFields(log, batch.Items)
+	ing.capFields(log, batch.Items)
 
 	// 2-5. Keep the unseen items, read the text of thin ones (not on a
 	// first run that delivers nothing: no need to load every article of
@@ -291,11 +254,11 @@ func (r *Runner) RunSource(ctx context.Context, src Source, ro RunOptions) Repor
 	rep.FirstRun = !deliver
 	var queueFor []string
 	if deliver {
-		queueFor = r.names
+		queueFor = ing.o.Sinks
 	}
-	got, err := r.ingest(ctx, intake{src: src, log: log, items: batch.Items, fill: deliver,
+	got, err := ing.ingest(ctx, intake{src: src, log: log, items: batch.Items, fill: deliver,
 		commit: func(ctx context.Context, labeled []store.Labeled) (int, error) {
-			return r.o.Store.CommitRun(ctx, store.RunCommit{
+			return ing.o.Store.CommitRun(ctx, store.RunCommit{
 				SourceID: src.ID, Validators: batch.Next, At: now, NextRun: next,
 				Listed: len(batch.Items), Items: labeled, Sinks: queueFor,
 			})
@@ -312,11 +275,11 @@ func (r *Runner) RunSource(ctx context.Context, src Source, ro RunOptions) Repor
 	}
 	rep.Outcome = OutcomeOK
 	if src.Kind == fetch.KindTreaty && hasTreatyEvents(batch.Items) {
-		r.loadTreatyEvents(ctx, log, batch.Items)
+		ing.loadTreatyEvents(ctx, log, batch.Items)
 	}
-	r.o.Metrics.fetched(src.ID, string(rep.Outcome), now)
-	r.o.Metrics.items(src.ID, rep.New, rep.Relevant)
-	if len(batch.Items) == 0 && SelectorsSuspect(src.Kind, st.EmptyRuns+1, r.o.EmptyRunsWarn) {
+	ing.o.Metrics.fetched(src.ID, string(rep.Outcome), now)
+	ing.o.Metrics.items(src.ID, rep.New, rep.Relevant)
+	if len(batch.Items) == 0 && SelectorsSuspect(src.Kind, st.EmptyRuns+1, ing.o.EmptyRunsWarn) {
 		log.Warn("page selectors matched nothing", "url", redact.URL(src.URL), "runs", st.EmptyRuns+1,
 			"hint", "the page layout may have changed: check the source's page selectors")
 	}
@@ -332,34 +295,34 @@ func (r *Runner) RunSource(ctx context.Context, src Source, ro RunOptions) Repor
 
 // fail records a failed run and when to try again: after the Retry-After
 // the server asked for, and at least after a capped exponential backoff.
-func (r *Runner) fail(ctx context.Context, log *slog.Logger, rep Report, src Source, ferr error) Report {
-	now := r.o.Now()
-	st, _ := r.o.Store.Source(ctx, src.ID)
-	wait := r.sourceBackoff().Wait(st.Failures)
+func (ing *Ingester) fail(ctx context.Context, log *slog.Logger, rep Report, src Source, ferr error) Report {
+	now := ing.o.Now()
+	st, _ := ing.o.Store.Source(ctx, src.ID)
+	wait := ing.sourceBackoff().Wait(st.Failures)
 	if ra := fetch.RetryAfterOf(ferr); ra > wait {
 		wait = ra
 	}
-	rep.Outcome, rep.Err, rep.NextRun = OutcomeFailed, ferr, r.nextRun(src, now, now.Add(wait), true)
+	rep.Outcome, rep.Err, rep.NextRun = OutcomeFailed, ferr, ing.nextRun(src, now, now.Add(wait), true)
 	kind := fetch.KindOf(ferr)
-	n, err := r.o.Store.RecordFailure(context.WithoutCancel(ctx), src.ID, kind, r.o.Redact(ferr.Error()), now, now.Add(wait))
+	n, err := ing.o.Store.RecordFailure(context.WithoutCancel(ctx), src.ID, kind, ing.o.Redact(ferr.Error()), now, now.Add(wait))
 	if err != nil {
 		rep.Err = errors.Join(ferr, err)
 	}
-	r.o.Metrics.fetched(src.ID, string(kind), time.Time{})
+	ing.o.Metrics.fetched(src.ID, string(kind), time.Time{})
 	// One short line: the URL once, why, and when it is tried again.
-	log.Warn("fetch failed", "url", redact.URL(src.URL), "reason", r.o.Redact(fetch.Reason(ferr)),
+	log.Warn("fetch failed", "url", redact.URL(src.URL), "reason", ing.o.Redact(fetch.Reason(ferr)),
 		"next_run", rep.NextRun.Format(time.RFC3339), "failures", n)
 	return rep
 }
 
-func (r *Runner) sourceBackoff() schedule.Backoff {
-	return schedule.Backoff{Base: r.o.SourceBackoff, Cap: r.o.SourceBackoffCap}
+func (ing *Ingester) sourceBackoff() schedule.Backoff {
+	return schedule.Backoff{Base: ing.o.SourceBackoff, Cap: ing.o.SourceBackoffCap}
 }
 
 // nextRun is when the daemon runs src again after a run at now that
 // asked not to run before notBefore; notBefore when the source has no
 // schedule (a run outside the daemon).
-func (r *Runner) nextRun(src Source, now, notBefore time.Time, failed bool) time.Time {
+func (ing *Ingester) nextRun(src Source, now, notBefore time.Time, failed bool) time.Time {
 	sch, err := ScheduleFor(src)
 	if err != nil {
 		return notBefore
@@ -378,10 +341,10 @@ func withLang(it fetch.Item, res classify.Result) fetch.Item {
 
 // capFields cuts each item's fields to the configured caps, counting and
 // logging what was cut; the record names the cut fields (Item.Truncated).
-func (r *Runner) capFields(log *slog.Logger, items []fetch.Item) {
+func (ing *Ingester) capFields(log *slog.Logger, items []fetch.Item) {
 	for i := range items {
-		for _, field := range fetch.CapItem(&items[i], *r.o.FieldCaps) {
-			r.o.Metrics.truncated(field)
+		for _, field := range fetch.CapItem(&items[i], *ing.o.FieldCaps) {
+			ing.o.Metrics.truncated(field)
 			log.Info("field cut to its cap", "field", field, "key", items[i].Key)
 		}
 	}
