@@ -21,7 +21,7 @@ func TestBackfillDryRunCountsWhatTheRealRunQueues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runner := func(names ...string) *Pipeline {
+	pipe := func(names ...string) *Pipeline {
 		var ss []sinks.Sink
 		for _, n := range names {
 			ss = append(ss, &recordSink{name: n})
@@ -30,10 +30,10 @@ func TestBackfillDryRunCountsWhatTheRealRunQueues(t *testing.T) {
 			Fetchers: map[fetch.Kind]fetch.Fetcher{fetch.KindFeed: feed.New(e.client, feed.Options{})}}})
 	}
 	// The sink "a" took the spring's items already, "b" is new.
-	if rep, err := runner("a").Backfill(ctx, e.src, e.opts("2025-03-01", "2025-06-01")); err != nil || rep.Queued == 0 {
+	if rep, err := pipe("a").Backfill(ctx, e.src, e.opts("2025-03-01", "2025-06-01")); err != nil || rep.Queued == 0 {
 		t.Fatalf("first backfill: %v, %+v", err, rep)
 	}
-	r := runner("a", "b")
+	r := pipe("a", "b")
 	tests := []struct {
 		name      string
 		redeliver bool

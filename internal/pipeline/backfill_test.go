@@ -244,7 +244,7 @@ type backfillEnv struct {
 	src    Source
 }
 
-// newBackfillEnv wires a runner as the command does: the real client,
+// newBackfillEnv wires a pipeline as the command does: the real client,
 // feed fetcher, extractor, classifier and store.
 func newBackfillEnv(t *testing.T, g func(*fetch.Client) fetch.Getter) *backfillEnv {
 	t.Helper()

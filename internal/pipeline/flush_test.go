@@ -40,7 +40,7 @@ func TestFlushOutOfTimeSaysWhy(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := &clock{t: time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)}
 			f := &scriptFetcher{steps: []any{fetch.Batch{Items: items("a", "b")}}}
-			r, _ := newRunner(t, f, clk, tc.sink)
+			r, _ := newPipeline(t, f, clk, tc.sink)
 			if rep := r.RunSource(context.Background(), feedSrc, RunOptions{DeliverExisting: true}); rep.Queued != 2 {
 				t.Fatalf("queued %d, want 2", rep.Queued)
 			}

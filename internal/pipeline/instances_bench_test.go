@@ -50,7 +50,7 @@ func syntheticFeeds(b *testing.B, latency time.Duration) *httptest.Server {
 // BenchmarkInstancesOnePostgres runs one pass over 1,000 synthetic
 // sources on one PostgreSQL database, fetching, classifying, committing
 // and delivering to a webhook, with one instance and with three sharing
-// the work through their claims. Each instance is a Runner on a store
+// the work through their claims. Each instance is a Pipeline on a store
 // handle of its own (its own owner). Feeds answer after 20ms (a near
 // server: the instances' CPU dominates) or 200ms (remote servers: the
 // wait dominates, as in a real fleet). cpu-ns/op is the instances' CPU

@@ -98,7 +98,7 @@ func items(keys ...string) []fetch.Item {
 	return out
 }
 
-func newRunner(t *testing.T, f fetch.Fetcher, clk *clock, ss ...sinks.Sink) (*Pipeline, *store.Store) {
+func newPipeline(t *testing.T, f fetch.Fetcher, clk *clock, ss ...sinks.Sink) (*Pipeline, *store.Store) {
 	t.Helper()
 	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "db"))
 	if err != nil {
@@ -130,7 +130,7 @@ func TestFirstRunDoesNotFlood(t *testing.T) {
 				fetch.Batch{Items: items("a", "b", "c", "c"), Next: fetch.Validators{ETag: `"2"`}},
 			}}
 			sink := &memSink{name: "mem"}
-			r, _ := newRunner(t, f, clk, sink)
+			r, _ := newPipeline(t, f, clk, sink)
 			rep := r.RunSource(ctx, feedSrc, RunOptions{DeliverExisting: tt.deliverExisting})
 			if rep.Err != nil || rep.New != 2 || rep.Queued != tt.wantFirst {
 				t.Fatalf("first run = %+v", rep)
@@ -171,7 +171,7 @@ func TestFailureSchedulesRetry(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := &clock{t: time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)}
 			f := &scriptFetcher{steps: []any{tt.err}}
-			r, st := newRunner(t, f, clk)
+			r, st := newPipeline(t, f, clk)
 			var rep Report
 			for range tt.failures {
 				rep = r.RunSource(ctx, feedSrc, RunOptions{})
@@ -212,7 +212,7 @@ func TestDeliveryRetriesUntilTaken(t *testing.T) {
 		&sinks.RetryError{After: 90 * time.Second, Err: errors.New("status 429")},
 		context.DeadlineExceeded,
 	}}
-	r, st := newRunner(t, f, clk, sink)
+	r, st := newPipeline(t, f, clk, sink)
 	r.RunSource(ctx, feedSrc, RunOptions{DeliverExisting: true})
 	for i := 0; i < 3; i++ {
 		if n, err := r.Deliver(ctx); err == nil || n != 0 {
@@ -266,7 +266,7 @@ func TestScheduledSinkGetsWindows(t *testing.T) {
 		fetch.Batch{Items: items("a", "b", "c")},
 	}}
 	ws := &windowSink{memSink: memSink{name: "digest", fail: []error{errors.New("smtp down")}}, every: time.Hour}
-	r, _ := newRunner(t, f, clk, ws)
+	r, _ := newPipeline(t, f, clk, ws)
 	if _, err := r.Deliver(ctx); err != nil { // first sight: the window starts now
 		t.Fatal(err)
 	}
@@ -320,7 +320,7 @@ func TestPanickingSourceDoesNotStopOthers(t *testing.T) {
 	ctx := context.Background()
 	clk := &clock{t: time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)}
 	good := &scriptFetcher{steps: []any{fetch.Batch{Items: items("a")}}}
-	r, _ := newRunner(t, good, clk)
+	r, _ := newPipeline(t, good, clk)
 	r.Ingester.o.Fetchers["page"] = panicFetcher{}
 	bad := Source{Source: fetch.Source{ID: "bad", Kind: "page"}, Schedule: "@every 1h"}
 	reps := r.RunAll(ctx, []Source{bad, feedSrc}, RunOptions{}, 2)
@@ -339,7 +339,7 @@ func TestDaemonStopsAndFlushes(t *testing.T) {
 	clk := &clock{t: time.Now()}
 	f := &scriptFetcher{steps: []any{fetch.Batch{Items: items("a", "b")}}}
 	sink := &memSink{name: "mem"}
-	r, st := newRunner(t, f, clk, sink)
+	r, st := newPipeline(t, f, clk, sink)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() {
@@ -378,7 +378,7 @@ func TestChangedGUIDIsNotNew(t *testing.T) {
 		fetch.Batch{Items: shared},
 	}}
 	sink := &memSink{name: "mem"}
-	r, _ := newRunner(t, f, clk, sink)
+	r, _ := newPipeline(t, f, clk, sink)
 	tests := []struct {
 		name    string
 		wantNew int

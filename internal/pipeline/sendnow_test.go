@@ -22,7 +22,7 @@ func TestSendNow(t *testing.T) {
 		fetch.Batch{Items: items("a", "b", "c")},
 	}}
 	ws := &windowSink{memSink: memSink{name: "digest", fail: []error{errors.New("smtp down")}}, every: time.Hour}
-	r, _ := newRunner(t, f, clk, ws)
+	r, _ := newPipeline(t, f, clk, ws)
 	r.Deliver(ctx) // first sight: the window starts now
 	r.RunSource(ctx, feedSrc, RunOptions{DeliverExisting: true})
 

@@ -25,7 +25,7 @@ func TestActiveWindow(t *testing.T) {
 	// Saturday 5 Dec 2026, 10:00 UTC.
 	clk := &clock{t: time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)}
 	f := &scriptFetcher{steps: []any{fetch.Batch{Items: items("a")}}}
-	r, st := newRunner(t, f, clk, &memSink{name: "mem"})
+	r, st := newPipeline(t, f, clk, &memSink{name: "mem"})
 	src := feedSrc
 	src.Active = mustWindow(t, "mon-fri", "07:00-19:00", "Europe/Berlin")
 
@@ -74,7 +74,7 @@ func TestQuietHours(t *testing.T) {
 		fetch.Batch{Items: items("a", "b", "c")},
 	}}
 	quiet, loud := &memSink{name: "quiet"}, &memSink{name: "loud"}
-	r, st := newRunner(t, f, clk, quiet, loud)
+	r, st := newPipeline(t, f, clk, quiet, loud)
 	r.Outbox.o.Quiet = map[string]*window.Window{"quiet": mustWindow(t, "", "22:00-07:00", "Europe/Berlin")}
 
 	r.RunSource(ctx, feedSrc, RunOptions{})
