@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // The dashboard's read model (migration 3). Items stay the record;
@@ -207,88 +208,151 @@ var pgDashboardSchema = `CREATE TABLE corrections (
 		FOR EACH ROW EXECUTE FUNCTION treatywatch_corrections_changed();
 	SELECT treatywatch_refresh_item(source_id, key) FROM items ORDER BY seen_at, source_id, key;`
 
-// writeItemFacts keeps the SQLite read model of the items a commit just
-// wrote, from the values in hand: no JSON of the stored rows is parsed
-// (an items trigger did that at five times the cost). It writes every
-// item of the commit with a few multi-row statements instead of several
-// statements per item, and the full-text rows last, in one go: FTS5
-// flushes its pending index to disk at the start of every later
-// statement of the transaction, so one search row written per item cost
-// one flush per item. An analyst's correction still decides the
-// effective labels. Updates, deletes and corrections are kept by the
-// triggers.
-func writeItemFacts(ctx context.Context, t *tx, ls []Labeled) error {
+// writeItemFacts writes the SQLite read model of the items a commit has
+// just inserted (insertNewItems), from the values in hand: no JSON of the
+// stored rows is parsed (an items trigger did that at five times the
+// cost). It writes every item of the commit with a few multi-row
+// statements instead of several statements per item, and the full-text
+// rows last, in one go: FTS5 flushes its pending index to disk at the
+// start of every later statement of the transaction, so one search row
+// written per item cost one flush per item. Updates, deletes and
+// corrections are kept by the triggers.
+//
+// An analyst's correction outlives an item that is forgotten and read
+// again, and then decides its effective labels: items of a source with
+// corrections take a statement that reads them. The others take plain
+// multi-row inserts that ignore conflicts rather than abort on them and
+// call no JSON function (which may fail), so SQLite keeps no statement
+// journal for them: with one, every page such an insert changed was
+// first copied to a temporary file. An item that has facts already
+// (which a new item cannot have) is touched instead, so that the update
+// triggers recompute its read model.
+func writeItemFacts(ctx context.Context, t *tx, at time.Time, ls []Labeled) error {
+	if len(ls) == 0 {
+		return nil
+	}
 	const human = `(SELECT label_json FROM corrections WHERE source_id = v.column1 AND item_key = v.column2 ORDER BY id DESC LIMIT 1)`
-	ids := make([]int64, len(ls))
-	err := inChunks(len(ls), func(lo, hi int) error {
-		args := make([]any, 0, 6*(hi-lo))
-		for _, l := range ls[lo:hi] {
-			it, r := l.Item, l.Result
-			args = append(args, it.SourceID, it.Key, boolInt(r.Relevant), string(r.Stance), r.Actor, strings.ToLower(it.Lang))
+	seen := fmtTime(at)
+	hasCorrections := map[string]bool{}
+	for _, l := range ls {
+		src := l.Item.SourceID
+		if _, ok := hasCorrections[src]; ok {
+			continue
 		}
-		rows, err := t.QueryContext(ctx, `INSERT INTO item_facts (source_id, key, day, relevant, stance, actor, lang, corrected, seen)
-			SELECT v.column1, v.column2, substr(CASE WHEN R.published <> '' THEN R.published ELSE R.seen_at END, 1, 10),
-				coalesce(json_extract(h, '$.relevant'), v.column3),
-				CASE WHEN coalesce(json_extract(h, '$.relevant'), v.column3) THEN coalesce(json_extract(h, '$.stance'), v.column4) ELSE '' END,
-				v.column5, v.column6, h IS NOT NULL, R.seen_at
-			FROM (SELECT v.*, `+human+` AS h FROM (`+valuesRows(hi-lo, 6)+`) v) v
-				JOIN items R ON R.source_id = v.column1 AND R.key = v.column2
-			WHERE true
-			ON CONFLICT (source_id, key) DO UPDATE SET day = excluded.day, relevant = excluded.relevant, stance = excluded.stance,
-				actor = excluded.actor, lang = excluded.lang, corrected = excluded.corrected
-			RETURNING id, source_id, key`, args...)
-		if err != nil {
-			return err
+		var some bool
+		if err := t.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM corrections WHERE source_id = ?)`, src).Scan(&some); err != nil {
+			return fmt.Errorf("dashboard facts: corrections of %s: %w", src, err)
 		}
-		defer rows.Close()
-		at := make(map[[2]string]int, hi-lo)
-		for i, l := range ls[lo:hi] {
-			at[[2]string{l.Item.SourceID, l.Item.Key}] = lo + i
+		hasCorrections[src] = some
+	}
+	facts := make([]fact, len(ls))
+	var plain, read []int // indexes into ls
+	for i, l := range ls {
+		if hasCorrections[l.Item.SourceID] {
+			read = append(read, i)
+		} else {
+			plain = append(plain, i)
 		}
-		n := 0
-		for rows.Next() {
-			var id int64
-			var k [2]string
-			if err := rows.Scan(&id, &k[0], &k[1]); err != nil {
+	}
+	// insert runs one multi-row facts statement over the items at idx
+	// and notes what it returned of each.
+	insert := func(idx []int, q string, cols int, row func(args []any, l Labeled, day string) []any) error {
+		return inChunks(len(idx), func(lo, hi int) error {
+			args := make([]any, 0, cols*(hi-lo))
+			at := make(map[[2]string]int, hi-lo)
+			for _, i := range idx[lo:hi] {
+				l := ls[i]
+				day := fmtTime(l.Item.Published)
+				if day == "" {
+					day = seen
+				}
+				args = row(args, l, day[:min(10, len(day))])
+				at[[2]string{l.Item.SourceID, l.Item.Key}] = i
+			}
+			rows, err := t.QueryContext(ctx, strings.Replace(q, "{values}", valuesRows(hi-lo, cols), 1), args...)
+			if err != nil {
 				return err
 			}
-			i, ok := at[k]
-			if !ok {
-				return fmt.Errorf("facts written for an item not in the commit: %s/%s", k[0], k[1])
+			defer rows.Close()
+			for rows.Next() {
+				var f fact
+				var k [2]string
+				if err := rows.Scan(&f.id, &k[0], &k[1], &f.relevant, &f.corrected, &f.day, &f.stance, &f.actor); err != nil {
+					return err
+				}
+				i, ok := at[k]
+				if !ok {
+					return fmt.Errorf("facts written for an item not in the commit: %s/%s", k[0], k[1])
+				}
+				facts[i] = f
 			}
-			ids[i] = id
-			n++
+			return rows.Err()
+		})
+	}
+	err := insert(plain, `INSERT OR IGNORE INTO item_facts (source_id, key, day, relevant, stance, actor, lang, corrected, seen) {values}
+		RETURNING id, source_id, key, relevant, corrected, day, stance, actor`, 9, func(args []any, l Labeled, day string) []any {
+		it, r := l.Item, l.Result
+		stance := ""
+		if r.Relevant {
+			stance = string(r.Stance)
 		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if n != hi-lo {
-			return fmt.Errorf("facts written for %d of %d items", n, hi-lo)
-		}
-		return nil
+		return append(args, it.SourceID, it.Key, day, boolInt(r.Relevant), stance, r.Actor, strings.ToLower(it.Lang), 0, seen)
 	})
+	if err == nil {
+		err = insert(read, `INSERT OR IGNORE INTO item_facts (source_id, key, day, relevant, stance, actor, lang, corrected, seen)
+			SELECT column1, column2, column3, coalesce(json_extract(h, '$.relevant'), column4),
+				CASE WHEN coalesce(json_extract(h, '$.relevant'), column4) THEN coalesce(json_extract(h, '$.stance'), column5) ELSE '' END,
+				column6, column7, h IS NOT NULL, column8
+			FROM (SELECT v.*, `+human+` AS h FROM ({values}) v)
+			RETURNING id, source_id, key, relevant, corrected, day, stance, actor`, 8, func(args []any, l Labeled, day string) []any {
+			it, r := l.Item, l.Result
+			return append(args, it.SourceID, it.Key, day, boolInt(r.Relevant), string(r.Stance), r.Actor, strings.ToLower(it.Lang), seen)
+		})
+	}
 	if err != nil {
 		return fmt.Errorf("dashboard facts: %w", err)
 	}
-	err = inChunks(len(ls), func(lo, hi int) error {
-		args := make([]any, 0, hi-lo)
-		for _, id := range ids[lo:hi] {
-			args = append(args, id)
+	for i, l := range ls {
+		if facts[i].id != 0 {
+			continue
 		}
-		_, err := t.ExecContext(ctx, `DELETE FROM item_topics WHERE item_id IN (?`+strings.Repeat(",?", hi-lo-1)+`)`, args...)
+		if _, err := t.ExecContext(ctx, `UPDATE items SET title = title WHERE source_id = ? AND key = ?`, l.Item.SourceID, l.Item.Key); err != nil {
+			return fmt.Errorf("dashboard facts of %s: %w", l.Item.Key, err)
+		}
+	}
+	// Topics: the machine's of a relevant item without a correction from
+	// the values in hand, a corrected item's from its label.
+	var topics []any
+	var corrected []Labeled
+	var correctedIDs []int64
+	for i, l := range ls {
+		f := facts[i]
+		switch {
+		case f.id == 0 || !f.relevant:
+		case f.corrected:
+			corrected, correctedIDs = append(corrected, l), append(correctedIDs, f.id)
+		default:
+			for _, tp := range l.Result.Topics {
+				topics = append(topics, f.id, tp, 1, f.day, f.stance, f.actor)
+			}
+		}
+	}
+	err = inChunks(len(topics)/6, func(lo, hi int) error {
+		_, err := t.ExecContext(ctx, `INSERT OR IGNORE INTO item_topics (item_id, topic, relevant, day, stance, actor) `+
+			valuesRows(hi-lo, 6), topics[6*lo:6*hi]...)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("dashboard topics: %w", err)
 	}
-	err = inChunks(len(ls), func(lo, hi int) error {
+	err = inChunks(len(corrected), func(lo, hi int) error {
 		args := make([]any, 0, 4*(hi-lo))
-		for i, l := range ls[lo:hi] {
+		for i, l := range corrected[lo:hi] {
 			topics, err := json.Marshal(map[string][]string{"topics": l.Result.Topics})
 			if err != nil {
 				return err
 			}
-			args = append(args, l.Item.SourceID, l.Item.Key, string(topics), ids[lo+i])
+			args = append(args, l.Item.SourceID, l.Item.Key, string(topics), correctedIDs[lo+i])
 		}
 		_, err := t.ExecContext(ctx, `INSERT OR IGNORE INTO item_topics (item_id, topic, relevant, day, stance, actor)
 			SELECT f.id, j.value, f.relevant, f.day, f.stance, f.actor
@@ -299,33 +363,32 @@ func writeItemFacts(ctx context.Context, t *tx, ls []Labeled) error {
 	if err != nil {
 		return fmt.Errorf("dashboard topics: %w", err)
 	}
-	err = inChunks(len(ls), func(lo, hi int) error {
-		args := make([]any, 0, hi-lo)
-		for _, id := range ids[lo:hi] {
-			args = append(args, id)
+	var search []any
+	for i, l := range ls {
+		if facts[i].id == 0 {
+			continue
 		}
-		_, err := t.ExecContext(ctx, `DELETE FROM items_fts WHERE rowid IN (?`+strings.Repeat(",?", hi-lo-1)+`)`, args...)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("dashboard search: %w", err)
+		body := "\n" // an irrelevant item is stored without its text (storedItem)
+		if l.Result.Relevant {
+			body = l.Item.Summary + "\n" + l.Item.Content
+		}
+		search = append(search, facts[i].id, l.Item.Title, body)
 	}
-	err = inChunks(len(ls), func(lo, hi int) error {
-		args := make([]any, 0, 3*(hi-lo))
-		for i, l := range ls[lo:hi] {
-			body := "\n" // an irrelevant item is stored without its text (storedItem)
-			if l.Result.Relevant {
-				body = l.Item.Summary + "\n" + l.Item.Content
-			}
-			args = append(args, ids[lo+i], l.Item.Title, body)
-		}
-		_, err := t.ExecContext(ctx, `INSERT INTO items_fts (rowid, title, body) `+valuesRows(hi-lo, 3), args...)
+	err = inChunks(len(search)/3, func(lo, hi int) error {
+		_, err := t.ExecContext(ctx, `INSERT INTO items_fts (rowid, title, body) `+valuesRows(hi-lo, 3), search[3*lo:3*hi]...)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("dashboard search: %w", err)
 	}
 	return nil
+}
+
+// fact is what writeItemFacts wrote of an item: its effective labels.
+type fact struct {
+	id                  int64 // 0: none written
+	relevant, corrected bool
+	day, stance, actor  string
 }
 
 // maxChunk is the most rows one multi-row statement takes.

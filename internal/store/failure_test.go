@@ -184,7 +184,7 @@ func TestFailedStatementRollsBack(t *testing.T) {
 	}{
 		{"commit: source update fails", "UPDATE sources SET etag", false,
 			func(s *Store) error { _, err := s.Commit(ctx, second); return err }, "update source"},
-		{"commit: item insert fails", "INSERT INTO items", false,
+		{"commit: item insert fails", "INTO items (source_id", false,
 			func(s *Store) error { _, err := s.Commit(ctx, second); return err }, "item 2"},
 		{"commit: queueing fails after the items", "INSERT INTO outbox", false,
 			func(s *Store) error { _, err := s.Commit(ctx, second); return err }, "queue 3 for hook"},
@@ -250,14 +250,19 @@ func TestFailedStatementRollsBack(t *testing.T) {
 // before and after a call.
 func snapshot(t *testing.T, s *Store) string {
 	t.Helper()
-	ctx := context.Background()
-	var b strings.Builder
-	for _, q := range []string{
+	return dumpRows(t, s,
 		`SELECT id, etag, initialised, failures, error_kind, last_error, last_fetch, last_success, next_run, empty_runs FROM sources ORDER BY id`,
 		`SELECT source_id, key, relevant, seen_at, result_json FROM items ORDER BY source_id, key`,
 		`SELECT sink, event_id, state, attempts, next_attempt, last_error FROM outbox ORDER BY id`,
-		`SELECT key, value FROM kv ORDER BY key`,
-	} {
+		`SELECT key, value FROM kv ORDER BY key`)
+}
+
+// dumpRows renders the rows of the queries as one string.
+func dumpRows(t *testing.T, s *Store, queries ...string) string {
+	t.Helper()
+	ctx := context.Background()
+	var b strings.Builder
+	for _, q := range queries {
 		rows, err := s.db.QueryContext(ctx, q)
 		if err != nil {
 			t.Fatal(err)

@@ -148,7 +148,20 @@ func (s *Store) Commit(ctx context.Context, c Commit) (queued int, err error) {
 		}
 	}
 	items := lastOfEachKey(c.Items)
-	if err := upsertItems(ctx, tx, c.At, items); err != nil {
+	var added []Labeled
+	if tx.dialect == dialectSQLite {
+		// New items are inserted on their own and get their read model
+		// from writeItemFacts below; items stored before are updated, and
+		// the update triggers keep theirs. PostgreSQL keeps the read model
+		// by a trigger on every write.
+		var known []Labeled
+		if added, known, err = insertNewItems(ctx, tx, c.At, items); err != nil {
+			return 0, fmt.Errorf("store: commit %s: %w", c.SourceID, err)
+		}
+		if err := upsertItems(ctx, tx, c.At, known); err != nil {
+			return 0, fmt.Errorf("store: commit %s: %w", c.SourceID, err)
+		}
+	} else if err := upsertItems(ctx, tx, c.At, items); err != nil {
 		return 0, fmt.Errorf("store: commit %s: %w", c.SourceID, err)
 	}
 	for _, l := range items {
@@ -169,11 +182,8 @@ func (s *Store) Commit(ctx context.Context, c Commit) (queued int, err error) {
 	if c.DryRun {
 		return queued, nil // rolled back by the deferred Rollback
 	}
-	if tx.dialect == dialectSQLite {
-		// PostgreSQL keeps the dashboard's read model by a trigger.
-		if err := writeItemFacts(ctx, tx, items); err != nil {
-			return 0, fmt.Errorf("store: commit %s: %w", c.SourceID, err)
-		}
+	if err := writeItemFacts(ctx, tx, c.At, added); err != nil {
+		return 0, fmt.Errorf("store: commit %s: %w", c.SourceID, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("store: commit %s: %w", c.SourceID, err)
@@ -200,31 +210,87 @@ func lastOfEachKey(ls []Labeled) []Labeled {
 	return out
 }
 
+// itemArgs appends the values of the items columns of l.
+func itemArgs(args []any, at time.Time, l Labeled) ([]any, error) {
+	itemJSON, resJSON, err := encodeLabeled(l)
+	if err != nil {
+		return nil, fmt.Errorf("item %s: %w", l.Item.Key, err)
+	}
+	return append(args, l.Item.SourceID, l.Item.Key, l.Item.URL, l.Item.Title, fmtTime(l.Item.Published), fmtTime(at),
+		boolInt(l.Result.Relevant), l.Result.Rules, string(itemJSON), string(resJSON)), nil
+}
+
+const intoItems = `INTO items (source_id, key, url, title, published, seen_at, relevant, rules, item_json, result_json) `
+
+// writtenWith names the items of a failed multi-row statement.
+func writtenWith(ls []Labeled, err error) error {
+	if len(ls) == 1 {
+		return fmt.Errorf("item %s: %w", ls[0].Item.Key, err)
+	}
+	return fmt.Errorf("item %s and %d more written with it: %w", ls[0].Item.Key, len(ls)-1, err)
+}
+
 // upsertItems writes items and their labels with multi-row statements.
 func upsertItems(ctx context.Context, tx *tx, at time.Time, ls []Labeled) error {
 	return inChunks(len(ls), func(lo, hi int) error {
 		args := make([]any, 0, 10*(hi-lo))
 		for _, l := range ls[lo:hi] {
-			itemJSON, resJSON, err := encodeLabeled(l)
-			if err != nil {
-				return fmt.Errorf("item %s: %w", l.Item.Key, err)
+			var err error
+			if args, err = itemArgs(args, at, l); err != nil {
+				return err
 			}
-			args = append(args, l.Item.SourceID, l.Item.Key, l.Item.URL, l.Item.Title, fmtTime(l.Item.Published), fmtTime(at),
-				boolInt(l.Result.Relevant), l.Result.Rules, string(itemJSON), string(resJSON))
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO items (source_id, key, url, title, published, seen_at, relevant, rules, item_json, result_json)
-			`+valuesRows(hi-lo, 10)+`
+		_, err := tx.ExecContext(ctx, `INSERT `+intoItems+valuesRows(hi-lo, 10)+`
 			ON CONFLICT (source_id, key) DO UPDATE SET url = excluded.url, title = excluded.title,
 				published = excluded.published, relevant = excluded.relevant, rules = excluded.rules,
 				item_json = excluded.item_json, result_json = excluded.result_json`, args...)
 		if err != nil {
-			if hi-lo == 1 {
-				return fmt.Errorf("item %s: %w", ls[lo].Item.Key, err)
-			}
-			return fmt.Errorf("item %s and %d more written with it: %w", ls[lo].Item.Key, hi-lo-1, err)
+			return writtenWith(ls[lo:hi], err)
 		}
 		return nil
 	})
+}
+
+// insertNewItems inserts the items the store does not have yet (SQLite)
+// and returns them, and apart the ones it has, which it leaves alone.
+// The statement ignores conflicts instead of aborting on them, so SQLite
+// needs no statement journal for it: with one, each multi-row write
+// first copied every page it changed to a temporary file.
+func insertNewItems(ctx context.Context, tx *tx, at time.Time, ls []Labeled) (added, known []Labeled, err error) {
+	err = inChunks(len(ls), func(lo, hi int) error {
+		args := make([]any, 0, 10*(hi-lo))
+		for _, l := range ls[lo:hi] {
+			var err error
+			if args, err = itemArgs(args, at, l); err != nil {
+				return err
+			}
+		}
+		rows, err := tx.QueryContext(ctx, `INSERT OR IGNORE `+intoItems+valuesRows(hi-lo, 10)+` RETURNING source_id, key`, args...)
+		if err != nil {
+			return writtenWith(ls[lo:hi], err)
+		}
+		defer rows.Close()
+		in := make(map[[2]string]bool, hi-lo)
+		for rows.Next() {
+			var k [2]string
+			if err := rows.Scan(&k[0], &k[1]); err != nil {
+				return writtenWith(ls[lo:hi], err)
+			}
+			in[k] = true
+		}
+		if err := rows.Err(); err != nil {
+			return writtenWith(ls[lo:hi], err)
+		}
+		for _, l := range ls[lo:hi] {
+			if in[[2]string{l.Item.SourceID, l.Item.Key}] {
+				added = append(added, l)
+			} else {
+				known = append(known, l)
+			}
+		}
+		return nil
+	})
+	return added, known, err
 }
 
 func enqueue(ctx context.Context, tx *tx, sink string, it fetch.Item, at time.Time, redeliver bool) (int, error) {
