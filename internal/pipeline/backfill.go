@@ -64,7 +64,7 @@ func (ing *Ingester) Backfill(ctx context.Context, src Source, o BackfillOptions
 		return rep, fmt.Errorf("backfill: since %s is not before until %s",
 			o.Since.Format(time.RFC3339), o.Until.Format(time.RFC3339))
 	}
-	b := &backfill{in: ing, src: src, o: o, rep: &rep, log: ing.log.With("source", src.ID), taken: map[string]bool{}}
+	b := &backfill{in: ing, src: src, o: o, rep: &rep, log: ing.log.With("source", src.ID), keys: map[string]bool{}, urls: map[string]bool{}}
 	walkers, errs := b.walkers()
 	for _, w := range walkers {
 		errs = append(errs, b.walk(ctx, w)...)
@@ -97,8 +97,9 @@ type backfill struct {
 	// articles and total count the sitemap entries gone through, for
 	// progress.
 	articles, total int
-	// taken holds the keys ("k:") and URLs ("u:") taken in this backfill.
-	taken map[string]bool
+	// keys and urls hold the item keys and the canonical URLs taken in
+	// this backfill.
+	keys, urls map[string]bool
 }
 
 // walkers returns the source's archives as walkers, in the order they
@@ -220,13 +221,13 @@ func (b *backfill) take(ctx context.Context, d archive.Doc) error {
 // claim marks an item taken; false when it (its key, or the URL it does
 // not share with other items) was taken already by an earlier document.
 func (b *backfill) claim(it fetch.Item, stored, ownURL bool) bool {
-	u := "u:" + normalize.Canonical(it.URL)
-	if b.taken["k:"+it.Key] || (ownURL && b.taken[u]) {
+	u := normalize.Canonical(it.URL)
+	if b.keys[it.Key] || (ownURL && b.urls[u]) {
 		return false
 	}
-	b.taken["k:"+it.Key] = true
+	b.keys[it.Key] = true
 	if ownURL {
-		b.taken[u] = true
+		b.urls[u] = true
 	}
 	b.rep.InWindow++
 	if !stored {
