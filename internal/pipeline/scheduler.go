@@ -35,6 +35,7 @@ func ScheduleFor(src Source) (schedule.Schedule, error) {
 // renewal of the claims this process holds.
 type ScheduleStore interface {
 	Source(ctx context.Context, id string) (store.SourceState, error)
+	// RenewLeases is Store.RenewLeases.
 	RenewLeases(ctx context.Context, until time.Time) error
 }
 

@@ -18,6 +18,9 @@ type Store interface {
 	ItemStore
 	OutboxStore
 	WindowStore
+	// RenewLeases extends every claim this process holds (sources,
+	// records, windows) to until.
+	RenewLeases(ctx context.Context, until time.Time) error
 }
 
 // SourceStore keeps the health and schedule state of sources.
@@ -36,9 +39,6 @@ type SourceStore interface {
 	ClaimSource(ctx context.Context, id string, c store.SourceClaim) (bool, error)
 	// ReleaseSource gives a source back after its run.
 	ReleaseSource(ctx context.Context, id string) error
-	// RenewLeases extends every claim this process holds (sources,
-	// records, windows) to until.
-	RenewLeases(ctx context.Context, until time.Time) error
 }
 
 // ItemStore keeps the items of sources and commits runs.
