@@ -45,6 +45,7 @@ type crule struct {
 	id       string
 	kind     kind
 	label    string
+	actor    rules.ActorType // of an actor rule
 	topic    int
 	weight   float64
 	penalty  float64
@@ -102,7 +103,7 @@ func New(p *rules.Pack) (*Engine, error) {
 		return nil, fmt.Errorf("classify: nil rule pack")
 	}
 	f := text.NewFolder()
-	e := &Engine{pack: p, set: p.Settings, m: newMatcher(f), topics: rules.TopicIDs(), actorByName: map[string]int32{}, fold: f, actorByTerm: map[string]int32{}}
+	e := &Engine{pack: p, set: p.Settings, m: newMatcher(f), topics: p.Taxonomy.Strings(), actorByName: map[string]int32{}, fold: f, actorByTerm: map[string]int32{}}
 	topicIdx := map[string]int{}
 	for i, t := range e.topics {
 		topicIdx[t] = i
@@ -111,8 +112,11 @@ func New(p *rules.Pack) (*Engine, error) {
 	add := func(k kind, r *rules.Rule) error {
 		idx := int32(len(e.rules))
 		c := crule{id: r.ID, kind: k, label: r.Label, weight: r.W(), penalty: r.Penalty, name: r.Name, prior: r.Prior, basis: r.Basis, topic: -1}
+		if k == kActor {
+			c.actor = r.ActorType()
+		}
 		if k == kTopic {
-			c.topic = topicIdx[r.Topic]
+			c.topic = topicIdx[string(r.Topic)]
 		}
 		e.rules = append(e.rules, c)
 		ids[r.ID] = idx
@@ -180,7 +184,7 @@ func New(p *rules.Pack) (*Engine, error) {
 	}
 	for i := range p.Actors {
 		a := &p.Actors[i]
-		if a.Label != "state" && a.Label != "igo" {
+		if t := a.ActorType(); t != rules.ActorState && t != rules.ActorIGO {
 			continue
 		}
 		for _, t := range append([]string{a.Name}, termTexts(a.Terms)...) {
@@ -234,6 +238,9 @@ func New(p *rules.Pack) (*Engine, error) {
 
 // Version is the version of the rule pack.
 func (e *Engine) Version() string { return e.pack.Version }
+
+// Taxonomy is the pack's topics with their labels, in display order.
+func (e *Engine) Taxonomy() rules.Taxonomy { return e.pack.Taxonomy }
 
 // Pack is the rule pack the engine was built from.
 func (e *Engine) Pack() *rules.Pack { return e.pack }
@@ -553,7 +560,7 @@ func (e *Engine) hide(a, b *hit, ga int) {
 	}
 	// a topic word inside an organisation's name ("Human Rights Watch",
 	// "Committee to Protect Journalists") says nothing about the topic
-	if ka == kTopic && kb == kActor && e.rules[b.rule].label != "state" {
+	if ka == kTopic && kb == kActor && e.rules[b.rule].actor != rules.ActorState {
 		a.dropped = true
 	}
 }
@@ -719,7 +726,7 @@ func (e *Engine) Classify(it fetch.Item) Result {
 	}
 	for i, s := range tscore {
 		t := st.TopicThreshold
-		if v, ok := st.TopicThresholds[e.topics[i]]; ok {
+		if v, ok := st.TopicThresholds[rules.Topic(e.topics[i])]; ok {
 			t = v
 		}
 		if s < t {
@@ -759,7 +766,7 @@ func (e *Engine) ownActor(it fetch.Item) int32 {
 	if a := e.ownActorNamed(it); a >= 0 {
 		return a
 	}
-	if a := e.siteActor(it.URL); a >= 0 && e.rules[a].label != "press" {
+	if a := e.siteActor(it.URL); a >= 0 && e.rules[a].actor != rules.ActorPress {
 		return a
 	}
 	return -1
@@ -803,14 +810,14 @@ func (e *Engine) ownActorNamed(it fetch.Item) int32 {
 		for _, r := range z.raw {
 			for _, ri := range e.m.patterns[r.pat].rules {
 				c := &e.rules[ri]
-				if c.kind != kActor || c.label == "press" || r.j-r.i <= bestLen {
+				if c.kind != kActor || c.actor == rules.ActorPress || r.j-r.i <= bestLen {
 					continue
 				}
 				// a bare country name in a source name is a place ("SPO
 				// India", "The Herald (Zimbabwe)"), not a government: a
 				// state speaks through a longer name or an acronym
 				// ("Russian MFA", "DFAT")
-				if c.label == "state" && r.i == r.j && !acronym(s[z.toks[r.i].Start:z.toks[r.i].End]) {
+				if c.actor == rules.ActorState && r.i == r.j && !acronym(s[z.toks[r.i].Start:z.toks[r.i].End]) {
 					continue
 				}
 				best, bestLen = ri, r.j-r.i
@@ -852,7 +859,7 @@ func (e *Engine) stance(fs []field, own int32, sourceActor bool, ev *evidence) S
 			case kActor:
 				if own >= 0 && (h.rule == own || e.rules[h.rule].name == e.rules[own].name) {
 					ownNamed[h.sent] = true
-				} else if r.label != "press" {
+				} else if r.actor != rules.ActorPress {
 					otherActor[h.sent] = true
 				}
 			}

@@ -108,18 +108,25 @@ func stance3(s Stance) string {
 	return "none"
 }
 
-// Evaluate classifies every item and scores the results against the labels.
+// Evaluate classifies every item and scores the results against the
+// labels, per topic of c's taxonomy when c has one (an *Engine), else of
+// the embedded pack's.
 func Evaluate(c Classifier, items []Labelled) Report {
 	res := make([]Result, len(items))
 	for i, l := range items {
 		res[i] = c.Classify(l.Item)
 	}
-	return scoreWithLangs(items, res)
+	tax := rules.DefaultTaxonomy
+	if t, ok := c.(interface{ Taxonomy() rules.Taxonomy }); ok {
+		tax = t.Taxonomy
+	}
+	return scoreWithLangs(tax().Strings(), items, res)
 }
 
-// scoreWithLangs scores results against labels, overall and per language.
-func scoreWithLangs(items []Labelled, res []Result) Report {
-	rep := score(items, res)
+// scoreWithLangs scores results against labels, overall and per language;
+// topics are the taxonomy's ids in order.
+func scoreWithLangs(topics []string, items []Labelled, res []Result) Report {
+	rep := score(topics, items, res)
 	byLang := map[string][]int{}
 	for i, l := range items {
 		if l.Item.Lang != "" {
@@ -134,7 +141,7 @@ func scoreWithLangs(items []Labelled, res []Result) Report {
 			for j, i := range idx {
 				li[j], lr[j] = items[i], res[i]
 			}
-			r := score(li, lr)
+			r := score(topics, li, lr)
 			r.Errors = nil
 			rep.ByLang[lang] = &r
 		}
@@ -143,10 +150,9 @@ func scoreWithLangs(items []Labelled, res []Result) Report {
 }
 
 // score compares results to labels.
-func score(items []Labelled, results []Result) Report {
+func score(topics []string, items []Labelled, results []Result) Report {
 	rep := Report{Items: len(items)}
 	var rtp, rfp, rfn int
-	topics := rules.TopicIDs()
 	tIdx := map[string]int{}
 	for i, t := range topics {
 		tIdx[t] = i

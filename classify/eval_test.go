@@ -121,7 +121,7 @@ func TestFitReproducesShippedPack(t *testing.T) {
 	}
 	same("relevance", q.Model.Relevance, p.Model.Relevance)
 	for k, h := range p.Model.Topics {
-		same("topic "+k, q.Model.Topics[k], h)
+		same("topic "+string(k), q.Model.Topics[k], h)
 	}
 	for k, h := range p.Model.Stance {
 		same("stance "+k, q.Model.Stance[k], h)

@@ -50,9 +50,9 @@ type featSpace struct {
 	stStatement, stFirst, stPress                                                       int32
 	stNormative                                                                         [nVoices]int32
 	stPolarity                                                                          map[string]*[nVoices]int32
-	stSource                                                                            map[int32]int32  // press actor rule → "the source is this outlet"
-	stPrior                                                                             map[string]int32 // stance label → feature
-	stActorType                                                                         map[string]int32 // actor type → feature
+	stSource                                                                            map[int32]int32           // press actor rule → "the source is this outlet"
+	stPrior                                                                             map[string]int32          // stance label → feature
+	stActorType                                                                         map[rules.ActorType]int32 // actor type → feature
 	topicLen                                                                            int32
 	// word features (see words.go): stem → feature
 	word      map[string]int32
@@ -83,7 +83,7 @@ func (s *featSpace) add(name string) int32 {
 }
 
 func newFeatSpace(e *Engine) *featSpace {
-	s := &featSpace{index: map[string]int32{}, stPrior: map[string]int32{}, stActorType: map[string]int32{}}
+	s := &featSpace{index: map[string]int32{}, stPrior: map[string]int32{}, stActorType: map[rules.ActorType]int32{}}
 	n := len(e.rules)
 	s.body, s.title, s.about = make([]int32, n), make([]int32, n), make([]int32, n)
 	s.voice = make([][nVoices]int32, n)
@@ -159,15 +159,18 @@ func newFeatSpace(e *Engine) *featSpace {
 	s.stPress = -1
 	s.stSource = map[int32]int32{}
 	for i, r := range e.rules {
-		if r.kind == kActor && r.label == "press" {
+		if r.kind == kActor && r.actor == rules.ActorPress {
 			s.stSource[int32(i)] = st("source." + r.id)
 		}
 	}
 	for _, l := range []string{rules.LabelSupportive, rules.LabelCritical} {
 		s.stPrior[l] = st("position." + l)
 	}
-	for _, t := range []string{"state", "un", "igo", "ngo", "company", "academia"} {
-		s.stActorType[t] = st("speaker." + t)
+	for _, t := range rules.ActorTypes() {
+		if t == rules.ActorPress {
+			continue // an outlet is a source feature, not a speaker
+		}
+		s.stActorType[t] = st("speaker." + string(t))
 	}
 	s.signs(e)
 	if m := e.pack.Model; m != nil {
@@ -411,7 +414,7 @@ func (e *Engine) extract(fs []field, it fetch.Item, v *fvec) {
 		// "Statement by X", "X's statement": the first actor named in
 		// the headline speaks
 		for _, h := range f.hits {
-			if r := &e.rules[h.rule]; !h.dropped && r.kind == kActor && r.label != "press" {
+			if r := &e.rules[h.rule]; !h.dropped && r.kind == kActor && r.actor != rules.ActorPress {
 				own = h.rule
 				break
 			}
@@ -497,7 +500,7 @@ func (e *Engine) extractStance(fs []field, it fetch.Item, own int32, v *fvec) {
 	}
 	v.x[s.stFirst] = float64(firstPerson)
 	p := e.pressRule(it.SourceName)
-	if a := e.siteActor(it.URL); p < 0 && a >= 0 && e.rules[a].label == "press" {
+	if a := e.siteActor(it.URL); p < 0 && a >= 0 && e.rules[a].actor == rules.ActorPress {
 		p = a
 	}
 	if p >= 0 {
@@ -510,7 +513,7 @@ func (e *Engine) extractStance(fs []field, it fetch.Item, own int32, v *fvec) {
 		if f, ok := s.stPrior[pos.prior]; ok {
 			v.x[f] = 1
 		}
-		if f, ok := s.stActorType[r.label]; ok {
+		if f, ok := s.stActorType[r.actor]; ok {
 			v.x[f] = 1
 		}
 	}
@@ -540,7 +543,7 @@ func (e *Engine) extractStance(fs []field, it fetch.Item, own int32, v *fvec) {
 			case kActor:
 				if own >= 0 && (h.rule == own || r.name == e.rules[own].name) {
 					ownNamed[h.sent] = true
-				} else if r.label != "press" {
+				} else if r.actor != rules.ActorPress {
 					otherActor[h.sent] = true
 				}
 			case kModal:
@@ -622,7 +625,7 @@ func (e *Engine) pressRule(name string) int32 {
 	z.raw = e.m.find(z.toks, z.raw[:0])
 	for _, r := range z.raw {
 		for _, ri := range e.m.patterns[r.pat].rules {
-			if c := &e.rules[ri]; c.kind == kActor && c.label == "press" {
+			if c := &e.rules[ri]; c.kind == kActor && c.actor == rules.ActorPress {
 				return ri
 			}
 		}
@@ -682,10 +685,10 @@ func (e *Engine) compileModel(m *rules.Model) (*fitted, error) {
 	}
 	out.topics = make([]dhead, len(e.topics))
 	for i, t := range e.topics {
-		if out.topics[i], err = mk("topic "+t, m.Topics[t], s.topicBlock[i]); err != nil {
+		if out.topics[i], err = mk("topic "+t, m.Topics[rules.Topic(t)], s.topicBlock[i]); err != nil {
 			return nil, err
 		}
-		if _, ok := m.Topics[t]; !ok {
+		if _, ok := m.Topics[rules.Topic(t)]; !ok {
 			out.topics[i].bias = -50 // never fitted: never tagged
 		}
 	}

@@ -185,7 +185,7 @@ func (e *Engine) fit(X [][]float64, items []Labelled, opt FitOptions) (*rules.Mo
 			rel = append(rel, i)
 		}
 	}
-	m := &rules.Model{Fitted: opt.Fitted, L2: opt.L2, Topics: map[string]rules.Head{}, Stance: map[string]rules.Head{}}
+	m := &rules.Model{Fitted: opt.Fitted, L2: opt.L2, Topics: map[rules.Topic]rules.Head{}, Stance: map[string]rules.Head{}}
 	// relevance
 	y := make([]float64, len(all))
 	for i, l := range items {
@@ -209,7 +209,7 @@ func (e *Engine) fit(X [][]float64, items []Labelled, opt FitOptions) (*rules.Mo
 	ts := e.fitTopicsStance(X, items, rel, words, wt, ws, opt, opt.Iterations)
 	for t, id := range e.topics {
 		if ts.seen[t] {
-			m.Topics[id] = e.head(ts.topics[t], s.topicBlock[t])
+			m.Topics[rules.Topic(id)] = e.head(ts.topics[t], s.topicBlock[t])
 		}
 	}
 	for c, l := range rules.StanceHeads() {
@@ -739,8 +739,8 @@ func CrossValidate(p *rules.Pack, items []Labelled, k int, opt FitOptions) (Repo
 			oof[i] = fe.Classify(items[i].Item)
 		}
 	}
-	rep := scoreWithLangs(items, in)
-	o := scoreWithLangs(items, oof)
+	rep := scoreWithLangs(e.topics, items, in)
+	o := scoreWithLangs(e.topics, items, oof)
 	rep.Folds = &o
 	rep.FoldCount = k
 	return rep, nil

@@ -12,6 +12,10 @@ const (
 	StanceCritical   Stance = "critical"
 	StanceNeutral    Stance = "neutral"
 	StanceMixed      Stance = "mixed"
+	// StanceUnlabelled is the bucket of relevant items without a stance
+	// where items are counted or filtered by stance (the digest, the
+	// dashboard); the classifier never returns it.
+	StanceUnlabelled Stance = "unlabelled"
 )
 
 // Field names where evidence was found.

@@ -52,45 +52,45 @@ type encodedHead struct {
 	Weights []encodedWeight
 }
 
-func sortedWeights(m map[string]float64) []encodedWeight {
+func sortedWeights[K ~string](m map[K]float64) []encodedWeight {
 	out := make([]encodedWeight, 0, len(m))
 	for k, w := range m {
-		out = append(out, encodedWeight{k, w})
+		out = append(out, encodedWeight{string(k), w})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out
 }
 
-func weightMap(ws []encodedWeight) map[string]float64 {
+func weightMap[K ~string](ws []encodedWeight) map[K]float64 {
 	if ws == nil {
 		return nil
 	}
-	m := make(map[string]float64, len(ws))
+	m := make(map[K]float64, len(ws))
 	for _, w := range ws {
-		m[w.Key] = w.Weight
+		m[K(w.Key)] = w.Weight
 	}
 	return m
 }
 
-func sortedHeads(m map[string]Head) []encodedHead {
+func sortedHeads[K ~string](m map[K]Head) []encodedHead {
 	out := make([]encodedHead, 0, len(m))
 	for name, h := range m {
 		ws := sortedWeights(h.Weights)
 		h.Weights = nil
-		out = append(out, encodedHead{Name: name, Head: h, Weights: ws})
+		out = append(out, encodedHead{Name: string(name), Head: h, Weights: ws})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
 
-func headMap(hs []encodedHead) map[string]Head {
+func headMap[K ~string](hs []encodedHead) map[K]Head {
 	if hs == nil {
 		return nil
 	}
-	m := make(map[string]Head, len(hs))
+	m := make(map[K]Head, len(hs))
 	for _, e := range hs {
-		e.Head.Weights = weightMap(e.Weights)
-		m[e.Name] = e.Head
+		e.Head.Weights = weightMap[string](e.Weights)
+		m[K(e.Name)] = e.Head
 	}
 	return m
 }
@@ -127,11 +127,11 @@ func decodePack(data []byte) (*Pack, error) {
 	}
 	p := e.Pack
 	if len(e.TopicThresholds) > 0 {
-		p.Settings.TopicThresholds = weightMap(e.TopicThresholds)
+		p.Settings.TopicThresholds = weightMap[Topic](e.TopicThresholds)
 	}
 	if m := p.Model; m != nil {
-		m.Relevance.Weights = weightMap(e.Relevance)
-		m.Topics, m.Stance = headMap(e.Topics), headMap(e.Stance)
+		m.Relevance.Weights = weightMap[string](e.Relevance)
+		m.Topics, m.Stance = headMap[Topic](e.Topics), headMap[string](e.Stance)
 	}
 	return p, nil
 }

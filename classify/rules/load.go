@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -58,9 +59,10 @@ func Load(name string, data []byte) (*Pack, error) {
 	if len(p.Aliases) == 0 {
 		return nil, fail(keys["aliases"], "empty alias list")
 	}
-	topics := map[string]bool{}
-	for _, t := range TopicIDs() {
-		topics[t] = true
+	if p.Taxonomy == nil {
+		p.Taxonomy = DefaultTaxonomy()
+	} else if err := p.Taxonomy.validate(name, keys["taxonomy"]); err != nil {
+		return nil, err
 	}
 	for i := range p.Aliases {
 		if err := v.rule("aliases", &p.Aliases[i]); err != nil {
@@ -85,7 +87,7 @@ func Load(name string, data []byte) (*Pack, error) {
 		if err := v.rule("topics", r); err != nil {
 			return nil, err
 		}
-		if !topics[r.Topic] {
+		if !p.Taxonomy.Has(r.Topic) {
 			return nil, fail(r.Line, "rule %q: unknown topic id %q", r.ID, r.Topic)
 		}
 	}
@@ -113,13 +115,12 @@ func Load(name string, data []byte) (*Pack, error) {
 			return nil, err
 		}
 	}
-	types := map[string]bool{"state": true, "un": true, "igo": true, "ngo": true, "company": true, "press": true, "academia": true}
 	for i := range p.Actors {
 		r := &p.Actors[i]
 		if err := v.rule("actors", r); err != nil {
 			return nil, err
 		}
-		if !types[r.Label] {
+		if !slices.Contains(ActorTypes(), r.ActorType()) {
 			return nil, fail(r.Line, "rule %q: unknown actor type %q", r.ID, r.Label)
 		}
 		if r.Prior != "" && !labels[r.Prior] {
@@ -142,7 +143,7 @@ func Load(name string, data []byte) (*Pack, error) {
 		}
 	}
 	if p.Model != nil {
-		if err := p.Model.validate(fail, keys["model"]); err != nil {
+		if err := p.Model.validate(p.Taxonomy, fail, keys["model"]); err != nil {
 			return nil, err
 		}
 	}
@@ -154,7 +155,7 @@ func Load(name string, data []byte) (*Pack, error) {
 		return nil, fail(keys["settings"], "settings: relevance_threshold, topic_threshold and stance_threshold must be > 0")
 	}
 	for t, v := range st.TopicThresholds {
-		if !topics[t] || v <= 0 {
+		if !p.Taxonomy.Has(t) || v <= 0 {
 			return nil, fail(keys["settings"], "settings: topic_thresholds: unknown topic id %q or threshold <= 0", t)
 		}
 	}

@@ -16,11 +16,11 @@ func TestDefaultPackLoads(t *testing.T) {
 		t.Fatalf("default pack incomplete: version %q, %d aliases, %d topic rules, %d cues, %d actors",
 			p.Version, len(p.Aliases), len(p.Topics), len(p.Stance.Cues), len(p.Actors))
 	}
-	seen := map[string]bool{}
+	seen := map[Topic]bool{}
 	for _, r := range p.Topics {
 		seen[r.Topic] = true
 	}
-	for _, id := range TopicIDs() {
+	for _, id := range p.Taxonomy.IDs() {
 		if !seen[id] {
 			t.Errorf("no rule for topic %q", id)
 		}

@@ -29,7 +29,7 @@ type Model struct {
 	// threshold.
 	Relevance Head `yaml:"relevance"`
 	// Topics has one logistic head per taxonomy topic.
-	Topics map[string]Head `yaml:"topics"`
+	Topics map[Topic]Head `yaml:"topics"`
 	// Stance has one head per label (supportive, critical, neutral): a
 	// softmax over their scores.
 	Stance map[string]Head `yaml:"stance"`
@@ -48,7 +48,7 @@ func StanceHeads() []string {
 	return []string{LabelSupportive, LabelCritical, LabelNeutral}
 }
 
-func (m *Model) validate(fail func(line int, format string, args ...any) error, line int) error {
+func (m *Model) validate(tax Taxonomy, fail func(line int, format string, args ...any) error, line int) error {
 	check := func(what string, h *Head) error {
 		if !finite(h.Bias) {
 			return fail(line, "model: %s: bias is not a finite number", what)
@@ -69,15 +69,11 @@ func (m *Model) validate(fail func(line int, format string, args ...any) error, 
 	if err := check("relevance", &m.Relevance); err != nil {
 		return err
 	}
-	topics := map[string]bool{}
-	for _, t := range TopicIDs() {
-		topics[t] = true
-	}
 	for t, h := range m.Topics {
-		if !topics[t] {
+		if !tax.Has(t) {
 			return fail(line, "model: unknown topic id %q", t)
 		}
-		if err := check("topic "+t, &h); err != nil {
+		if err := check("topic "+string(t), &h); err != nil {
 			return err
 		}
 	}
@@ -158,7 +154,7 @@ const Round = 1e5
 func round(x float64) float64 { return math.Round(x*Round) / Round }
 
 func (m *Model) rounded() *Model {
-	r := &Model{Fitted: m.Fitted, L2: m.L2, WordL2Topics: m.WordL2Topics, WordL2Stance: m.WordL2Stance, Relevance: m.Relevance.rounded(), Topics: map[string]Head{}, Stance: map[string]Head{}}
+	r := &Model{Fitted: m.Fitted, L2: m.L2, WordL2Topics: m.WordL2Topics, WordL2Stance: m.WordL2Stance, Relevance: m.Relevance.rounded(), Topics: map[Topic]Head{}, Stance: map[string]Head{}}
 	for k, h := range m.Topics {
 		r.Topics[k] = h.rounded()
 	}

@@ -30,10 +30,10 @@ type Rule struct {
 	// Lang of an alias rule (en, fr, es, ru).
 	Lang string `yaml:"lang,omitempty"`
 	// Topic is the taxonomy id of a topic rule.
-	Topic string `yaml:"topic,omitempty"`
+	Topic Topic `yaml:"topic,omitempty"`
 	// Label is the stance of a cue (supportive, critical, mixed,
 	// neutral), the kind of near-miss of a guard, or the type of an actor
-	// (state, un, igo, ngo, company, press).
+	// (an ActorType).
 	Label string `yaml:"label,omitempty"`
 	// Weight of one hit; 1 when left out.
 	Weight float64 `yaml:"weight,omitempty"`
@@ -70,6 +70,9 @@ func (r *Rule) UnmarshalYAML(n *yaml.Node) error {
 	r.Line = n.Line
 	return nil
 }
+
+// ActorType is the type of an actor rule.
+func (r *Rule) ActorType() ActorType { return ActorType(r.Label) }
 
 // W is the rule's weight, 1 when not set.
 func (r *Rule) W() float64 {
@@ -130,7 +133,7 @@ type Settings struct {
 	// TopicThreshold is the weighted hit count a topic needs.
 	TopicThreshold float64 `yaml:"topic_threshold"`
 	// TopicThresholds overrides TopicThreshold for some topics.
-	TopicThresholds map[string]float64 `yaml:"topic_thresholds,omitempty"`
+	TopicThresholds map[Topic]float64 `yaml:"topic_thresholds,omitempty"`
 	// SingleMentionTopics: an item that names the treaty in one sentence
 	// only, outside the title, is relevant only with at least this many
 	// topics (a passing mention in an unrelated story is not). 0: off.
@@ -161,6 +164,10 @@ type Pack struct {
 	Name     string   `yaml:"-"`
 	Version  string   `yaml:"version"`
 	Settings Settings `yaml:"settings"`
+	// Taxonomy lists the topic ids with their labels, in display order;
+	// topic rules, thresholds and model heads name these ids. A pack
+	// without one has the embedded pack's (DefaultTaxonomy).
+	Taxonomy Taxonomy `yaml:"taxonomy,omitempty"`
 	Aliases  []Rule   `yaml:"aliases"`
 	Gate     Gate     `yaml:"gate"`
 	Guards   []Rule   `yaml:"guards"`
@@ -189,16 +196,6 @@ func (e *LoadError) Error() string {
 		return fmt.Sprintf("rules: %s:%d: %s", e.File, e.Line, e.Reason)
 	}
 	return fmt.Sprintf("rules: %s: %s", e.File, e.Reason)
-}
-
-// TopicIDs are the 13 topics of the taxonomy, in its order.
-func TopicIDs() []string {
-	return []string{
-		"criminalisation-scope", "human-rights", "privacy-surveillance",
-		"expression-press", "international-cooperation", "capacity-building",
-		"other-instruments", "gender", "child-protection", "security-research",
-		"negotiation-process", "ratification", "geopolitics",
-	}
 }
 
 // Stance labels a cue may carry.

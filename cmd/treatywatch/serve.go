@@ -118,7 +118,11 @@ func mountDashboard(mux *http.ServeMux, cfg *config.Config, r dashboard.Reader, 
 		t, err := pipeline.NextRunOf(src, lastFetch, notBefore, failed, now)
 		return t, err == nil
 	}
-	d, err := dashboard.New(dashboard.Options{Reader: r, Users: users, OpenRead: open, Log: log, NextRun: next})
+	topics, err := topicsOf(cfg)
+	if err != nil {
+		return err
+	}
+	d, err := dashboard.New(dashboard.Options{Reader: r, Users: users, OpenRead: open, Log: log, NextRun: next, Topics: topics})
 	if err != nil {
 		return err
 	}

@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"time"
 
+	"github.com/treatywatch/treatywatch/classify/rules"
 	"github.com/treatywatch/treatywatch/config"
 	"github.com/treatywatch/treatywatch/internal/store"
 	"github.com/treatywatch/treatywatch/sinks"
@@ -21,8 +23,15 @@ import (
 // buildSinks turns the config's sinks into sinks: a plain switch on type.
 func buildSinks(cfg *config.Config, st *store.Store, log *slog.Logger) ([]sinks.Sink, error) {
 	var out []sinks.Sink
+	var topics rules.Taxonomy
+	if slices.ContainsFunc(cfg.Sinks, func(sc config.Sink) bool { return sc.Type == config.SinkDigest }) {
+		var err error
+		if topics, err = topicsOf(cfg); err != nil {
+			return nil, err
+		}
+	}
 	for _, sc := range cfg.Sinks {
-		s, err := buildSink(sc, st, log)
+		s, err := buildSink(sc, st, topics, log)
 		var pe *fs.PathError
 		if err != nil && sc.Type == config.SinkFile && errors.As(err, &pe) {
 			// A file sink that cannot open its file fails alone: its
@@ -39,7 +48,7 @@ func buildSinks(cfg *config.Config, st *store.Store, log *slog.Logger) ([]sinks.
 	return out, nil
 }
 
-func buildSink(sc config.Sink, st *store.Store, log *slog.Logger) (sinks.Sink, error) {
+func buildSink(sc config.Sink, st *store.Store, topics rules.Taxonomy, log *slog.Logger) (sinks.Sink, error) {
 	switch sc.Type {
 	case config.SinkFile:
 		return file.New(sc.Name, sc.Path, sc.Format)
@@ -49,12 +58,12 @@ func buildSink(sc config.Sink, st *store.Store, log *slog.Logger) (sinks.Sink, e
 			MaxBytes: int(sc.MaxBytes),
 		}), nil
 	case config.SinkDigest:
-		return buildDigest(sc, st, log)
+		return buildDigest(sc, st, topics, log)
 	}
 	return nil, fmt.Errorf("unknown sink type %q", sc.Type)
 }
 
-func buildDigest(sc config.Sink, st *store.Store, log *slog.Logger) (*digest.Sink, error) {
+func buildDigest(sc config.Sink, st *store.Store, topics rules.Taxonomy, log *slog.Logger) (*digest.Sink, error) {
 	tr, err := buildTransport(sc)
 	if err != nil {
 		return nil, err
@@ -75,7 +84,7 @@ func buildDigest(sc config.Sink, st *store.Store, log *slog.Logger) (*digest.Sin
 	}
 	return digest.New(digest.Options{
 		Name: sc.Name, Schedule: sc.Schedule, Location: sc.Location(), Empty: sc.Empty,
-		TemplateHTML: tmplHTML, TemplateText: tmplText, Transport: tr,
+		TemplateHTML: tmplHTML, TemplateText: tmplText, Transport: tr, Topics: topics,
 		State: st, Health: st, History: st, Logger: log,
 	})
 }

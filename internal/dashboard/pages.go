@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/treatywatch/treatywatch/classify"
+	"github.com/treatywatch/treatywatch/classify/rules"
 )
 
 //go:embed templates/*.html
@@ -52,13 +53,15 @@ var funcs = template.FuncMap{
 		}
 		return "±0"
 	},
-	"f1":    func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
-	"pct":   func(v float64) string { return fmt.Sprintf("%+.0f%%", v*100) },
-	"join":  strings.Join,
-	"items": itemsLink,
-	"add":   func(a, b int) int { return a + b },
-	"add0":  func(a, b float64) float64 { return a + b },
-	"minus": func(a, b int) int { return a - b },
+	"f1":   func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
+	"pct":  func(v float64) string { return fmt.Sprintf("%+.0f%%", v*100) },
+	"join": strings.Join,
+	// stance is the stance of an item, unlabelled for none
+	"stance": stanceKey,
+	"items":  itemsLink,
+	"add":    func(a, b int) int { return a + b },
+	"add0":   func(a, b float64) float64 { return a + b },
+	"minus":  func(a, b int) int { return a - b },
 	"overview": func(r Range, topic string) string {
 		v := url.Values{"from": {r.From}, "to": {r.To}, "bucket": {r.Bucket}}
 		if topic != "" {
@@ -77,10 +80,13 @@ var funcs = template.FuncMap{
 	},
 }
 
-func loadPages() (*pages, error) {
+// loadPages parses the pages; their "topic" function shows a topic id by
+// its label in tax.
+func loadPages(tax rules.Taxonomy) (*pages, error) {
 	p := &pages{t: map[string]*template.Template{}}
+	topic := template.FuncMap{"topic": func(id string) string { return tax.Label(rules.Topic(id)) }}
 	for _, name := range pageNames {
-		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/chart.html", "templates/"+name+".html")
+		t, err := template.New(name).Funcs(funcs).Funcs(topic).ParseFS(templateFS, "templates/layout.html", "templates/chart.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("dashboard: template %s: %w", name, err)
 		}

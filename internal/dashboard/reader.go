@@ -48,9 +48,6 @@ type Reader interface {
 // ErrNotFound is returned for an item that does not exist.
 var ErrNotFound = errors.New("dashboard: no such item")
 
-// Unlabelled is the stance filter of relevant items without a stance.
-const Unlabelled = "unlabelled"
-
 // Relevance filters.
 const (
 	RelevantOnly   = ""
@@ -64,8 +61,8 @@ type ItemQuery struct {
 	// ending in * is a prefix).
 	Text  string `json:"q,omitempty"`
 	Topic string `json:"topic,omitempty"`
-	// Stance is a stance label, or Unlabelled for relevant items without
-	// one.
+	// Stance is a stance label, or classify.StanceUnlabelled for
+	// relevant items without one.
 	Stance string `json:"stance,omitempty"`
 	Actor  string `json:"actor,omitempty"`
 	Lang   string `json:"lang,omitempty"`

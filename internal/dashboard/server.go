@@ -32,6 +32,9 @@ type Options struct {
 	// run again and whether its last run failed); ok is false for a
 	// source not in the config.
 	NextRun func(id string, lastFetch, notBefore time.Time, failed bool, now time.Time) (next time.Time, ok bool)
+	// Topics are the rule pack's topics (filters, charts, corrections
+	// take their ids and order from it); the embedded pack's when nil.
+	Topics rules.Taxonomy
 }
 
 // Server serves the dashboard pages and the JSON API.
@@ -41,7 +44,8 @@ type Server struct {
 	openRead bool
 	now      func() time.Time
 	log      *slog.Logger
-	topics   []string
+	tax      rules.Taxonomy
+	topics   []string // tax's ids
 	pages    *pages
 	csrf     *http.CrossOriginProtection
 	nextRun  func(id string, lastFetch, notBefore time.Time, failed bool, now time.Time) (time.Time, bool)
@@ -56,15 +60,19 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{r: o.Reader, auth: a, openRead: o.OpenRead, now: o.Now, log: o.Log, topics: rules.TopicIDs(),
+	s := &Server{r: o.Reader, auth: a, openRead: o.OpenRead, now: o.Now, log: o.Log, tax: o.Topics,
 		csrf: http.NewCrossOriginProtection(), nextRun: o.NextRun}
+	if s.tax == nil {
+		s.tax = rules.DefaultTaxonomy()
+	}
+	s.topics = s.tax.Strings()
 	if s.now == nil {
 		s.now = time.Now
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	if s.pages, err = loadPages(); err != nil {
+	if s.pages, err = loadPages(s.tax); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -194,10 +202,10 @@ func (s *Server) itemQuery(v url.Values) (ItemQuery, int, error) {
 	if !slices.Contains([]string{RelevantOnly, IrrelevantOnly, AnyRelevance}, q.Relevance) {
 		return q, 0, badRequest{fmt.Errorf("relevance=%q: want relevant, irrelevant or all", q.Relevance)}
 	}
-	if !validStance(q.Stance) && q.Stance != Unlabelled {
+	if !validStance(q.Stance) && q.Stance != unlabelled {
 		return q, 0, badRequest{fmt.Errorf("stance=%q: want supportive, neutral, mixed, critical or unlabelled", q.Stance)}
 	}
-	if q.Stance == Unlabelled {
+	if q.Stance == unlabelled {
 		q.Relevance = RelevantOnly
 	}
 	if q.Topic != "" && !slices.Contains(s.topics, q.Topic) {

@@ -15,14 +15,21 @@ import (
 	"github.com/treatywatch/treatywatch/internal/store"
 )
 
-func smallStore(t *testing.T) *store.Store {
+// emptyStore is a new SQLite store, closed when the test ends.
+func emptyStore(t *testing.T) *store.Store {
 	t.Helper()
-	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func smallStore(t *testing.T) *store.Store {
+	t.Helper()
+	ctx := context.Background()
+	st := emptyStore(t)
 	at := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
 	items := []store.Labeled{{
 		Item: fetch.Item{SourceID: "s", Key: "k1", Title: `<script>alert("x")</script> treaty`, Content: "The <b>treaty</b> is critical.", Published: at},

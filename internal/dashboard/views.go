@@ -10,15 +10,18 @@ import (
 	"time"
 
 	"github.com/treatywatch/treatywatch/classify"
+	"github.com/treatywatch/treatywatch/classify/rules"
 )
 
-// Stances in the fixed order of every chart and table. "unlabelled" is a
-// relevant item without a stance.
-var stances = []string{string(classify.StanceSupportive), string(classify.StanceNeutral), string(classify.StanceMixed), string(classify.StanceCritical), Unlabelled}
+// unlabelled is the bucket of relevant items without a stance.
+const unlabelled = string(classify.StanceUnlabelled)
+
+// Stances in the fixed order of every chart and table.
+var stances = []string{string(classify.StanceSupportive), string(classify.StanceNeutral), string(classify.StanceMixed), string(classify.StanceCritical), unlabelled}
 
 func stanceKey(s string) string {
 	if s == "" {
-		return Unlabelled
+		return unlabelled
 	}
 	return s
 }
@@ -210,7 +213,9 @@ type TopicTable struct {
 // TopicRow is one topic's counts per stance, with the change against
 // the previous period.
 type TopicRow struct {
-	Topic     string      `json:"topic"`
+	Topic string `json:"topic"`
+	// Label is the rule pack's name of the topic.
+	Label     string      `json:"label"`
 	Cells     []DeltaCell `json:"cells"`
 	Total     int         `json:"total"`
 	PrevTotal int         `json:"previous_total"`
@@ -236,7 +241,7 @@ func (s *Server) topicTable(ctx context.Context, r Range) (TopicTable, error) {
 	}
 	cur, prev := index(t.Current), index(t.Prior)
 	for _, topic := range s.topics {
-		row := TopicRow{Topic: topic}
+		row := TopicRow{Topic: topic, Label: s.tax.Label(rules.Topic(topic))}
 		for _, st := range stances {
 			c := DeltaCell{Stance: st, Count: cur[[2]string{topic, st}], Prev: prev[[2]string{topic, st}]}
 			c.Delta = c.Count - c.Prev
@@ -468,7 +473,7 @@ func (s *Server) parseRange(ctx context.Context, get func(string) string) (Range
 
 // validStance reports whether s is a stance filter value.
 func validStance(s string) bool {
-	return s == "" || s != Unlabelled && slices.Contains(stances, s)
+	return s == "" || s != unlabelled && slices.Contains(stances, s)
 }
 
 func trimAll(ss []string) []string {

@@ -119,7 +119,7 @@ func testAggregates(t *testing.T, s *Store) {
 	for _, q := range []struct {
 		stance string
 		want   string
-	}{{dashboard.Unlabelled, "[b1]"}, {"critical", "[a3 a1]"}, {"", "[b1 a3 a2 a1 b2]"}} {
+	}{{string(classify.StanceUnlabelled), "[b1]"}, {"critical", "[a3 a1]"}, {"", "[b1 a3 a2 a1 b2]"}} {
 		p, err := s.SearchItems(ctx, dashboard.ItemQuery{Stance: q.stance, Limit: 10})
 		if err != nil {
 			t.Fatal(err)

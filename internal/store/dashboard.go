@@ -108,7 +108,7 @@ func (s *Store) itemWhere(q dashboard.ItemQuery) (string, []any) {
 	}
 	switch q.Stance {
 	case "":
-	case dashboard.Unlabelled:
+	case string(classify.StanceUnlabelled):
 		add("f.stance = ''")
 	default:
 		add("f.stance = ?", q.Stance)

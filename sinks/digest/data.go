@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/treatywatch/treatywatch/classify"
+	"github.com/treatywatch/treatywatch/classify/rules"
 	"github.com/treatywatch/treatywatch/fetch"
 	"github.com/treatywatch/treatywatch/internal/trend"
 	"github.com/treatywatch/treatywatch/sinks"
@@ -34,12 +35,12 @@ type Data struct {
 	Total int
 	Empty bool
 	// Stances counts the window's records by stance, in the fixed order
-	// critical, supportive, mixed, neutral, unknown; zero counts are left
+	// critical, supportive, mixed, neutral, unlabelled; zero counts are left
 	// out.
 	Stances []StanceCount
-	// Topics are the sections: the 13 taxonomy topics in taxonomy order,
-	// then any other topic id, then "untagged"; topics without records are
-	// left out. An item tagged with several topics is listed in each.
+	// Topics are the sections: the rule pack's topics in its taxonomy's
+	// order, then any other topic id, then "untagged"; topics without
+	// records are left out. An item tagged with several topics is listed in each.
 	Topics []Topic
 	// Changes compares the window with the previous digest.
 	Changes Changes
@@ -58,7 +59,7 @@ type Data struct {
 // StanceCount is how many records have one stance, with the colours the
 // built-in template uses for it.
 type StanceCount struct {
-	Stance string // critical, supportive, mixed, neutral, unknown
+	Stance string // critical, supportive, mixed, neutral, unlabelled
 	Label  string // "Critical"
 	Count  int
 	Color  string // text/border colour, e.g. "#b42318"
@@ -68,7 +69,7 @@ type StanceCount struct {
 // Topic is one section of the digest.
 type Topic struct {
 	ID    string // taxonomy id, or "untagged"
-	Label string // "Human rights"
+	Label string // "Human rights": the rule pack's label of the topic
 	// Count is how many records carry the topic; Stances splits it.
 	Count   int
 	Stances []StanceCount
@@ -90,7 +91,7 @@ type Entry struct {
 	// Published is the time itself.
 	Date      string
 	Published time.Time
-	Stance    string // critical, supportive, mixed, neutral, unknown
+	Stance    string // critical, supportive, mixed, neutral, unlabelled
 	Label     string // "Critical"
 	Color, Bg string
 	// Evidence is one sentence that supports the label (a stance match
@@ -140,13 +141,13 @@ type Spike struct {
 }
 
 // setSpikes fills Spikes and flags the topics among them.
-func (d *Data) setSpikes(spikes []trend.Spike) {
+func (d *Data) setSpikes(spikes []trend.Spike, tax rules.Taxonomy) {
 	d.Spikes = nil
 	flagged := map[string]bool{}
 	for _, sp := range spikes {
 		label := sp.Name
 		if sp.Kind == trend.KindTopic {
-			label = topicLabel(sp.Name)
+			label = topicLabel(tax, sp.Name)
 			flagged[sp.Name] = true
 		}
 		d.Spikes = append(d.Spikes, Spike{Kind: sp.Kind, Name: sp.Name, Label: label, Count: sp.Count, Mean: sp.Mean})
@@ -192,57 +193,28 @@ type Stats struct {
 	Actors    []string       `json:"actors"`
 }
 
-// Topics in taxonomy order (../shared/docs/DOMAIN.md §4) with their
-// display labels.
-var topicOrder = []struct{ id, label string }{
-	{"criminalisation-scope", "Criminalisation and scope"},
-	{"human-rights", "Human rights"},
-	{"privacy-surveillance", "Privacy and surveillance"},
-	{"expression-press", "Expression and press freedom"},
-	{"international-cooperation", "International cooperation"},
-	{"capacity-building", "Capacity building"},
-	{"other-instruments", "Other instruments"},
-	{"gender", "Gender"},
-	{"child-protection", "Child protection"},
-	{"security-research", "Security research"},
-	{"negotiation-process", "Negotiation process"},
-	{"ratification", "Signature and ratification"},
-	{"geopolitics", "Geopolitics"},
-}
-
+// untagged is the section of records without a topic.
 const untagged = "untagged"
 
-// TopicIDs returns the 13 taxonomy topic ids in order.
-func TopicIDs() []string {
-	ids := make([]string, len(topicOrder))
-	for i, t := range topicOrder {
-		ids[i] = t.id
-	}
-	return ids
-}
-
-func topicLabel(id string) string {
-	for _, t := range topicOrder {
-		if t.id == id {
-			return t.label
-		}
-	}
+// topicLabel is the taxonomy's label of a topic (the id of one it does
+// not define).
+func topicLabel(tax rules.Taxonomy, id string) string {
 	if id == untagged {
 		return "Untagged"
 	}
-	return id
+	return tax.Label(rules.Topic(id))
 }
 
-func topicRank(id string) int {
-	for i, t := range topicOrder {
-		if t.id == id {
-			return i
-		}
+// topicRank orders the sections: the taxonomy's topics in its order, then
+// the others, then untagged.
+func topicRank(tax rules.Taxonomy, id string) int {
+	if i := tax.Index(rules.Topic(id)); i >= 0 {
+		return i
 	}
 	if id == untagged {
-		return len(topicOrder) + 1
+		return len(tax) + 1
 	}
-	return len(topicOrder)
+	return len(tax)
 }
 
 var stanceStyle = []struct{ id, label, color, bg string }{
@@ -250,7 +222,7 @@ var stanceStyle = []struct{ id, label, color, bg string }{
 	{string(classify.StanceSupportive), "Supportive", "#067647", "#ecfdf3"},
 	{string(classify.StanceMixed), "Mixed", "#b54708", "#fffaeb"},
 	{string(classify.StanceNeutral), "Neutral", "#475467", "#f2f4f7"},
-	{"unknown", "Unlabelled", "#667085", "#f9fafb"},
+	{string(classify.StanceUnlabelled), "Unlabelled", "#667085", "#f9fafb"},
 }
 
 func stanceKey(s classify.Stance) string {
@@ -258,7 +230,7 @@ func stanceKey(s classify.Stance) string {
 	case classify.StanceCritical, classify.StanceSupportive, classify.StanceMixed, classify.StanceNeutral:
 		return string(s)
 	}
-	return "unknown"
+	return string(classify.StanceUnlabelled)
 }
 
 func stanceRank(key string) int {
@@ -407,7 +379,7 @@ func (s *Sink) buildData(w sinks.Window, recs []sinks.Record, alsoBy map[string]
 		ids = append(ids, id)
 	}
 	slices.SortFunc(ids, func(a, b string) int {
-		return cmp.Or(cmp.Compare(topicRank(a), topicRank(b)), strings.Compare(a, b))
+		return cmp.Or(cmp.Compare(topicRank(s.tax, a), topicRank(s.tax, b)), strings.Compare(a, b))
 	})
 	for _, id := range ids {
 		rs := byTopic[id]
@@ -428,7 +400,7 @@ func (s *Sink) buildData(w sinks.Window, recs []sinks.Record, alsoBy map[string]
 		slices.SortStableFunc(top, func(a, b sinks.Record) int {
 			return cmp.Compare(stanceRank(stanceKey(a.Result.Stance)), stanceRank(stanceKey(b.Result.Stance)))
 		})
-		tp := Topic{ID: id, Label: topicLabel(id), Count: len(rs), Stances: stanceCounts(counts), More: len(rs) - len(top)}
+		tp := Topic{ID: id, Label: topicLabel(s.tax, id), Count: len(rs), Stances: stanceCounts(counts), More: len(rs) - len(top)}
 		for _, r := range top {
 			e := s.entry(r, id)
 			e.AlsoReportedBy = alsoBy[r.EventID]
@@ -438,7 +410,7 @@ func (s *Sink) buildData(w sinks.Window, recs []sinks.Record, alsoBy map[string]
 	}
 
 	// Changes.
-	d.Changes = changes(st, prev, loc)
+	d.Changes = changes(st, prev, loc, s.tax)
 
 	// Failing sources.
 	for _, h := range health {
@@ -460,7 +432,7 @@ func (s *Sink) buildData(w sinks.Window, recs []sinks.Record, alsoBy map[string]
 	return d
 }
 
-func changes(now Stats, prev *Stats, loc *time.Location) Changes {
+func changes(now Stats, prev *Stats, loc *time.Location, tax rules.Taxonomy) Changes {
 	c := Changes{}
 	before := map[string]int{}
 	if prev != nil {
@@ -481,11 +453,11 @@ func changes(now Stats, prev *Stats, loc *time.Location) Changes {
 	}
 	for id := range ids {
 		n, b := now.Topics[id], before[id]
-		c.Topics = append(c.Topics, TopicDelta{ID: id, Label: topicLabel(id), Now: n, Before: b,
+		c.Topics = append(c.Topics, TopicDelta{ID: id, Label: topicLabel(tax, id), Now: n, Before: b,
 			Delta: signed(n - b)})
 	}
 	slices.SortFunc(c.Topics, func(a, b TopicDelta) int {
-		return cmp.Or(cmp.Compare(topicRank(a.ID), topicRank(b.ID)), strings.Compare(a.ID, b.ID))
+		return cmp.Or(cmp.Compare(topicRank(tax, a.ID), topicRank(tax, b.ID)), strings.Compare(a.ID, b.ID))
 	})
 	if prev != nil {
 		known := map[string]bool{}
@@ -540,7 +512,7 @@ func (s *Sink) entry(r sinks.Record, topic string) Entry {
 	}
 	for _, t := range recordTopics(r) {
 		if t != topic {
-			e.AlsoIn = append(e.AlsoIn, topicLabel(t))
+			e.AlsoIn = append(e.AlsoIn, topicLabel(s.tax, t))
 		}
 	}
 	return e

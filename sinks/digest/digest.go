@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/treatywatch/treatywatch/classify"
+	"github.com/treatywatch/treatywatch/classify/rules"
 	"github.com/treatywatch/treatywatch/internal/schedule"
 	"github.com/treatywatch/treatywatch/internal/trend"
 	"github.com/treatywatch/treatywatch/sinks"
@@ -83,6 +84,9 @@ type Options struct {
 	Empty string
 	// PerTopic caps the items listed per topic; 0 means DefaultPerTopic.
 	PerTopic int
+	// Topics are the rule pack's topics: the sections' order and labels;
+	// the embedded pack's when nil.
+	Topics rules.Taxonomy
 	// TemplateHTML and TemplateText are optional user templates
 	// (html/template and text/template source) executed with Data; empty
 	// means the built-in ones.
@@ -109,6 +113,7 @@ type Sink struct {
 	loc       *time.Location
 	empty     string
 	perTopic  int
+	tax       rules.Taxonomy
 	html      *htmltemplate.Template
 	text      *texttemplate.Template
 	mrkdwn    *texttemplate.Template
@@ -171,6 +176,9 @@ func New(opts Options) (*Sink, error) {
 	case EmptySkip, EmptyNotify:
 	default:
 		return nil, fmt.Errorf("digest %s: empty must be %q or %q, not %q", opts.Name, EmptySkip, EmptyNotify, opts.Empty)
+	}
+	if s.tax = opts.Topics; s.tax == nil {
+		s.tax = rules.DefaultTaxonomy()
 	}
 	if s.perTopic <= 0 {
 		s.perTopic = DefaultPerTopic
@@ -439,7 +447,7 @@ func (s *Sink) Render(w sinks.Window, recs []sinks.Record, prev *Stats, health [
 func (s *Sink) render(w sinks.Window, recs []sinks.Record, prev *Stats, health []sinks.SourceStatus, spikes []trend.Spike) (Message, error) {
 	recs, also := dedupe(recs)
 	d := s.buildData(w, recs, also, prev, health)
-	d.setSpikes(spikes)
+	d.setSpikes(spikes, s.tax)
 	d.ID = s.ID(w.End)
 	d.Subject = subject(d)
 	m := Message{ID: d.ID, Subject: d.Subject, Date: s.now().UTC().Truncate(time.Second), Items: d.Total}
