@@ -97,7 +97,12 @@ func rekeyItem(ctx context.Context, tx *tx, source, from, to string) error {
 		return err
 	}
 	if n > 0 { // stored under the new key already: one item
-		_, err := tx.ExecContext(ctx, `DELETE FROM items WHERE source_id = ? AND key = ?`, source, from)
+		if _, err := tx.ExecContext(ctx, `DELETE FROM items WHERE source_id = ? AND key = ?`, source, from); err != nil {
+			return err
+		}
+		// The corrections it brought are the item's now: touching the
+		// row makes the update trigger recompute its effective labels.
+		_, err := tx.ExecContext(ctx, `UPDATE items SET key = key WHERE source_id = ? AND key = ?`, source, to)
 		return err
 	}
 	// The dashboard's facts first, so the triggers that follow the item

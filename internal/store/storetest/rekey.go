@@ -4,11 +4,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/treatywatch/treatywatch/classify"
 	"github.com/treatywatch/treatywatch/fetch/normalize"
+	"github.com/treatywatch/treatywatch/internal/dashboard"
 	"github.com/treatywatch/treatywatch/internal/store"
 )
 
@@ -78,5 +81,75 @@ func testRekey(t *testing.T, newDSN NewDSN) {
 	slices.Sort(queued)
 	if wantQ := []string{want[0], want[1], want[1], want[2], want[3]}; !slices.Equal(queued, wantQ) {
 		t.Errorf("queued records of %q, want %q", queued, wantQ)
+	}
+}
+
+// testRekeyCorrections: an analyst's correction of an item stored under
+// an old key follows the item to its new key, also when the item folds
+// into one stored under the new key already: the item page lists it and
+// the effective labels (the dashboard's facts) are the analyst's.
+func testRekeyCorrections(t *testing.T, newDSN NewDSN) {
+	ctx := context.Background()
+	s := open(t, newDSN(t))
+	item := func(key, url string) store.Labeled {
+		l := labeled("c", key, true)
+		l.Item.URL = url
+		return l
+	}
+	const (
+		moved   = "https://example.org/c/m"
+		folded  = "https://example.org/c/f"
+		oldMove = moved + "#part"
+		oldFold = folded + "?utm_source=rss"
+	)
+	items := []store.Labeled{item(oldMove, oldMove), item(oldFold, folded), item(folded, folded)}
+	if _, err := s.Commit(ctx, store.Commit{SourceID: "c", At: t0, Items: items}); err != nil {
+		t.Fatal(err)
+	}
+	page, err := s.SearchItems(ctx, dashboard.ItemQuery{Source: "c", Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]int64{}
+	for _, it := range page.Items {
+		ids[it.Key] = it.ID
+	}
+	for _, key := range []string{oldMove, oldFold} {
+		c := dashboard.Correction{ItemID: ids[key], Who: "ana", Reason: "irony", At: t0.Add(time.Hour),
+			Label: dashboard.Label{Relevant: true, Stance: string(classify.StanceCritical), Topics: []string{"human-rights"}}}
+		if _, err := s.AddCorrection(ctx, c); err != nil {
+			t.Fatalf("correct %s: %v", key, err)
+		}
+	}
+	if n, err := s.Rekey(ctx); err != nil || n != 2 {
+		t.Fatalf("Rekey moved %d (%v), want 2", n, err)
+	}
+	var got []string
+	err = s.Corrected(ctx, func(d dashboard.ItemDetail) error {
+		got = append(got, fmt.Sprintf("%s: %d by %s, %s %v corrected=%v", d.Key, len(d.Corrections), d.Corrections[0].Who, d.Stance, d.Topics, d.Corrected))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	want := []string{
+		folded + ": 1 by ana, critical [human-rights] corrected=true",
+		moved + ": 1 by ana, critical [human-rights] corrected=true",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("corrected items after the rekey\n got %q\nwant %q", got, want)
+	}
+	critical, err := s.SearchItems(ctx, dashboard.ItemQuery{Source: "c", Stance: string(classify.StanceCritical), Topic: "human-rights", Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, it := range critical.Items {
+		keys = append(keys, it.Key)
+	}
+	slices.Sort(keys)
+	if !slices.Equal(keys, []string{folded, moved}) {
+		t.Errorf("critical human-rights items %q, want both, under their new keys", keys)
 	}
 }

@@ -42,6 +42,7 @@ func Run(t *testing.T, newDSN NewDSN) {
 		{"IrrelevantItemsStoredLean", testLean},
 		{"PruneIrrelevant", testPrune},
 		{"RekeyMovesOldKeys", testRekey},
+		{"RekeyMovesCorrections", testRekeyCorrections},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newDSN) })
