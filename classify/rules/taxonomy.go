@@ -13,6 +13,11 @@ import (
 // which label.
 type Topic string
 
+// TopicRatification is the topic of signature and ratification news in
+// the embedded pack's taxonomy: the digest counts treaty mentions among
+// the items tagged with it.
+const TopicRatification Topic = "ratification"
+
 // TopicDef is one topic of a pack's taxonomy.
 type TopicDef struct {
 	ID Topic `yaml:"id"`

@@ -27,7 +27,7 @@ func TestDefaultTaxonomy(t *testing.T) {
 	if got := strings.Join(alone.Strings(), " "); got != want {
 		t.Errorf("default taxonomy\n got %s\nwant %s", got, want)
 	}
-	if got := alone.Label("ratification"); got != "Signature and ratification" {
+	if got := alone.Label(TopicRatification); got != "Signature and ratification" {
 		t.Errorf("label of ratification %q", got)
 	}
 	if got := alone.Label("weather"); got != "weather" {

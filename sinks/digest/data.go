@@ -641,7 +641,7 @@ func treatyBox(recs []sinks.Record) *TreatyStatus {
 func CountTreatyMentions(recs []sinks.Record) *TreatyStatus {
 	var ts TreatyStatus
 	for _, r := range recs {
-		if !slices.Contains(r.Result.Topics, "ratification") {
+		if !slices.Contains(r.Result.Topics, string(rules.TopicRatification)) {
 			continue
 		}
 		ts.Items++
