@@ -190,7 +190,7 @@ func dsn(path string) string {
 // openDB migrates an opened database and returns the store over it; it
 // closes db when the migration fails.
 func openDB(ctx context.Context, sdb *sql.DB, name string) (*Store, error) {
-	s := &Store{db: &db{DB: sdb, dialect: dialectSQLite}, where: name, owner: newOwner()}
+	s := &Store{db: &db{DB: sdb, dialect: dialectSQLite, writer: make(chan struct{}, 1)}, where: name, owner: newOwner()}
 	if err := s.migrate(ctx); err != nil {
 		sdb.Close()
 		return nil, fmt.Errorf("store: %s: %w", name, err)
