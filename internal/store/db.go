@@ -128,7 +128,7 @@ func (d *db) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Ro
 
 func (t *tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	q = t.dialect.bind(q)
-	if st := t.stmts.get(ctx, t.db, q); st != nil {
+	if st := t.stmts.forTx(ctx, t.db, q); st != nil {
 		return t.Tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 	}
 	return t.Tx.ExecContext(ctx, q, args...)
@@ -136,7 +136,7 @@ func (t *tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result
 
 func (t *tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	q = t.dialect.bind(q)
-	if st := t.stmts.get(ctx, t.db, q); st != nil {
+	if st := t.stmts.forTx(ctx, t.db, q); st != nil {
 		return t.Tx.StmtContext(ctx, st).QueryContext(ctx, args...)
 	}
 	return t.Tx.QueryContext(ctx, q, args...)
@@ -144,7 +144,7 @@ func (t *tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows
 
 func (t *tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
 	q = t.dialect.bind(q)
-	if st := t.stmts.get(ctx, t.db, q); st != nil {
+	if st := t.stmts.forTx(ctx, t.db, q); st != nil {
 		return t.Tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 	}
 	return t.Tx.QueryRowContext(ctx, q, args...)
@@ -158,29 +158,72 @@ const maxStmts = 256
 // prepares each once per connection it runs on. A nil cache prepares
 // nothing.
 type stmtCache struct {
-	mu    sync.Mutex
-	stmts map[string]*sql.Stmt
+	mu      sync.Mutex
+	stmts   map[string]*sql.Stmt
+	pending map[string]bool // being prepared
+	closed  bool
 }
 
-func newStmtCache() *stmtCache { return &stmtCache{stmts: map[string]*sql.Stmt{}} }
+func newStmtCache() *stmtCache {
+	return &stmtCache{stmts: map[string]*sql.Stmt{}, pending: map[string]bool{}}
+}
 
-// get returns the prepared form of q, or nil when q is better run
-// unprepared (the cache is full, or preparing failed: the plain call
-// then reports the error).
+// get returns the prepared form of q, preparing it when needed, or nil
+// when q is better run unprepared (the cache is full, another caller is
+// preparing it, or preparing failed: the plain call then reports the
+// error).
 func (c *stmtCache) get(ctx context.Context, d *sql.DB, q string) *sql.Stmt {
-	if c == nil || strings.Count(q, ";") > 0 {
-		return nil
+	st, prepare := c.lookup(q)
+	if !prepare {
+		return st
+	}
+	return c.prepare(ctx, d, q)
+}
+
+// forTx is get for a statement run in a transaction. Preparing on d
+// takes a connection of its own besides the transaction's, and the pool
+// is bounded: a transaction waiting for one while the others wait for
+// its write lock would wait for ever. So a statement not prepared yet
+// runs unprepared in the transaction while it is prepared in the
+// background for the next ones.
+func (c *stmtCache) forTx(ctx context.Context, d *sql.DB, q string) *sql.Stmt {
+	st, prepare := c.lookup(q)
+	if prepare {
+		go c.prepare(context.WithoutCancel(ctx), d, q)
+	}
+	return st
+}
+
+// lookup returns the cached statement of q, or whether the caller is to
+// prepare it (then marked pending).
+func (c *stmtCache) lookup(q string) (st *sql.Stmt, prepare bool) {
+	if c == nil || strings.Contains(q, ";") {
+		return nil, false
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if st, ok := c.stmts[q]; ok {
-		return st
+		return st, false
 	}
-	if len(c.stmts) >= maxStmts {
+	if c.closed || c.pending[q] || len(c.stmts)+len(c.pending) >= maxStmts {
+		return nil, false
+	}
+	c.pending[q] = true
+	return nil, true
+}
+
+// prepare prepares q on d, without holding the cache's lock meanwhile
+// (it may wait for a free connection), and keeps it.
+func (c *stmtCache) prepare(ctx context.Context, d *sql.DB, q string) *sql.Stmt {
+	st, err := d.PrepareContext(ctx, q)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.pending, q)
+	if err != nil {
 		return nil
 	}
-	st, err := d.PrepareContext(ctx, q)
-	if err != nil {
+	if c.closed {
+		st.Close()
 		return nil
 	}
 	c.stmts[q] = st
@@ -194,6 +237,7 @@ func (c *stmtCache) close() {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.closed = true
 	for q, st := range c.stmts {
 		st.Close()
 		delete(c.stmts, q)

@@ -3,8 +3,11 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -318,5 +321,59 @@ func TestMigrationKeepsSearch(t *testing.T) {
 	}
 	if page, err := s.SearchItems(ctx, dashboard.ItemQuery{Text: "zeppelins", Limit: 10}); err != nil || page.Total != 0 {
 		t.Errorf("search after forget = %+v, %v", page, err)
+	}
+}
+
+// TestSQLiteBoundsConnections: a file database opens at most sqliteConns
+// connections, however many callers query at once; the others wait for
+// one (and all of them get their answer).
+func TestSQLiteBoundsConnections(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	var held []*sql.Conn
+	for range sqliteConns {
+		c, err := s.db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if _, err := s.Source(wctx, "a"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a query with %d connections held: %v, want it to wait for one until its deadline", sqliteConns, err)
+	}
+	for _, c := range held {
+		c.Close()
+	}
+
+	// Two hundred readers at once beside a writer.
+	at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	var wg sync.WaitGroup
+	errs := make(chan error, 201)
+	wg.Go(func() {
+		for i := range 20 {
+			id := fmt.Sprintf("s%d", i)
+			if _, err := s.Commit(ctx, Commit{SourceID: id, At: at, Items: []Labeled{labeled(id, "k", false)}}); err != nil {
+				errs <- err
+				return
+			}
+		}
+	})
+	for i := range 200 {
+		wg.Go(func() {
+			_, err := s.Source(ctx, fmt.Sprintf("s%d", i%20))
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := s.db.Stats(); st.OpenConnections > sqliteConns || st.MaxOpenConnections != sqliteConns {
+		t.Errorf("connections: %d open, at most %d; want at most %d", st.OpenConnections, st.MaxOpenConnections, sqliteConns)
 	}
 }
