@@ -13,4 +13,14 @@
 // stores both lean irrelevant items and relevant ones with their text and
 // evidence. The servers answer conditional requests with 304, so a
 // second pass measures the all-304 case.
+//
+// The daemon's idle resident set is sampled every -scale.idle-every for
+// -scale.idle once its start-up pass has ended, and reported as min,
+// median and max with the machine's load; the largest sample is checked
+// against -scale.idle-target (60 MiB) in a PASS or FAIL line (a printed
+// verdict, not a test failure: timings of a loaded machine are not
+// asserted). -scale.daemons N starts N daemons one after the other, each
+// on a new database; -scale.smaps prints the last sample's memory by
+// mapping, and -scale.stderr the collector's and scavenger's trace lines
+// (with GODEBUG=gctrace=1,scavtrace=1).
 package scaletest

@@ -10,12 +10,14 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -34,7 +36,11 @@ var (
 	perFeed      = flag.Int("scale.items", 20, "items per feed")
 	hosts        = flag.Int("scale.hosts", 4, "loopback addresses serving the feeds (127.0.0.1 and up)")
 	relevantEach = flag.Int("scale.relevant-every", 20, "one item in this many is a treaty item")
-	idleFor      = flag.Duration("scale.idle", 30*time.Second, "how long the daemon idles after its start-up pass before its RSS is read")
+	idleFor      = flag.Duration("scale.idle", 30*time.Second, "how long the daemon's resident set is sampled after its start-up pass")
+	idleEvery    = flag.Duration("scale.idle-every", 3*time.Second, "how often the daemon's resident set is sampled while it idles")
+	idleTarget   = flag.Float64("scale.idle-target", 60, "the daemon's idle RSS target in MiB, checked against the largest sample")
+	daemons      = flag.Int("scale.daemons", 1, "how many daemons to start one after the other, each on a new database, for the idle RSS")
+	smaps        = flag.Bool("scale.smaps", false, "print the daemon's memory by mapping (/proc/PID/smaps) at its last idle sample")
 	workers      = flag.Int("scale.workers", 4, "--workers of the runs")
 	memLimit     = flag.String("scale.memory-limit", "", "--memory-limit of the runs (empty: the default)")
 	keep         = flag.String("scale.keep", "", "copy the once passes' database to this path")
@@ -285,11 +291,67 @@ func TestScale(t *testing.T) {
 	report(t, "once, %d sources x %d items, %d hosts: %s", *sources, *perFeed, *hosts, first)
 	report(t, "database: %d bytes for %d items = %.0f bytes per item", size, fresh, float64(size)/float64(fresh))
 	report(t, "second once pass (all 304): %s; CPU %.1f%% of the first", second, 100*second.cpu.Seconds()/first.cpu.Seconds())
+	report(t, "%s: once peak RSS %.1f MiB; target at 10,000 sources: <= 120 MiB", verdict(float64(first.maxRSSKB)/1024 <= 120), float64(first.maxRSSKB)/1024)
+	report(t, "%s: database %.0f bytes per item; target at 10,000 sources: <= 1,200", verdict(float64(size)/float64(fresh) <= 1200), float64(size)/float64(fresh))
 
 	if *runSources > 0 {
-		rss := idleRSS(t, bin, urls, *runSources)
-		report(t, "run, %d sources, idle %s after its start-up pass: RSS %.1f MiB", *runSources, *idleFor, float64(rss)/1024)
+		var maxima []float64
+		for i := range *daemons {
+			s := idleRSS(t, bin, urls, *runSources)
+			report(t, "run %d/%d, %d sources, idle %s after its start-up pass, %d samples: RSS min %.1f, median %.1f, max %.1f MiB (load %s)",
+				i+1, *daemons, *runSources, *idleFor, len(s.rss), s.min(), s.median(), s.max(), loadavg())
+			maxima = append(maxima, s.max())
+		}
+		report(t, "%s: run idle RSS, largest sample of each daemon %s MiB; target: every sample <= %.0f MiB",
+			verdict(slices.Max(maxima) <= *idleTarget), mibs(maxima), *idleTarget)
 	}
+}
+
+// verdict is the word a figure's line starts with: whether it meets its
+// target.
+func verdict(met bool) string {
+	if met {
+		return "PASS"
+	}
+	return "FAIL"
+}
+
+// idle is the daemon's resident set sampled while it idles, in MiB.
+type idle struct {
+	rss    []float64
+	detail []string
+}
+
+func (s idle) min() float64 { return slices.Min(s.rss) }
+func (s idle) max() float64 { return slices.Max(s.rss) }
+func (s idle) median() float64 {
+	r := slices.Sorted(slices.Values(s.rss))
+	if len(r)%2 == 1 {
+		return r[len(r)/2]
+	}
+	return (r[len(r)/2-1] + r[len(r)/2]) / 2
+}
+
+func mibs(v []float64) string {
+	var b []string
+	for _, x := range v {
+		b = append(b, fmt.Sprintf("%.1f", x))
+	}
+	return strings.Join(b, ", ")
+}
+
+// loadavg is the machine's load average over the last minute, five and
+// fifteen minutes: the figures of a loaded machine differ.
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func report(t *testing.T, format string, args ...any) {
@@ -299,8 +361,8 @@ func report(t *testing.T, format string, args ...any) {
 }
 
 // idleRSS starts the daemon over n sources, waits for its start-up pass
-// and then idleFor, and returns its resident set in KiB.
-func idleRSS(t *testing.T, bin string, urls []string, n int) int64 {
+// to end and samples its resident set every idleEvery for idleFor.
+func idleRSS(t *testing.T, bin string, urls []string, n int) idle {
 	dir := t.TempDir()
 	cfg := config(t, dir, urls, n, "@every 6h", permissive, false)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
@@ -315,6 +377,11 @@ func idleRSS(t *testing.T, bin string, urls []string, n int) int64 {
 		t.Fatal(err)
 	}
 	c.Stdout = io.Discard
+	if os.Getenv("GODEBUG") == "" {
+		// The collector's trace: its last line is reported.
+		c.Env = append(os.Environ(), "GODEBUG=gctrace=1")
+	}
+	start := time.Now()
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -336,31 +403,118 @@ func idleRSS(t *testing.T, bin string, urls []string, n int) int64 {
 			if strings.HasPrefix(sc.Text(), "gc ") {
 				lastGC.Store(sc.Text())
 			}
+			if *showStderr && (strings.HasPrefix(sc.Text(), "gc ") || strings.HasPrefix(sc.Text(), "scav ")) {
+				fmt.Printf("scale: run, %.1f s: %s\n", time.Since(start).Seconds(), sc.Text())
+			}
 		}
 		close(started)
 	}()
 	if ok := <-started; !ok {
 		t.Fatal("the daemon exited before its start-up pass ended")
 	}
-	time.Sleep(*idleFor)
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.Process.Pid))
-	if err != nil {
-		t.Fatalf("read the daemon's status: %v", err)
+	report(t, "run, start-up pass over %d sources ended after %.1f s", n, time.Since(start).Seconds())
+	var out idle
+	var status []byte
+	for end := time.Now().Add(*idleFor); ; {
+		time.Sleep(min(*idleEvery, time.Until(end)))
+		var err error
+		status, err = os.ReadFile(fmt.Sprintf("/proc/%d/status", c.Process.Pid))
+		if err != nil {
+			t.Fatalf("read the daemon's status: %v", err)
+		}
+		out.rss = append(out.rss, float64(statusKB(t, status, "VmRSS"))/1024)
+		out.detail = append(out.detail, fmt.Sprintf("%.1f MiB (anonymous %.1f, file %.1f, %d SQLite connections)", out.rss[len(out.rss)-1],
+			float64(statusKB(t, status, "RssAnon"))/1024, float64(statusKB(t, status, "RssFile"))/1024, sqliteConns(c.Process.Pid)))
+		if !time.Now().Before(end) {
+			break
+		}
 	}
-	m := regexp.MustCompile(`(?m)^VmRSS:\s+(\d+) kB`).FindSubmatch(status)
-	if m == nil {
-		t.Fatalf("no VmRSS in /proc/%d/status", c.Process.Pid)
-	}
-	kb, _ := strconv.ParseInt(string(m[1]), 10, 64)
 	var parts []string
 	for _, f := range []string{"RssAnon", "RssFile", "RssShmem", "VmStk", "Threads"} {
 		if m := regexp.MustCompile(`(?m)^` + f + `:\s+(.*)$`).FindSubmatch(status); m != nil {
 			parts = append(parts, f+" "+strings.Join(strings.Fields(string(m[1])), " "))
 		}
 	}
-	report(t, "run, idle: %s", strings.Join(parts, ", "))
+	report(t, "run, idle, samples every %s: %s", *idleEvery, strings.Join(out.detail, "; "))
+	report(t, "run, idle, at the last sample: %s", strings.Join(parts, ", "))
 	if l, ok := lastGC.Load().(string); ok {
 		report(t, "run, idle, last collection: %s", l)
 	}
+	if *smaps {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps", c.Process.Pid))
+		if err != nil {
+			t.Fatalf("read the daemon's mappings: %v", err)
+		}
+		for _, l := range mappings(b) {
+			report(t, "run, idle, mapping: %s", l)
+		}
+	}
+	return out
+}
+
+// statusKB reads a "Name:  N kB" line of /proc/PID/status.
+func statusKB(t *testing.T, status []byte, name string) int64 {
+	m := regexp.MustCompile(`(?m)^` + name + `:\s+(\d+) kB`).FindSubmatch(status)
+	if m == nil {
+		t.Fatalf("no %s in the daemon's status", name)
+	}
+	kb, _ := strconv.ParseInt(string(m[1]), 10, 64)
 	return kb
+}
+
+// mappings sums the resident kilobytes of /proc/PID/smaps by file, and
+// the anonymous ones by the size of the mapping: the Go heap is a few
+// large mappings, the pure-Go SQLite's allocator maps 1 MiB slabs (and
+// larger regions for large allocations), each thread has its 8 MiB stack
+// mapping. The largest come first.
+func mappings(smaps []byte) []string {
+	type sum struct{ n, kb int64 }
+	sums := map[string]*sum{}
+	var cur *sum
+	for _, l := range strings.Split(string(smaps), "\n") {
+		f := strings.Fields(l)
+		if len(f) == 0 {
+			continue
+		}
+		if from, to, ok := strings.Cut(f[0], "-"); ok && !strings.HasSuffix(f[0], ":") {
+			a, _ := strconv.ParseUint(from, 16, 64)
+			b, _ := strconv.ParseUint(to, 16, 64)
+			kind := fmt.Sprintf("anonymous, mappings of %d KiB", (b-a)/1024)
+			if len(f) >= 6 {
+				kind = f[5]
+			}
+			if sums[kind] == nil {
+				sums[kind] = &sum{}
+			}
+			cur = sums[kind]
+			cur.n++
+			continue
+		}
+		if f[0] == "Rss:" && len(f) >= 2 && cur != nil {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			cur.kb += kb
+		}
+	}
+	kinds := slices.Collect(maps.Keys(sums))
+	slices.SortFunc(kinds, func(a, b string) int { return int(sums[b].kb - sums[a].kb) })
+	var out []string
+	for _, k := range kinds {
+		if s := sums[k]; s.kb >= 256 {
+			out = append(out, fmt.Sprintf("%.1f MiB in %d: %s", float64(s.kb)/1024, s.n, k))
+		}
+	}
+	return out
+}
+
+// sqliteConns counts the daemon's open descriptors of its database file:
+// one per open SQLite connection.
+func sqliteConns(pid int) int {
+	fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	n := 0
+	for _, fd := range fds {
+		if l, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); err == nil && strings.HasSuffix(l, ".db") {
+			n++
+		}
+	}
+	return n
 }
