@@ -344,7 +344,11 @@ func (c *Client) readBody(resp *http.Response, limit int64) ([]byte, error) {
 	if err != nil {
 		return nil, &Error{Kind: ErrParse, Status: resp.StatusCode, Err: err}
 	}
-	body, err := io.ReadAll(io.LimitReader(r, limit+1))
+	size := int64(-1)
+	if resp.Header.Get("Content-Encoding") == "" && resp.ContentLength <= limit {
+		size = resp.ContentLength
+	}
+	body, err := readAll(io.LimitReader(r, limit+1), size)
 	if int64(len(body)) > limit || wire.n > limit {
 		return nil, tooLarge("", limit)
 	}
@@ -356,6 +360,30 @@ func (c *Client) readBody(resp *http.Response, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	return body, nil
+}
+
+// readAll reads r to its end into a buffer of size bytes (the announced
+// Content-Length) when size is known (not negative), so that a body is
+// read without growing and copying its buffer again and again; more or
+// fewer bytes than announced are read all the same.
+func readAll(r io.Reader, size int64) ([]byte, error) {
+	if size < 0 {
+		return io.ReadAll(r)
+	}
+	b := make([]byte, 0, size+1) // +1: the end is seen without growing
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 type countingReader struct {
