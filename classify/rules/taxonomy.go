@@ -2,6 +2,7 @@ package rules
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -116,40 +117,60 @@ func (t Taxonomy) validate(name string, line int) error {
 // and the dashboard use it without the classifier. It panics when the
 // embedded section is broken, which the package's tests rule out.
 func DefaultTaxonomy() Taxonomy {
-	sec, line := section(defaultPack, "taxonomy")
-	var doc struct {
-		Taxonomy Taxonomy `yaml:"taxonomy"`
+	t, err := readTaxonomy(DefaultName, defaultPack)
+	if err == nil && t == nil {
+		err = &LoadError{File: DefaultName, Reason: "no taxonomy"}
 	}
-	if err := yaml.Unmarshal(sec, &doc); err != nil {
-		panic(fmt.Sprintf("rules: the embedded pack's taxonomy: %v", err))
-	}
-	for i := range doc.Taxonomy {
-		doc.Taxonomy[i].Line += line - 1
-	}
-	if err := doc.Taxonomy.validate(DefaultName, 0); err != nil {
+	if err != nil {
 		panic(err.Error())
 	}
-	return doc.Taxonomy
+	return t
 }
 
 // ReadTaxonomy returns the taxonomy of the pack in data, or the embedded
 // pack's when it has no taxonomy section, without compiling or checking
 // the rest of the pack (Load does that).
 func ReadTaxonomy(name string, data []byte) (Taxonomy, error) {
+	t, err := readTaxonomy(name, data)
+	if err == nil && t == nil {
+		return DefaultTaxonomy(), nil
+	}
+	return t, err
+}
+
+// readTaxonomy reads the taxonomy section of a pack, nil when it has
+// none. A section written at the start of a line is cut out and read
+// alone; otherwise the whole pack is parsed.
+func readTaxonomy(name string, data []byte) (Taxonomy, error) {
+	src, first := section(data, "taxonomy")
+	if src == nil {
+		src, first = data, 1
+	}
+	fail := func(err error) error {
+		err = yamlError(name, err)
+		var le *LoadError
+		if errors.As(err, &le) && le.Line > 0 {
+			le.Line += first - 1
+		}
+		return err
+	}
 	var doc struct {
 		Taxonomy yaml.Node `yaml:"taxonomy"`
 	}
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, yamlError(name, err)
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		return nil, fail(err)
 	}
 	if doc.Taxonomy.Kind == 0 || doc.Taxonomy.Tag == "!!null" {
-		return DefaultTaxonomy(), nil
+		return nil, nil
 	}
 	var t Taxonomy
 	if err := doc.Taxonomy.Decode(&t); err != nil {
-		return nil, yamlError(name, err)
+		return nil, fail(err)
 	}
-	return t, t.validate(name, doc.Taxonomy.Line)
+	for i := range t {
+		t[i].Line += first - 1
+	}
+	return t, t.validate(name, doc.Taxonomy.Line+first-1)
 }
 
 // section cuts the top-level key from a YAML document written with its

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"bytes"
 	"slices"
 	"strings"
 	"testing"
@@ -77,8 +78,22 @@ func TestPackTaxonomy(t *testing.T) {
 			}
 		})
 	}
-	if _, err := ReadTaxonomy("own.yaml", []byte("taxonomy:\n  - {id: x}\n")); err == nil || !strings.Contains(err.Error(), `own.yaml:2: taxonomy: topic "x" without a label`) {
-		t.Errorf("ReadTaxonomy of a topic without a label: %v", err)
+	for _, tc := range []struct{ doc, want string }{
+		{"taxonomy:\n  - {id: x}\n", `own.yaml:2: taxonomy: topic "x" without a label`},
+		{"version: x\n\ntaxonomy:\n  - {id: x, label: X}\n  - {id: x, label: Y}\nsettings: {}\n", `own.yaml:5: taxonomy: duplicate topic id "x" (first at line 4)`},
+		{"version: x\ntaxonomy:\n  - {id: x, label: X}\n  - {id: y, label: [Y]}\n", `own.yaml:4: bad YAML:`},
+		{"version: x\ntaxonomy: []\n", `own.yaml:2: empty taxonomy`},
+		{"version: x\n\"taxonomy\": [{id: x}]\n", `own.yaml:2: taxonomy: topic "x" without a label`},
+	} {
+		if _, err := ReadTaxonomy("own.yaml", []byte(tc.doc)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ReadTaxonomy of\n%s: %v, want %q", tc.doc, err, tc.want)
+		}
+	}
+	// A taxonomy written otherwise than at the start of a line is read
+	// from the whole pack, with the lines Load gives.
+	quoted := "version: x\n\"taxonomy\":\n  - {id: x, label: X}\n"
+	if got, err := ReadTaxonomy("own.yaml", []byte(quoted)); err != nil || len(got) != 1 || got[0].Label != "X" || got[0].Line != 3 {
+		t.Errorf("ReadTaxonomy of a quoted key: %+v, %v", got, err)
 	}
 }
 
@@ -94,5 +109,26 @@ func TestSection(t *testing.T) {
 	}
 	if got, line := section([]byte("x: 1\ntaxonomy: []"), "taxonomy"); string(got) != "taxonomy: []" || line != 2 {
 		t.Errorf("last section %q at line %d", got, line)
+	}
+}
+
+// BenchmarkReadTaxonomy: a pack whose taxonomy starts a line (the
+// embedded one, and every pack copied from it) is read by its section; a
+// pack without one is parsed whole to be sure.
+func BenchmarkReadTaxonomy(b *testing.B) {
+	full := DefaultYAML()
+	sec, _ := section(full, "taxonomy")
+	without := bytes.Replace(full, sec, nil, 1)
+	for _, bc := range []struct {
+		name string
+		data []byte
+	}{{"section", full}, {"whole-pack", without}} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := ReadTaxonomy("own.yaml", bc.data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
