@@ -105,8 +105,12 @@ func stance3(s Stance) string {
 	case StanceSupportive, StanceCritical:
 		return string(s)
 	}
-	return "none"
+	return predictedNone
 }
+
+// predictedNone is the confusion matrix's column of items predicted
+// irrelevant.
+const predictedNone = "none"
 
 // Evaluate classifies every item and scores the results against the
 // labels, per topic of c's taxonomy when c has one (an *Engine), else of
@@ -165,7 +169,7 @@ func score(topics []string, items []Labelled, results []Result) Report {
 	for i := range conf {
 		conf[i] = make([]int, 4)
 	}
-	col := map[string]int{"supportive": 0, "critical": 1, "neutral": 2, "none": 3}
+	col := map[string]int{stanceLabels[0]: 0, stanceLabels[1]: 1, stanceLabels[2]: 2, predictedNone: 3}
 	for k, l := range items {
 		res := results[k]
 		if rep.Rules == "" {
@@ -209,7 +213,7 @@ func score(topics []string, items []Labelled, results []Result) Report {
 		}
 		g, p := stance3(l.Stance), stance3(res.Stance)
 		if !res.Relevant {
-			p = "none"
+			p = predictedNone
 		}
 		if gi, ok := col[g]; ok && gi < 3 {
 			conf[gi][col[p]]++
@@ -319,7 +323,7 @@ func (r Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "  %-26s %7d %5d %5d %5d %6.3f %6.3f %6.3f\n", t.Topic, t.Support, t.TP, t.FP, t.FN, t.Precision, t.Recall, t.F1)
 	}
 	fmt.Fprintf(&b, "\nSTANCE (gold-relevant items, mixed = neutral)  macro-F1 %.3f\n", r.Stance.MacroF1)
-	fmt.Fprintf(&b, "  %-12s %11s %9s %8s %6s\n", "gold \\ pred", "supportive", "critical", "neutral", "none")
+	fmt.Fprintf(&b, "  %-12s %11s %9s %8s %6s\n", "gold \\ pred", stanceLabels[0], stanceLabels[1], stanceLabels[2], predictedNone)
 	for i, lab := range r.Stance.Labels {
 		c := r.Stance.Confusion[i]
 		fmt.Fprintf(&b, "  %-12s %11d %9d %8d %6d\n", lab, c[0], c[1], c[2], c[3])

@@ -1,17 +1,21 @@
 package classify
 
-import "github.com/treatywatch/treatywatch/fetch"
+import (
+	"github.com/treatywatch/treatywatch/classify/rules"
+	"github.com/treatywatch/treatywatch/fetch"
+)
 
 // Stance is an item's own position toward the treaty.
 type Stance string
 
-// Stances. An irrelevant item has no stance.
+// Stances, spelled as the pack's cue labels. An irrelevant item has no
+// stance.
 const (
 	StanceNone       Stance = ""
-	StanceSupportive Stance = "supportive"
-	StanceCritical   Stance = "critical"
-	StanceNeutral    Stance = "neutral"
-	StanceMixed      Stance = "mixed"
+	StanceSupportive Stance = rules.LabelSupportive
+	StanceCritical   Stance = rules.LabelCritical
+	StanceNeutral    Stance = rules.LabelNeutral
+	StanceMixed      Stance = rules.LabelMixed
 	// StanceUnlabelled is the bucket of relevant items without a stance
 	// where items are counted or filtered by stance (the digest, the
 	// dashboard); the classifier never returns it.
