@@ -80,6 +80,13 @@ func Copy(ctx context.Context, from, to *Store, progress func(table string, rows
 			progress(tb.name, count)
 		}
 	}
+	if to.db.dialect == dialectSQLite {
+		// PostgreSQL's triggers kept the dashboard's read model of the
+		// rows copied; an SQLite store's commits write it themselves.
+		if _, err := tx.ExecContext(ctx, sqliteReadModel); err != nil {
+			return nil, fmt.Errorf("store: copy to %s: dashboard facts: %w", to, err)
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("store: copy to %s: %w", to, err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/treatywatch/treatywatch/classify"
 	"github.com/treatywatch/treatywatch/fetch"
+	"github.com/treatywatch/treatywatch/internal/dashboard"
 	"github.com/treatywatch/treatywatch/internal/pgtest"
 	"github.com/treatywatch/treatywatch/internal/store"
 )
@@ -86,5 +87,70 @@ func TestCopySQLiteToPostgres(t *testing.T) {
 	}
 	if _, err := store.Copy(ctx, src, dst, nil); err == nil || !strings.Contains(err.Error(), "empty store") {
 		t.Errorf("copy into a full store: %v", err)
+	}
+}
+
+// TestCopyIntoSQLiteKeepsTheDashboard: items copied into an SQLite store
+// are listed, found by their words and counted under their topics there,
+// with an analyst's correction still deciding an item's labels.
+func TestCopyIntoSQLiteKeepsTheDashboard(t *testing.T) {
+	ctx := context.Background()
+	at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	open := func(name string) *store.Store {
+		s, err := store.Open(ctx, filepath.Join(t.TempDir(), name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	src := open("from.db")
+	item := func(key, title string, relevant bool) store.Labeled {
+		return store.Labeled{Item: fetch.Item{SourceID: "desk", Key: key, Title: title, Summary: "Delegates met in Vienna."},
+			Result: classify.Result{Relevant: relevant, Rules: "r1", Topics: []string{"ratification"}, Stance: classify.StanceNeutral}}
+	}
+	if _, err := src.CommitRun(ctx, store.RunCommit{SourceID: "desk", At: at, Listed: 3,
+		Items: []store.Labeled{item("a", "Treaty signed", true), item("b", "Treaty ratified", true), item("c", "Football results", false)}}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := src.SearchItems(ctx, dashboard.ItemQuery{Text: "ratified"})
+	if err != nil || b.Total != 1 {
+		t.Fatalf("source search: %+v, %v", b, err)
+	}
+	if _, err := src.AddCorrection(ctx, dashboard.Correction{ItemID: b.Items[0].ID, Who: "alice", At: at,
+		Label: dashboard.Label{Relevant: true, Stance: "critical", Topics: []string{"human-rights"}}}); err != nil {
+		t.Fatal(err)
+	}
+	dst := open("to.db")
+	if _, err := store.Copy(ctx, src, dst, nil); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		q    dashboard.ItemQuery
+		want []string // keys
+	}{
+		{"every item", dashboard.ItemQuery{Relevance: dashboard.AnyRelevance}, []string{"a", "b", "c"}},
+		{"relevant", dashboard.ItemQuery{}, []string{"a", "b"}},
+		{"by a word of the title", dashboard.ItemQuery{Text: "football", Relevance: dashboard.AnyRelevance}, []string{"c"}},
+		{"by a word of the summary", dashboard.ItemQuery{Text: "vienna"}, []string{"a", "b"}},
+		{"machine topic", dashboard.ItemQuery{Topic: "ratification"}, []string{"a"}},
+		{"corrected topic and stance", dashboard.ItemQuery{Topic: "human-rights", Stance: "critical", Corrected: true}, []string{"b"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := dst.SearchItems(ctx, tc.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, it := range p.Items {
+				got = append(got, it.Key)
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("copied store lists %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

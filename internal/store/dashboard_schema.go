@@ -50,6 +50,15 @@ func refresh(s, k string) string {
 		`+sqlTopics) + ` AND R.source_id = ` + s + ` AND R.key = ` + k + `;`
 }
 
+// sqliteReadModel builds the SQLite read model of every stored item from
+// the items and corrections tables: in migration 3, and in Copy into an
+// SQLite store, whose items are written there without it.
+var sqliteReadModel = expand(`INSERT INTO item_facts (source_id, key, day, relevant, stance, actor, lang, corrected, seen)
+		SELECT R.source_id, R.key, ` + sqlFacts + `, R.seen_at FROM items R ORDER BY R.seen_at, R.source_id, R.key;
+	` + sqlTopics + `;
+	INSERT INTO items_fts (rowid, title, body)
+		SELECT f.id, R.title, ` + sqlBody + ` FROM items R JOIN item_facts f ON f.source_id = R.source_id AND f.key = R.key;`)
+
 var dashboardSchema = `CREATE TABLE corrections (
 		id           INTEGER PRIMARY KEY AUTOINCREMENT,
 		source_id    TEXT NOT NULL,
@@ -95,11 +104,7 @@ var dashboardSchema = `CREATE TABLE corrections (
 	CREATE INDEX item_topics_day ON item_topics (relevant, day, topic, stance, actor);
 	CREATE INDEX item_topics_topic ON item_topics (topic);
 	CREATE VIRTUAL TABLE items_fts USING fts5 (title, body, tokenize = 'unicode61 remove_diacritics 2');
-	` + expand(`INSERT INTO item_facts (source_id, key, day, relevant, stance, actor, lang, corrected, seen)
-		SELECT R.source_id, R.key, `+sqlFacts+`, R.seen_at FROM items R ORDER BY R.seen_at, R.source_id, R.key;
-	`+sqlTopics+`;
-	INSERT INTO items_fts (rowid, title, body)
-		SELECT f.id, R.title, `+sqlBody+` FROM items R JOIN item_facts f ON f.source_id = R.source_id AND f.key = R.key;
+	` + sqliteReadModel + expand(`
 	CREATE TRIGGER items_dashboard_insert AFTER INSERT ON items BEGIN
 		INSERT INTO item_facts (source_id, key, day, relevant, stance, actor, lang, corrected, seen)
 			SELECT R.source_id, R.key, `+sqlFacts+`, R.seen_at FROM items R WHERE R.source_id = NEW.source_id AND R.key = NEW.key;
