@@ -21,6 +21,7 @@ import (
 	"github.com/treatywatch/treatywatch/fetch/treaty"
 	"github.com/treatywatch/treatywatch/internal/pipeline"
 	"github.com/treatywatch/treatywatch/internal/redact"
+	"github.com/treatywatch/treatywatch/internal/schedule"
 	"github.com/treatywatch/treatywatch/internal/store"
 	"github.com/treatywatch/treatywatch/internal/window"
 	"github.com/treatywatch/treatywatch/sinks"
@@ -159,9 +160,8 @@ func wire(ctx context.Context, c *common, stderr io.Writer, o wireOptions) (*app
 	a.pipe = pipeline.New(pipeline.Options{
 		Store: a.store, Logger: log, Metrics: a.metrics, Redact: redact.Of(stderr).String, Lease: cfg.Store.Lease.D(),
 		Ingest: pipeline.IngestOptions{Fetchers: a.fetchers, Extractor: a.extractor, Classifier: a.classifier,
-			MinWords: cfg.Defaults.MinWords, FieldCaps: &fieldCaps,
-			SourceBackoff: cfg.Defaults.SourceBackoff().Base, SourceBackoffCap: cfg.Defaults.SourceBackoff().Cap},
-		Outbox:   pipeline.OutboxOptions{Sinks: a.sinks, Backoff: o.retryBackoff, Quiet: quietHours(cfg)},
+			MinWords: cfg.Defaults.MinWords, FieldCaps: &fieldCaps, Backoff: cfg.Defaults.SourceBackoff()},
+		Outbox:   pipeline.OutboxOptions{Sinks: a.sinks, Backoff: schedule.Backoff{Base: o.retryBackoff}, Quiet: quietHours(cfg)},
 		Schedule: pipeline.SchedulerOptions{PerHost: cfg.HTTP.PerHost},
 	})
 	return a, nil

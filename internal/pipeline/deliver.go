@@ -21,9 +21,9 @@ type OutboxOptions struct {
 	Logger  *slog.Logger
 	Metrics *Metrics // nil: no metrics
 	Now     func() time.Time
-	// Backoff is the first delay after a sink failed; it doubles per
-	// failed attempt of a record up to BackoffCap (defaults 5s and 15m).
-	Backoff, BackoffCap time.Duration
+	// Backoff is the wait after a sink failed a record: Base after the
+	// first attempt, doubling per attempt up to Cap (defaults 5s and 15m).
+	Backoff schedule.Backoff
 	// BatchSize is how many records one Write gets at most (default 25).
 	BatchSize int
 	// Lease is how long a claim on records or on a sink's window lasts
@@ -54,8 +54,8 @@ func NewOutbox(o OutboxOptions) *Outbox {
 	o.Logger = loggerOr(o.Logger)
 	o.Now = nowOr(o.Now)
 	o.Redact = redactOr(o.Redact)
-	o.Backoff = cmp.Or(o.Backoff, 5*time.Second)
-	o.BackoffCap = cmp.Or(o.BackoffCap, 15*time.Minute)
+	o.Backoff.Base = cmp.Or(o.Backoff.Base, 5*time.Second)
+	o.Backoff.Cap = cmp.Or(o.Backoff.Cap, 15*time.Minute)
 	o.BatchSize = cmp.Or(o.BatchSize, 25)
 	o.Lease = cmp.Or(o.Lease, DefaultLease)
 	return &Outbox{o: o, log: o.Logger, kick: make(chan struct{}, 1)}
@@ -153,7 +153,7 @@ func (ob *Outbox) deliverDue(ctx context.Context, s sinks.Sink) (int, error) {
 		}
 		if err != nil && taken < len(due) {
 			failed := due[taken]
-			wait := schedule.Backoff{Base: ob.o.Backoff, Cap: ob.o.BackoffCap}.Wait(failed.Attempts)
+			wait := ob.o.Backoff.Wait(failed.Attempts)
 			if ra := sinks.RetryAfter(err); ra > wait {
 				wait = ra
 			}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/treatywatch/treatywatch/fetch"
+	"github.com/treatywatch/treatywatch/internal/schedule"
 	"github.com/treatywatch/treatywatch/internal/store"
 	"github.com/treatywatch/treatywatch/sinks"
 )
@@ -53,7 +54,7 @@ func TestGraceFlushDeliversWhatIsStillQueued(t *testing.T) {
 	g := &gateSink{}
 	f := &scriptFetcher{steps: []any{fetch.Batch{Items: items("a", "b")}}}
 	r := New(Options{Store: st, Ingest: IngestOptions{Fetchers: map[fetch.Kind]fetch.Fetcher{fetch.KindFeed: f}, Classifier: wordClassifier{}},
-		Outbox: OutboxOptions{Sinks: []sinks.Sink{g}, Backoff: 20 * time.Millisecond}})
+		Outbox: OutboxOptions{Sinks: []sinks.Sink{g}, Backoff: schedule.Backoff{Base: 20 * time.Millisecond}}})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)

@@ -58,10 +58,10 @@ type IngestOptions struct {
 	Now     func() time.Time
 	// MinWords is the word count below which an item is thin (default 80).
 	MinWords int
-	// SourceBackoff is the first delay after a failed run; it doubles per
-	// failure in a row up to SourceBackoffCap (defaults 1m and 4h). A
+	// Backoff is the wait after failed runs: Base after the first,
+	// doubling per failure in a row up to Cap (defaults 1m and 4h). A
 	// source is never given up.
-	SourceBackoff, SourceBackoffCap time.Duration
+	Backoff schedule.Backoff
 	// Lease is how long a source's claim lasts before a store shared by
 	// several processes may hand it to another (default DefaultLease).
 	Lease time.Duration
@@ -114,8 +114,8 @@ func NewIngester(o IngestOptions) *Ingester {
 		o.Queued = func() {}
 	}
 	o.MinWords = cmp.Or(o.MinWords, 80)
-	o.SourceBackoff = cmp.Or(o.SourceBackoff, time.Minute)
-	o.SourceBackoffCap = cmp.Or(o.SourceBackoffCap, 4*time.Hour)
+	o.Backoff.Base = cmp.Or(o.Backoff.Base, time.Minute)
+	o.Backoff.Cap = cmp.Or(o.Backoff.Cap, 4*time.Hour)
 	o.Lease = cmp.Or(o.Lease, DefaultLease)
 	o.EmptyRunsWarn = cmp.Or(o.EmptyRunsWarn, DefaultEmptyRunsWarn)
 	if o.FieldCaps == nil {
@@ -298,7 +298,7 @@ func (ing *Ingester) RunSource(ctx context.Context, src Source, ro RunOptions) R
 func (ing *Ingester) fail(ctx context.Context, log *slog.Logger, rep Report, src Source, ferr error) Report {
 	now := ing.o.Now()
 	st, _ := ing.o.Store.Source(ctx, src.ID)
-	wait := ing.sourceBackoff().Wait(st.Failures)
+	wait := ing.o.Backoff.Wait(st.Failures)
 	if ra := fetch.RetryAfterOf(ferr); ra > wait {
 		wait = ra
 	}
@@ -313,10 +313,6 @@ func (ing *Ingester) fail(ctx context.Context, log *slog.Logger, rep Report, src
 	log.Warn("fetch failed", "url", redact.URL(src.URL), "reason", ing.o.Redact(fetch.Reason(ferr)),
 		"next_run", rep.NextRun.Format(time.RFC3339), "failures", n)
 	return rep
-}
-
-func (ing *Ingester) sourceBackoff() schedule.Backoff {
-	return schedule.Backoff{Base: ing.o.SourceBackoff, Cap: ing.o.SourceBackoffCap}
 }
 
 // nextRun is when the daemon runs src again after a run at now that
