@@ -49,13 +49,10 @@ func (f *Fetcher) Fetch(ctx context.Context, src fetch.Source, prev fetch.Valida
 	if resp.NotModified {
 		return fetch.Batch{NotModified: true, Next: resp.Next, RetryAfter: resp.RetryAfter, Provenance: prov}, nil
 	}
-	items, ttl, err := Parse(resp.Body, resp.Header.Get("Content-Type"), resp.FinalURL, src, resp.FetchedAt)
+	items, ttl, err := parse(resp.Body, resp.Header.Get("Content-Type"), resp.FinalURL, src, resp.FetchedAt, prov)
 	if err != nil {
 		f.log.Warn("feed: parse failed", "source", src.ID, "url", redact.URL(resp.FinalURL), "err", err)
 		return fetch.Batch{}, err
-	}
-	for i := range items {
-		items[i].Provenance = prov
 	}
 	return fetch.Batch{
 		Items:      items,

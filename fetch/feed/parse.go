@@ -34,10 +34,18 @@ const maxInflated = 32 << 20
 // Parse does no I/O. Each item's Provenance carries baseURL, the SHA-256
 // of body and fetched; the caller adds the HTTP status and validators.
 func Parse(body []byte, contentType, baseURL string, src fetch.Source, fetched time.Time) ([]fetch.Item, time.Duration, error) {
+	sum := sha256.Sum256(body)
+	prov := fetch.Provenance{FinalURL: redact.URL(baseURL), BodySHA256: hex.EncodeToString(sum[:]), FetchedAt: fetched}
+	return parse(body, contentType, baseURL, src, fetched, prov)
+}
+
+// parse is Parse giving the items the provenance prov (Fetch has it from
+// the response, with the body's hash: hashing the body again cost as
+// much as a tenth of the parse).
+func parse(body []byte, contentType, baseURL string, src fetch.Source, fetched time.Time, prov fetch.Provenance) ([]fetch.Item, time.Duration, error) {
 	fail := func(err error) error {
 		return &fetch.Error{Kind: fetch.ErrParse, URL: baseURL, Err: err}
 	}
-	sum := sha256.Sum256(body)
 	if bytes.HasPrefix(body, []byte{0x1f, 0x8b}) {
 		inflated, err := gunzip(body)
 		if err != nil {
@@ -72,7 +80,6 @@ func Parse(body []byte, contentType, baseURL string, src fetch.Source, fetched t
 		return nil, 0, fail(err)
 	}
 	base, _ := url.Parse(baseURL)
-	prov := fetch.Provenance{FinalURL: redact.URL(baseURL), BodySHA256: hex.EncodeToString(sum[:]), FetchedAt: fetched}
 	return normalise(f, base, src, fetched, prov), ttl, nil
 }
 
