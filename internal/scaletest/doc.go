@@ -12,7 +12,10 @@
 // -scale.relevant-every taken from the labelled treaty items, so a pass
 // stores both lean irrelevant items and relevant ones with their text and
 // evidence. The servers answer conditional requests with 304, so a
-// second pass measures the all-304 case.
+// second pass measures the all-304 case. PASS and FAIL lines compare the
+// figures with their targets (first pass peak RSS <= 120 MiB and <= 1,200
+// database bytes per item at 10,000 sources, the all-304 pass <= 5 % of
+// the first's CPU).
 //
 // The daemon's idle resident set is sampled every -scale.idle-every for
 // -scale.idle once its start-up pass has ended, and reported as min,

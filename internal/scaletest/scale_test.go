@@ -291,6 +291,7 @@ func TestScale(t *testing.T) {
 	report(t, "once, %d sources x %d items, %d hosts: %s", *sources, *perFeed, *hosts, first)
 	report(t, "database: %d bytes for %d items = %.0f bytes per item", size, fresh, float64(size)/float64(fresh))
 	report(t, "second once pass (all 304): %s; CPU %.1f%% of the first", second, 100*second.cpu.Seconds()/first.cpu.Seconds())
+	report(t, "%s: all-304 pass CPU %.1f%% of the first; target: <= 5%%", verdict(second.cpu <= first.cpu/20), 100*second.cpu.Seconds()/first.cpu.Seconds())
 	report(t, "%s: once peak RSS %.1f MiB; target at 10,000 sources: <= 120 MiB", verdict(float64(first.maxRSSKB)/1024 <= 120), float64(first.maxRSSKB)/1024)
 	report(t, "%s: database %.0f bytes per item; target at 10,000 sources: <= 1,200", verdict(float64(size)/float64(fresh) <= 1200), float64(size)/float64(fresh))
 
