@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,7 +16,7 @@ import (
 
 // BenchmarkCommitNewItems measures the commits of a first pass: 100
 // sources of 25 new items each (one in 20 relevant, with topics) into a
-// fresh SQLite store, one commit per source.
+// fresh SQLite store, one commit per source, from one worker or four.
 func BenchmarkCommitNewItems(b *testing.B) {
 	ctx := context.Background()
 	at := time.Date(2026, 12, 6, 5, 0, 0, 0, time.UTC)
@@ -40,26 +41,42 @@ func BenchmarkCommitNewItems(b *testing.B) {
 		}
 		commits = append(commits, c)
 	}
-	cpu := cputime.Start(b)
-	for b.Loop() {
-		b.StopTimer()
-		cpu.Pause()
-		s, err := Open(ctx, filepath.Join(b.TempDir(), "state.db"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		cpu.Resume()
-		b.StartTimer()
-		for _, c := range commits {
-			if _, err := s.CommitRun(ctx, c); err != nil {
-				b.Fatal(err)
+	for _, workers := range []int{1, 4} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			cpu := cputime.Start(b)
+			for b.Loop() {
+				b.StopTimer()
+				cpu.Pause()
+				s, err := Open(ctx, filepath.Join(b.TempDir(), "state.db"))
+				if err != nil {
+					b.Fatal(err)
+				}
+				cpu.Resume()
+				b.StartTimer()
+				var wg sync.WaitGroup
+				errs := make(chan error, workers)
+				for w := range workers {
+					wg.Go(func() {
+						for i := w; i < len(commits); i += workers {
+							if _, err := s.CommitRun(ctx, commits[i]); err != nil {
+								errs <- err
+								return
+							}
+						}
+					})
+				}
+				wg.Wait()
+				close(errs)
+				for err := range errs {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				cpu.Pause()
+				s.Close()
+				cpu.Resume()
+				b.StartTimer()
 			}
-		}
-		b.StopTimer()
-		cpu.Pause()
-		s.Close()
-		cpu.Resume()
-		b.StartTimer()
+			cpu.Stop()
+		})
 	}
-	cpu.Stop()
 }
