@@ -202,7 +202,7 @@ func TestFailedStatementRollsBack(t *testing.T) {
 				_, err := s.RecordFailure(ctx, "s", fetch.ErrHTTP, "status 500", at.Add(time.Hour), at.Add(2*time.Hour))
 				return err
 			}, "record failure of s"},
-		{"record 304: update fails", "SET failures = 0, error_kind = '', last_error = '',\n\t\tlast_fetch = ?, last_success = ?, next_run = ? WHERE", false,
+		{"record 304: update fails", "DO UPDATE SET failures = 0, error_kind = '', last_error = '',\n\t\tlast_fetch = excluded.last_fetch", false,
 			func(s *Store) error { return s.RecordNotModified(ctx, "s", at.Add(time.Hour), at.Add(2*time.Hour)) }, "record 304 of s"},
 		{"record 304: ensure source fails", "INSERT INTO sources", false,
 			func(s *Store) error { return s.RecordNotModified(ctx, "s", at.Add(time.Hour), time.Time{}) }, "record 304 of s"},

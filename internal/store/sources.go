@@ -143,12 +143,12 @@ func (s *Store) RecordNotModified(ctx context.Context, id string, at, nextRun ti
 		return fmt.Errorf("store: record 304 of %s: %w", id, err)
 	}
 	defer tx.Rollback()
-	if err := ensureSource(ctx, tx, id); err != nil {
-		return fmt.Errorf("store: record 304 of %s: %w", id, err)
-	}
-	_, err = tx.ExecContext(ctx, `UPDATE sources SET failures = 0, error_kind = '', last_error = '',
-		last_fetch = ?, last_success = ?, next_run = ? WHERE id = ?`,
-		fmtTime(at), fmtTime(at), fmtTime(nextRun), id)
+	// One statement for the row of a source seen first or again: a pass
+	// of 304s is mostly these.
+	_, err = tx.ExecContext(ctx, `INSERT INTO sources (id, last_fetch, last_success, next_run) VALUES (?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET failures = 0, error_kind = '', last_error = '',
+		last_fetch = excluded.last_fetch, last_success = excluded.last_success, next_run = excluded.next_run`,
+		id, fmtTime(at), fmtTime(at), fmtTime(nextRun))
 	if err != nil {
 		return fmt.Errorf("store: record 304 of %s: %w", id, err)
 	}
