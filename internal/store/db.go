@@ -162,6 +162,7 @@ type stmtCache struct {
 	stmts   map[string]*sql.Stmt
 	pending map[string]bool // being prepared
 	closed  bool
+	bg      sync.WaitGroup // background prepares, waited for by close
 }
 
 func newStmtCache() *stmtCache {
@@ -173,7 +174,7 @@ func newStmtCache() *stmtCache {
 // preparing it, or preparing failed: the plain call then reports the
 // error).
 func (c *stmtCache) get(ctx context.Context, d *sql.DB, q string) *sql.Stmt {
-	st, prepare := c.lookup(q)
+	st, prepare := c.lookup(q, false)
 	if !prepare {
 		return st
 	}
@@ -187,16 +188,20 @@ func (c *stmtCache) get(ctx context.Context, d *sql.DB, q string) *sql.Stmt {
 // runs unprepared in the transaction while it is prepared in the
 // background for the next ones.
 func (c *stmtCache) forTx(ctx context.Context, d *sql.DB, q string) *sql.Stmt {
-	st, prepare := c.lookup(q)
+	st, prepare := c.lookup(q, true)
 	if prepare {
-		go c.prepare(context.WithoutCancel(ctx), d, q)
+		go func() {
+			defer c.bg.Done()
+			c.prepare(context.WithoutCancel(ctx), d, q)
+		}()
 	}
 	return st
 }
 
 // lookup returns the cached statement of q, or whether the caller is to
-// prepare it (then marked pending).
-func (c *stmtCache) lookup(q string) (st *sql.Stmt, prepare bool) {
+// prepare it (then marked pending, and counted in c.bg when the caller
+// prepares it in the background).
+func (c *stmtCache) lookup(q string, background bool) (st *sql.Stmt, prepare bool) {
 	if c == nil || strings.Contains(q, ";") {
 		return nil, false
 	}
@@ -209,6 +214,9 @@ func (c *stmtCache) lookup(q string) (st *sql.Stmt, prepare bool) {
 		return nil, false
 	}
 	c.pending[q] = true
+	if background {
+		c.bg.Add(1)
+	}
 	return nil, true
 }
 
@@ -230,14 +238,18 @@ func (c *stmtCache) prepare(ctx context.Context, d *sql.DB, q string) *sql.Stmt 
 	return st
 }
 
-// close closes every statement.
+// close closes every statement, once the background prepares are over:
+// none of them holds a connection after the store is closed.
 func (c *stmtCache) close() {
 	if c == nil {
 		return
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.closed = true
+	c.mu.Unlock()
+	c.bg.Wait()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for q, st := range c.stmts {
 		st.Close()
 		delete(c.stmts, q)

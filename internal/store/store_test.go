@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -375,5 +376,33 @@ func TestSQLiteBoundsConnections(t *testing.T) {
 	}
 	if st := s.db.Stats(); st.OpenConnections > sqliteConns || st.MaxOpenConnections != sqliteConns {
 		t.Errorf("connections: %d open, at most %d; want at most %d", st.OpenConnections, st.MaxOpenConnections, sqliteConns)
+	}
+}
+
+// TestCloseLeavesNoConnection: once Close returns, no connection of the
+// store is open (statements prepared in the background included): the
+// last one to close checkpoints and removes the write-ahead log, so
+// another process reading the file right after meets no lock.
+func TestCloseLeavesNoConnection(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "state.db")
+	for round := range 5 {
+		s, err := Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+		for i := range 3 {
+			id := fmt.Sprintf("s%d-%d", round, i)
+			if _, err := s.Commit(ctx, Commit{SourceID: id, At: at, Items: []Labeled{labeled(id, "k", i%2 == 0)}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(path + "-wal"); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("round %d: the write-ahead log is still there after Close (%v): a connection stayed open", round, err)
+		}
 	}
 }
