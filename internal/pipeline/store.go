@@ -14,10 +14,8 @@ import (
 // embedded SQLite store (*store.Store) implements it, and any other store
 // must behave the same way.
 type Store interface {
-	SourceStore
-	ItemStore
-	OutboxStore
-	WindowStore
+	IngestStore
+	DeliveryStore
 	// RenewLeases extends every claim this process holds (sources,
 	// records, windows) to until.
 	RenewLeases(ctx context.Context, until time.Time) error
@@ -50,8 +48,6 @@ type ItemStore interface {
 	KeysByURL(ctx context.Context, sourceID string, urls []string) (map[string]string, error)
 	// StoredItems returns the stored items of the source among keys.
 	StoredItems(ctx context.Context, sourceID string, keys []string) (map[string]fetch.Item, error)
-	// Items calls fn for every stored item that f selects, oldest first.
-	Items(ctx context.Context, f store.ItemFilter, fn func(store.Labeled) error) error
 	// CommitRun writes one successful scheduled run at once: the
 	// source's validators and health, its new items with their labels
 	// and an outbox row per relevant item and sink. It returns the rows
@@ -97,6 +93,8 @@ type OutboxStore interface {
 type DeliveryStore interface {
 	OutboxStore
 	WindowStore
+	// Items calls fn for every stored item that f selects, oldest first
+	// (what a digest preview lists).
 	Items(ctx context.Context, f store.ItemFilter, fn func(store.Labeled) error) error
 }
 
