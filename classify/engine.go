@@ -63,7 +63,7 @@ type Engine struct {
 	set    rules.Settings
 	m      *matcher
 	rules  []crule
-	topics []string
+	topics []rules.Topic
 	// actorByName finds an actor rule by its display name (lower case).
 	actorByName map[string]int32
 	// actorBySite finds an actor rule by a web host it publishes on.
@@ -103,8 +103,8 @@ func New(p *rules.Pack) (*Engine, error) {
 		return nil, fmt.Errorf("classify: nil rule pack")
 	}
 	f := text.NewFolder()
-	e := &Engine{pack: p, set: p.Settings, m: newMatcher(f), topics: p.Taxonomy.Strings(), actorByName: map[string]int32{}, fold: f, actorByTerm: map[string]int32{}}
-	topicIdx := map[string]int{}
+	e := &Engine{pack: p, set: p.Settings, m: newMatcher(f), topics: p.Taxonomy.IDs(), actorByName: map[string]int32{}, fold: f, actorByTerm: map[string]int32{}}
+	topicIdx := map[rules.Topic]int{}
 	for i, t := range e.topics {
 		topicIdx[t] = i
 	}
@@ -116,7 +116,7 @@ func New(p *rules.Pack) (*Engine, error) {
 			c.actor = r.ActorType()
 		}
 		if k == kTopic {
-			c.topic = topicIdx[string(r.Topic)]
+			c.topic = topicIdx[r.Topic]
 		}
 		e.rules = append(e.rules, c)
 		ids[r.ID] = idx
@@ -570,13 +570,13 @@ func (e *Engine) Classify(it fetch.Item) Result {
 	z := e.pool.Get().(*scratch)
 	defer e.pool.Put(z)
 	if !e.candidate(it) {
-		return Result{Rules: e.pack.Version, Topics: []string{}, Evidence: []Match{}}
+		return Result{Rules: e.pack.Version, Topics: []rules.Topic{}, Evidence: []Match{}}
 	}
 	fs := e.scan(z, it)
 	if e.model != nil {
 		return e.classifyFitted(z, fs, it)
 	}
-	res := Result{Rules: e.pack.Version, Topics: []string{}, Evidence: []Match{}}
+	res := Result{Rules: e.pack.Version, Topics: []rules.Topic{}, Evidence: []Match{}}
 	ev := &evidence{fs: fs, e: e, per: map[int32]int{}}
 
 	// relevance
@@ -718,7 +718,7 @@ func (e *Engine) Classify(it fetch.Item) Result {
 			if w > s.max {
 				s.max = w
 			}
-			ev.add(fi, hi, w, e.topics[r.topic])
+			ev.add(fi, hi, w, string(e.topics[r.topic]))
 		}
 	}
 	for i := range cur {
@@ -726,7 +726,7 @@ func (e *Engine) Classify(it fetch.Item) Result {
 	}
 	for i, s := range tscore {
 		t := st.TopicThreshold
-		if v, ok := st.TopicThresholds[rules.Topic(e.topics[i])]; ok {
+		if v, ok := st.TopicThresholds[e.topics[i]]; ok {
 			t = v
 		}
 		if s < t {
@@ -740,7 +740,7 @@ func (e *Engine) Classify(it fetch.Item) Result {
 	if n := st.SingleMentionTopics; n > 0 && named.n == 1 && len(res.Topics) < n {
 		if fs[named.fi].name != FieldTitle {
 			res.Relevant = false
-			res.Topics = []string{}
+			res.Topics = []rules.Topic{}
 			ev.note("relevance.single-mention", "passing mention: the treaty is named in one sentence and no topic")
 			res.Evidence = ev.out
 			return res

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/treatywatch/treatywatch/classify/rules"
 	"github.com/treatywatch/treatywatch/fetch"
 )
 
@@ -156,7 +157,7 @@ func TestPitfalls(t *testing.T) {
 					"None has ratified it yet; it enters into force after the 40th ratification."},
 			relevant: true, stance: StanceNeutral,
 			check: func(t *testing.T, r Result) {
-				if !reflect.DeepEqual(r.Topics, []string{"ratification"}) {
+				if !reflect.DeepEqual(r.Topics, []rules.Topic{"ratification"}) {
 					t.Errorf("topics = %v, want only ratification", r.Topics)
 				}
 			},
@@ -235,7 +236,7 @@ func TestAliasesFRESRU(t *testing.T) {
 			}
 			found := false
 			for _, tp := range r.Topics {
-				found = found || tp == tt.topic
+				found = found || tp == rules.Topic(tt.topic)
 			}
 			if !found {
 				t.Errorf("topics = %v, want %s", r.Topics, tt.topic)
@@ -378,7 +379,7 @@ func TestPassingMentionAndSentenceSubstance(t *testing.T) {
 			}
 			has := map[string]bool{}
 			for _, tp := range r.Topics {
-				has[tp] = true
+				has[string(tp)] = true
 			}
 			if tc.hasTopic != "" && !has[tc.hasTopic] {
 				t.Errorf("topics %v lack %s; evidence %+v", r.Topics, tc.hasTopic, r.Evidence)
@@ -411,7 +412,7 @@ func TestRussianInflection(t *testing.T) {
 			continue
 		}
 		res := e.Classify(fetch.Item{Title: "Новости", Content: tt.text, Lang: "ru"})
-		if !res.Relevant || !slices.Contains(res.Topics, tt.topic) {
+		if !res.Relevant || !slices.Contains(res.Topics, rules.Topic(tt.topic)) {
 			t.Errorf("%q: relevant %v, topics %v; want %s", tt.text, res.Relevant, res.Topics, tt.topic)
 		}
 	}

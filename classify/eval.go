@@ -15,7 +15,7 @@ type Labelled struct {
 	ID       string
 	Item     fetch.Item
 	Relevant bool
-	Topics   []string
+	Topics   []rules.Topic
 	Stance   Stance
 }
 
@@ -45,8 +45,8 @@ func prf(tp, fp, fn int) PRF {
 
 // TopicRow is one line of the per-topic table.
 type TopicRow struct {
-	Topic   string `json:"topic"`
-	Support int    `json:"support"`
+	Topic   rules.Topic `json:"topic"`
+	Support int         `json:"support"`
 	PRF
 }
 
@@ -124,12 +124,12 @@ func Evaluate(c Classifier, items []Labelled) Report {
 	if t, ok := c.(interface{ Taxonomy() rules.Taxonomy }); ok {
 		tax = t.Taxonomy
 	}
-	return scoreWithLangs(tax().Strings(), items, res)
+	return scoreWithLangs(tax().IDs(), items, res)
 }
 
 // scoreWithLangs scores results against labels, overall and per language;
 // topics are the taxonomy's ids in order.
-func scoreWithLangs(topics []string, items []Labelled, res []Result) Report {
+func scoreWithLangs(topics []rules.Topic, items []Labelled, res []Result) Report {
 	rep := score(topics, items, res)
 	byLang := map[string][]int{}
 	for i, l := range items {
@@ -154,10 +154,10 @@ func scoreWithLangs(topics []string, items []Labelled, res []Result) Report {
 }
 
 // score compares results to labels.
-func score(topics []string, items []Labelled, results []Result) Report {
+func score(topics []rules.Topic, items []Labelled, results []Result) Report {
 	rep := Report{Items: len(items)}
 	var rtp, rfp, rfn int
-	tIdx := map[string]int{}
+	tIdx := map[rules.Topic]int{}
 	for i, t := range topics {
 		tIdx[t] = i
 	}
@@ -188,14 +188,14 @@ func score(topics []string, items []Labelled, results []Result) Report {
 		if !l.Relevant {
 			continue
 		}
-		gold := map[string]bool{}
+		gold := map[rules.Topic]bool{}
 		for _, t := range l.Topics {
 			gold[t] = true
 			if i, ok := tIdx[t]; ok {
 				sup[i]++
 			}
 		}
-		pred := map[string]bool{}
+		pred := map[rules.Topic]bool{}
 		if res.Relevant {
 			for _, t := range res.Topics {
 				pred[t] = true

@@ -31,7 +31,7 @@ func loadDev(t *testing.T) []Labelled {
 		var r struct {
 			ID, URL, Source, Lang, Title, Text, Stance string
 			Relevant                                   bool
-			Topics                                     []string
+			Topics                                     []rules.Topic
 		}
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			t.Fatalf("%s: %v", path, err)
@@ -200,16 +200,16 @@ func TestEvaluateCounts(t *testing.T) {
 	fixed := classifierFunc(func(it fetch.Item) Result {
 		switch it.Key {
 		case "a":
-			return Result{Relevant: true, Topics: []string{"ratification", "gender"}, Stance: StanceSupportive}
+			return Result{Relevant: true, Topics: []rules.Topic{"ratification", "gender"}, Stance: StanceSupportive}
 		case "b":
-			return Result{Relevant: true, Topics: []string{"ratification"}, Stance: StanceMixed}
+			return Result{Relevant: true, Topics: []rules.Topic{"ratification"}, Stance: StanceMixed}
 		}
 		return Result{}
 	})
 	items := []Labelled{
-		{ID: "a", Item: fetch.Item{Key: "a"}, Relevant: true, Topics: []string{"ratification"}, Stance: StanceSupportive},
+		{ID: "a", Item: fetch.Item{Key: "a"}, Relevant: true, Topics: []rules.Topic{"ratification"}, Stance: StanceSupportive},
 		{ID: "b", Item: fetch.Item{Key: "b"}, Relevant: false},
-		{ID: "c", Item: fetch.Item{Key: "c"}, Relevant: true, Topics: []string{"geopolitics"}, Stance: StanceCritical},
+		{ID: "c", Item: fetch.Item{Key: "c"}, Relevant: true, Topics: []rules.Topic{"geopolitics"}, Stance: StanceCritical},
 	}
 	rep := Evaluate(fixed, items)
 	if r := rep.Relevance; r.TP != 1 || r.FP != 1 || r.FN != 1 || r.F1 != 0.5 {

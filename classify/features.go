@@ -685,10 +685,10 @@ func (e *Engine) compileModel(m *rules.Model) (*fitted, error) {
 	}
 	out.topics = make([]dhead, len(e.topics))
 	for i, t := range e.topics {
-		if out.topics[i], err = mk("topic "+t, m.Topics[rules.Topic(t)], s.topicBlock[i]); err != nil {
+		if out.topics[i], err = mk("topic "+string(t), m.Topics[t], s.topicBlock[i]); err != nil {
 			return nil, err
 		}
-		if _, ok := m.Topics[rules.Topic(t)]; !ok {
+		if _, ok := m.Topics[t]; !ok {
 			out.topics[i].bias = -50 // never fitted: never tagged
 		}
 	}

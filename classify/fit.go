@@ -209,7 +209,7 @@ func (e *Engine) fit(X [][]float64, items []Labelled, opt FitOptions) (*rules.Mo
 	ts := e.fitTopicsStance(X, items, rel, words, wt, ws, opt, opt.Iterations)
 	for t, id := range e.topics {
 		if ts.seen[t] {
-			m.Topics[rules.Topic(id)] = e.head(ts.topics[t], s.topicBlock[t])
+			m.Topics[id] = e.head(ts.topics[t], s.topicBlock[t])
 		}
 	}
 	for c, l := range rules.StanceHeads() {

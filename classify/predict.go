@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/treatywatch/treatywatch/classify/rules"
 	"github.com/treatywatch/treatywatch/fetch"
 )
 
@@ -12,7 +13,7 @@ import (
 func (e *Engine) classifyFitted(z *scratch, fs []field, it fetch.Item) Result {
 	v := &z.v
 	e.extract(fs, it, v)
-	res := Result{Rules: e.pack.Version, Topics: []string{}, Evidence: []Match{}}
+	res := Result{Rules: e.pack.Version, Topics: []rules.Topic{}, Evidence: []Match{}}
 	m := e.model
 	p := sigmoid(headScore(&m.rel, v.x))
 	res.Score = round3(p)
@@ -29,14 +30,14 @@ func (e *Engine) classifyFitted(z *scratch, fs []field, it fetch.Item) Result {
 		h := &m.topics[i]
 		if sigmoid(headScore(h, v.x)) >= h.threshold {
 			res.Topics = append(res.Topics, e.topics[i])
-			res.Evidence = e.explain(fs, v, h, e.topics[i], 3, res.Evidence)
+			res.Evidence = e.explain(fs, v, h, string(e.topics[i]), 3, res.Evidence)
 		}
 	}
 	// a passing mention (the taxonomy: not relevant): the treaty named
 	// in one sentence of the body only, and no term of any topic
 	if e.set.SingleMentionTopics > 0 && v.named.n == 1 && fs[v.named.fi].name != FieldTitle && v.x[e.fs.relTopics] == 0 {
 		res.Relevant = false
-		res.Topics = []string{}
+		res.Topics = []rules.Topic{}
 		res.Lang = ""
 		m := Match{Rule: "relevance.single-mention", Kind: "guard", Label: "passing mention: the treaty is named in one sentence and no topic term", Field: FieldSource, Words: []string{}}
 		if r := v.refs[e.fs.relNamed]; len(r) > 0 {

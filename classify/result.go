@@ -44,11 +44,11 @@ type Match struct {
 
 // Result is what the classifier says of one item.
 type Result struct {
-	Relevant bool     `json:"relevant"`
-	Score    float64  `json:"score"`
-	Topics   []string `json:"topics"`
-	Stance   Stance   `json:"stance"`
-	Actor    string   `json:"actor,omitempty"`
+	Relevant bool          `json:"relevant"`
+	Score    float64       `json:"score"`
+	Topics   []rules.Topic `json:"topics"`
+	Stance   Stance        `json:"stance"`
+	Actor    string        `json:"actor,omitempty"`
 	// Lang is the language of the item's text (ISO 639-1), detected from
 	// its words for relevant items; empty for the others (their source's
 	// language stands).

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/treatywatch/treatywatch/classify/rules"
 )
 
 func longEnvelope() Envelope {
@@ -15,7 +17,7 @@ func longEnvelope() Envelope {
 			Title:   strings.Repeat("Титул & <title> ", 40),
 			Summary: strings.Repeat("The convention's scope <b>is</b> broad; ", 200),
 			Author:  "Katitza Rodriguez"},
-		Labels: Labels{Relevant: true, Topics: []string{"human-rights"}, Stance: "critical", Rules: "2026.11-1"},
+		Labels: Labels{Relevant: true, Topics: []rules.Topic{"human-rights"}, Stance: "critical", Rules: "2026.11-1"},
 		Evidence: []Evidence{
 			{Rule: "stance.critical.1", Kind: "stance", Words: []string{"urge"}, Sentence: strings.Repeat("We urge states not to ratify. ", 50), Field: "content"},
 			{Rule: "topic.hr.1", Kind: "topic", Words: []string{"human rights"}, Sentence: strings.Repeat("Human rights safeguards are weak. ", 50), Field: "content"},

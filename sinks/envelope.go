@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/treatywatch/treatywatch/classify"
+	"github.com/treatywatch/treatywatch/classify/rules"
 )
 
 // Event types an Envelope can carry.
@@ -58,11 +59,11 @@ type ItemFields struct {
 
 // Labels is what the classifier said of the item.
 type Labels struct {
-	Relevant bool     `json:"relevant"`
-	Score    float64  `json:"score"`
-	Topics   []string `json:"topics"`
-	Stance   string   `json:"stance"`
-	Actor    string   `json:"actor,omitempty"`
+	Relevant bool          `json:"relevant"`
+	Score    float64       `json:"score"`
+	Topics   []rules.Topic `json:"topics"`
+	Stance   string        `json:"stance"`
+	Actor    string        `json:"actor,omitempty"`
 	// Rules is the version of the rule pack that produced the labels.
 	Rules string `json:"rules"`
 }
@@ -171,9 +172,9 @@ func (e Envelope) EvidenceSentence() string {
 	return first
 }
 
-func nonNil(s []string) []string {
+func nonNil[T any](s []T) []T {
 	if s == nil {
-		return []string{}
+		return []T{}
 	}
 	return s
 }

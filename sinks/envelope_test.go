@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/treatywatch/treatywatch/classify"
+	"github.com/treatywatch/treatywatch/classify/rules"
 	"github.com/treatywatch/treatywatch/fetch"
 	"github.com/treatywatch/treatywatch/sinks"
 )
@@ -33,7 +34,7 @@ func TestEnvelopeWire(t *testing.T) {
 						BodySHA256: "ab", FetchedAt: fetched, Extracted: true},
 				},
 				Result: classify.Result{
-					Relevant: true, Score: 0.75, Topics: []string{"human-rights"}, Stance: classify.StanceCritical, Actor: "EFF",
+					Relevant: true, Score: 0.75, Topics: []rules.Topic{"human-rights"}, Stance: classify.StanceCritical, Actor: "EFF",
 					Evidence: []classify.Match{{Rule: "r1", Kind: "stance", Label: "critical", Words: []string{"threat"}, Sentence: "A threat.", Field: "summary", Weight: 0.5}},
 					Rules:    "v1",
 				},

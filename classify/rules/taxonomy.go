@@ -19,6 +19,33 @@ type Topic string
 // the items tagged with it.
 const TopicRatification Topic = "ratification"
 
+// TopicsOf converts ids read as strings (a form's values, a database's
+// rows) to topics, nil for nil. Whether the taxonomy has them is the
+// caller's check.
+func TopicsOf(ids []string) []Topic {
+	if ids == nil {
+		return nil
+	}
+	ts := make([]Topic, len(ids))
+	for i, id := range ids {
+		ts[i] = Topic(id)
+	}
+	return ts
+}
+
+// JoinTopics joins topic ids with sep, as text outputs print a list of
+// them.
+func JoinTopics(ts []Topic, sep string) string {
+	var b strings.Builder
+	for i, t := range ts {
+		if i > 0 {
+			b.WriteString(sep)
+		}
+		b.WriteString(string(t))
+	}
+	return b.String()
+}
+
 // TopicDef is one topic of a pack's taxonomy.
 type TopicDef struct {
 	ID Topic `yaml:"id"`

@@ -132,3 +132,26 @@ func BenchmarkReadTaxonomy(b *testing.B) {
 		})
 	}
 }
+
+// TestTopicsOfAndJoin: ids read as strings become topics (nil stays nil)
+// and a list of topics joins as the text outputs print it.
+func TestTopicsOfAndJoin(t *testing.T) {
+	for _, tc := range []struct {
+		ids   []string
+		isNil bool
+		want  string
+	}{
+		{nil, true, ""},
+		{[]string{}, false, ""},
+		{[]string{"gender"}, false, "gender"},
+		{[]string{"human-rights", "ratification", "x y"}, false, "human-rights;ratification;x y"},
+	} {
+		ts := TopicsOf(tc.ids)
+		if (ts == nil) != tc.isNil || len(ts) != len(tc.ids) {
+			t.Errorf("TopicsOf(%#v) = %#v", tc.ids, ts)
+		}
+		if got := JoinTopics(ts, ";"); got != tc.want {
+			t.Errorf("JoinTopics(%v) = %q, want %q", ts, got, tc.want)
+		}
+	}
+}

@@ -5,12 +5,12 @@ import (
 	"io"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/treatywatch/treatywatch/classify"
+	"github.com/treatywatch/treatywatch/classify/rules"
 	"github.com/treatywatch/treatywatch/internal/pipeline"
 )
 
@@ -40,7 +40,7 @@ var stanceColumns = []classify.Stance{classify.StanceSupportive, classify.Stance
 // printTopicTable writes relevant items per topic and stance, all sources
 // together.
 func printTopicTable(w io.Writer, reps []pipeline.BackfillReport) {
-	by := map[string]map[classify.Stance]int{}
+	by := map[rules.Topic]map[classify.Stance]int{}
 	for _, r := range reps {
 		for topic, st := range r.ByTopic {
 			if by[topic] == nil {
@@ -54,11 +54,7 @@ func printTopicTable(w io.Writer, reps []pipeline.BackfillReport) {
 	if len(by) == 0 {
 		return
 	}
-	topics := make([]string, 0, len(by))
-	for t := range by {
-		topics = append(topics, t)
-	}
-	sort.Strings(topics)
+	topics := slices.Sorted(maps.Keys(by))
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprint(tw, "TOPIC\t")
@@ -67,7 +63,7 @@ func printTopicTable(w io.Writer, reps []pipeline.BackfillReport) {
 	}
 	fmt.Fprintln(tw, "OTHER\tTOTAL\t")
 	for _, t := range topics {
-		name := t
+		name := string(t)
 		if name == "" {
 			name = "(no topic)"
 		}
@@ -104,7 +100,7 @@ func printWouldDeliver(w io.Writer, reps []pipeline.BackfillReport) {
 				pub = l.Item.Published.UTC().Format(time.DateOnly)
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", pub, l.Item.SourceID, orDash(string(l.Result.Stance)),
-				orDash(strings.Join(l.Result.Topics, ",")), l.Item.Title, l.Item.URL)
+				orDash(rules.JoinTopics(l.Result.Topics, ",")), l.Item.Title, l.Item.URL)
 		}
 	}
 	tw.Flush()

@@ -20,17 +20,17 @@ import (
 // labelledRecord is one line of the labelled JSONL format
 // (../shared/eval/dev.jsonl); the label fields are optional.
 type labelledRecord struct {
-	ID       string   `json:"id"`
-	URL      string   `json:"url"`
-	Source   string   `json:"source"`
-	Date     string   `json:"date"`
-	Lang     string   `json:"lang"`
-	Title    string   `json:"title"`
-	Text     string   `json:"text"`
-	Relevant *bool    `json:"relevant"`
-	Topics   []string `json:"topics"`
-	Stance   string   `json:"stance"`
-	Actor    string   `json:"actor"`
+	ID       string        `json:"id"`
+	URL      string        `json:"url"`
+	Source   string        `json:"source"`
+	Date     string        `json:"date"`
+	Lang     string        `json:"lang"`
+	Title    string        `json:"title"`
+	Text     string        `json:"text"`
+	Relevant *bool         `json:"relevant"`
+	Topics   []rules.Topic `json:"topics"`
+	Stance   string        `json:"stance"`
+	Actor    string        `json:"actor"`
 }
 
 func (r labelledRecord) item() fetch.Item {
@@ -117,7 +117,7 @@ func cmdClassify(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		return 1
 	}
 	if *eval {
-		items, err := labelled(recs, name)
+		items, err := labelled(recs, name, eng.Taxonomy())
 		if err != nil {
 			fmt.Fprintf(stderr, "classify: --eval: %v\n", err)
 			return 1
@@ -224,12 +224,18 @@ func readRecords(ctx context.Context, r io.Reader) ([]labelledRecord, error) {
 }
 
 // labelled turns records into labelled items; every record needs a
-// "relevant" label.
-func labelled(recs []labelledRecord, name string) ([]classify.Labelled, error) {
+// "relevant" label, and its topics must be among those of tax (the pack
+// that is evaluated or fitted).
+func labelled(recs []labelledRecord, name string, tax rules.Taxonomy) ([]classify.Labelled, error) {
 	items := make([]classify.Labelled, 0, len(recs))
 	for _, r := range recs {
 		if r.Relevant == nil {
 			return nil, fmt.Errorf("%s: item %q has no \"relevant\" label", name, r.ID)
+		}
+		for _, t := range r.Topics {
+			if !tax.Has(t) {
+				return nil, fmt.Errorf("%s: item %q: topic %q is not in the rule pack's taxonomy (%s)", name, r.ID, t, rules.JoinTopics(tax.IDs(), ", "))
+			}
 		}
 		items = append(items, classify.Labelled{ID: r.ID, Item: r.item(), Relevant: *r.Relevant, Topics: r.Topics, Stance: classify.Stance(r.Stance)})
 	}

@@ -194,6 +194,21 @@ func TestCmdClassifyFit(t *testing.T) {
 	}
 }
 
+// TestLabelledTopicsOfThePack: labelled items whose topic the pack does
+// not define are refused by --eval and fit, naming the item and topic.
+func TestLabelledTopicsOfThePack(t *testing.T) {
+	typo := strings.Replace(sampleJSONL, `"topics":["ratification"]`, `"topics":["ratifcation"]`, 1)
+	for _, args := range [][]string{{"--eval"}, {"fit", "-"}} {
+		var errb bytes.Buffer
+		if code := cmdClassify(context.Background(), args, strings.NewReader(typo), io.Discard, &errb); code != 1 {
+			t.Errorf("%v: exit %d, want 1; %s", args, code, errb.String())
+		}
+		if want := `item "x1": topic "ratifcation" is not in the rule pack's taxonomy (criminalisation-scope, human-rights, `; !strings.Contains(errb.String(), want) {
+			t.Errorf("%v: %q lacks %q", args, errb.String(), want)
+		}
+	}
+}
+
 // everyNth writes every nth line of the JSONL file at path to a new file
 // and returns its path.
 func everyNth(t *testing.T, path string, n int) string {

@@ -147,9 +147,9 @@ func testDashboardAPI(t *testing.T, db string) {
 		}
 		wantDay[cellKey{r.day, st}]++
 		for _, tp := range r.Result.Topics {
-			wantTopic[cellKey{tp, string(r.Result.Stance)}]++
+			wantTopic[cellKey{string(tp), string(r.Result.Stance)}]++
 			if r.Result.Actor != "" {
-				wantActorTopic[cellKey{r.Result.Actor, tp}]++
+				wantActorTopic[cellKey{r.Result.Actor, string(tp)}]++
 			}
 		}
 		if r.Result.Actor != "" {

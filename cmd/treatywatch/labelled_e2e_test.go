@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/treatywatch/treatywatch/classify/rules"
 	"github.com/treatywatch/treatywatch/internal/corpustest"
 	"github.com/treatywatch/treatywatch/sinks"
 )
@@ -242,7 +243,7 @@ func TestLabelledFeedsDeliverWhatTheLabelsSay(t *testing.T) {
 				t.Errorf("%s: %s stance %q, want %q", sink, it.Eval, e.Labels.Stance, it.Want.Stance)
 			}
 			for _, tp := range it.Want.Topics {
-				if !slices.Contains(e.Labels.Topics, tp) {
+				if !slices.Contains(e.Labels.Topics, rules.Topic(tp)) {
 					t.Errorf("%s: %s topics %v lack %q", sink, it.Eval, e.Labels.Topics, tp)
 				}
 			}

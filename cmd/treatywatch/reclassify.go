@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/treatywatch/treatywatch/classify"
+	"github.com/treatywatch/treatywatch/classify/rules"
 	"github.com/treatywatch/treatywatch/internal/store"
 )
 
@@ -80,7 +81,7 @@ func diffLabels(old, cur classify.Result) labelDiff {
 	}
 }
 
-func sorted(s []string) []string {
+func sorted(s []rules.Topic) []rules.Topic {
 	s = slices.Clone(s)
 	slices.Sort(s)
 	return s

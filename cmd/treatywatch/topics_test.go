@@ -46,7 +46,7 @@ func TestDigestAndDashboardTakeThePackTopics(t *testing.T) {
 	t.Cleanup(func() { st.Close() })
 	at := time.Date(2026, 2, 1, 10, 0, 0, 0, time.UTC)
 	rec := sinks.Record{EventID: "e1", Item: fetch.Item{SourceID: "s", Key: "k1", Title: "Retention periods", URL: "https://example.org/k1", Published: at},
-		Result: classify.Result{Relevant: true, Stance: classify.StanceCritical, Topics: []string{"data-retention", "human-rights"}, Evidence: []classify.Match{}}}
+		Result: classify.Result{Relevant: true, Stance: classify.StanceCritical, Topics: []rules.Topic{"data-retention", "human-rights"}, Evidence: []classify.Match{}}}
 	if _, err := st.Commit(ctx, store.Commit{SourceID: "s", At: at, Items: []store.Labeled{{Item: rec.Item, Result: rec.Result}}}); err != nil {
 		t.Fatal(err)
 	}

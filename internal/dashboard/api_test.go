@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/treatywatch/treatywatch/classify"
+	"github.com/treatywatch/treatywatch/classify/rules"
 	"github.com/treatywatch/treatywatch/fetch"
 	"github.com/treatywatch/treatywatch/internal/dashboard"
 	"github.com/treatywatch/treatywatch/internal/store"
@@ -43,7 +44,7 @@ func monitorStore(t *testing.T) *store.Store {
 	item := func(key string, at time.Time, stance classify.Stance, topic, actor string) store.Labeled {
 		return store.Labeled{
 			Item: fetch.Item{SourceID: "news", Key: key, Title: "Story " + key, URL: "https://example.org/" + key, Published: at, Lang: "en"},
-			Result: classify.Result{Relevant: true, Stance: stance, Topics: []string{topic}, Actor: actor, Rules: "test-1",
+			Result: classify.Result{Relevant: true, Stance: stance, Topics: []rules.Topic{rules.Topic(topic)}, Actor: actor, Rules: "test-1",
 				Evidence: []classify.Match{}},
 		}
 	}
@@ -165,7 +166,7 @@ func TestAggregateAPIs(t *testing.T) {
 	getJSON(t, s, "/api/v1/aggregates/topics?from=2026-03-08&to=2026-03-15", &topics)
 	rows := map[string]dashboard.TopicRow{}
 	for _, r := range topics.Rows {
-		rows[r.Topic] = r
+		rows[string(r.Topic)] = r
 	}
 	for _, w := range []struct {
 		topic              string

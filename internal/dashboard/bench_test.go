@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/treatywatch/treatywatch/classify"
+	"github.com/treatywatch/treatywatch/classify/rules"
 	"github.com/treatywatch/treatywatch/fetch"
 	"github.com/treatywatch/treatywatch/internal/corpustest"
 	"github.com/treatywatch/treatywatch/internal/dashboard"
@@ -84,7 +85,7 @@ func benchFill(b *testing.B) *store.Store {
 				l.Item.Key = fmt.Sprintf("%s-%d", l.Item.Key, i)
 				l.Item.Published = start.Add(time.Duration(i) * (730 * 24 * time.Hour / benchItems))
 				if i%4 != 0 { // three in four are not about the treaty
-					l.Result = classify.Result{Topics: []string{}, Rules: l.Result.Rules}
+					l.Result = classify.Result{Topics: []rules.Topic{}, Rules: l.Result.Rules}
 				}
 				items = append(items, l)
 			}

@@ -122,7 +122,7 @@ func itemsLink(kv ...string) string {
 func timelineChart(t Timeline) Chart {
 	what := "relevant items"
 	if t.Topic != "" {
-		what += " on " + t.Topic
+		what += " on " + string(t.Topic)
 	}
 	c := newChart("timeline", fmt.Sprintf("%s per %s, %s to %s, stacked by stance", capitalise(what), t.Bucket, t.From, t.To),
 		fmt.Sprintf("%d items in %d bars; spikes marked with a triangle. The table below has the same numbers.", t.Total, len(t.Buckets)))
@@ -149,11 +149,11 @@ func timelineChart(t Timeline) Chart {
 			y -= h
 			c.Bars = append(c.Bars, Bar{X: x, Y: y, W: bw, H: h, Stance: st, Bucket: b.Start, Count: cnt,
 				Title: fmt.Sprintf("%s %s: %d %s of %d", bucketName(t.Bucket, b), t.Bucket, cnt, st, b.Total),
-				Href:  itemsLink("from", b.Start, "to", b.End, "stance", st, "topic", t.Topic)})
+				Href:  itemsLink("from", b.Start, "to", b.End, "stance", st, "topic", string(t.Topic))})
 		}
 		if b.Spike {
 			c.Spikes = append(c.Spikes, Marker{X: x + bw/2, Y: y - 4, Title: fmt.Sprintf("spike in the %s of %s: %d items", t.Bucket, b.Start, b.Total),
-				Href: itemsLink("from", b.Start, "to", b.End, "topic", t.Topic)})
+				Href: itemsLink("from", b.Start, "to", b.End, "topic", string(t.Topic))})
 		}
 		if i%every == 0 {
 			c.XLabels = append(c.XLabels, XLabel{X: x + bw/2, Label: b.Start, Anchor: "middle"})

@@ -56,20 +56,22 @@ var funcs = template.FuncMap{
 	"f1":   func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
 	"pct":  func(v float64) string { return fmt.Sprintf("%+.0f%%", v*100) },
 	"join": strings.Join,
+	// topics joins topic ids
+	"topics": rules.JoinTopics,
 	// stance is the stance of an item, unlabelled for none
 	"stance": stanceKey,
 	"items":  itemsLink,
 	"add":    func(a, b int) int { return a + b },
 	"add0":   func(a, b float64) float64 { return a + b },
 	"minus":  func(a, b int) int { return a - b },
-	"overview": func(r Range, topic string) string {
+	"overview": func(r Range, topic rules.Topic) string {
 		v := url.Values{"from": {r.From}, "to": {r.To}, "bucket": {r.Bucket}}
 		if topic != "" {
-			v.Set("topic", topic)
+			v.Set("topic", string(topic))
 		}
 		return "/?" + v.Encode()
 	},
-	"contains": slices.Contains[[]string],
+	"contains": slices.Contains[[]rules.Topic],
 	"mark":     markWords,
 	"voice":    voice,
 	"percent": func(n, of int) string {
@@ -84,7 +86,7 @@ var funcs = template.FuncMap{
 // its label in tax.
 func loadPages(tax rules.Taxonomy) (*pages, error) {
 	p := &pages{t: map[string]*template.Template{}}
-	topic := template.FuncMap{"topic": func(id string) string { return tax.Label(rules.Topic(id)) }}
+	topic := template.FuncMap{"topic": tax.Label}
 	for _, name := range pageNames {
 		t, err := template.New(name).Funcs(funcs).Funcs(topic).ParseFS(templateFS, "templates/layout.html", "templates/chart.html", "templates/"+name+".html")
 		if err != nil {
@@ -157,8 +159,8 @@ func (s *Server) pageErr(w http.ResponseWriter, r *http.Request, err error) {
 // rangeForm is what the range form shows.
 type rangeForm struct {
 	Range
-	Topic    string
-	Topics   []string
+	Topic    rules.Topic
+	Topics   []rules.Topic
 	NoBucket bool
 }
 
@@ -169,9 +171,9 @@ func (s *Server) pageOverview(w http.ResponseWriter, r *http.Request) {
 		s.pageErr(w, r, err)
 		return
 	}
-	topic := r.URL.Query().Get("topic")
-	if topic != "" && !slices.Contains(s.topics, topic) {
-		s.pageErr(w, r, badRequest{fmt.Errorf("topic=%q: want one of %s", topic, strings.Join(s.topics, ", "))})
+	topic, err := s.topicParam(r.URL.Query().Get("topic"))
+	if err != nil {
+		s.pageErr(w, r, err)
 		return
 	}
 	tl, err := s.timeline(ctx, rg, topic)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/treatywatch/treatywatch/classify"
+	"github.com/treatywatch/treatywatch/classify/rules"
 	"github.com/treatywatch/treatywatch/fetch"
 	"github.com/treatywatch/treatywatch/sinks"
 )
@@ -23,7 +24,7 @@ type Reader interface {
 	ItemDetail(ctx context.Context, id int64) (ItemDetail, error)
 	// DayStance counts relevant items per day and stance in [from, to]
 	// (days, inclusive), only those tagged topic when topic is set.
-	DayStance(ctx context.Context, from, to, topic string) ([]Cell, error)
+	DayStance(ctx context.Context, from, to string, topic rules.Topic) ([]Cell, error)
 	// TopicStance counts relevant items per topic and stance in [from, to].
 	TopicStance(ctx context.Context, from, to string) ([]Cell, error)
 	// ActorStance and ActorTopic count relevant items with an actor per
@@ -59,8 +60,8 @@ const (
 type ItemQuery struct {
 	// Text is a full-text query: words all of which must occur (a word
 	// ending in * is a prefix).
-	Text  string `json:"q,omitempty"`
-	Topic string `json:"topic,omitempty"`
+	Text  string      `json:"q,omitempty"`
+	Topic rules.Topic `json:"topic,omitempty"`
 	// Stance is a stance label, or classify.StanceUnlabelled for
 	// relevant items without one.
 	Stance string `json:"stance,omitempty"`
@@ -86,19 +87,19 @@ type ItemPage struct {
 
 // ItemSummary is an item as a list shows it, with its effective labels.
 type ItemSummary struct {
-	ID         int64    `json:"id"`
-	SourceID   string   `json:"source_id"`
-	Key        string   `json:"key"`
-	SourceName string   `json:"source_name,omitempty"`
-	Title      string   `json:"title"`
-	URL        string   `json:"url,omitempty"`
-	Day        string   `json:"day"`
-	Relevant   bool     `json:"relevant"`
-	Stance     string   `json:"stance"`
-	Topics     []string `json:"topics"`
-	Actor      string   `json:"actor,omitempty"`
-	Lang       string   `json:"lang,omitempty"`
-	Corrected  bool     `json:"corrected"`
+	ID         int64         `json:"id"`
+	SourceID   string        `json:"source_id"`
+	Key        string        `json:"key"`
+	SourceName string        `json:"source_name,omitempty"`
+	Title      string        `json:"title"`
+	URL        string        `json:"url,omitempty"`
+	Day        string        `json:"day"`
+	Relevant   bool          `json:"relevant"`
+	Stance     string        `json:"stance"`
+	Topics     []rules.Topic `json:"topics"`
+	Actor      string        `json:"actor,omitempty"`
+	Lang       string        `json:"lang,omitempty"`
+	Corrected  bool          `json:"corrected"`
 }
 
 // ItemDetail is one item with everything the item page shows.
@@ -113,9 +114,9 @@ type ItemDetail struct {
 
 // Label is a set of labels an analyst can correct.
 type Label struct {
-	Relevant bool     `json:"relevant"`
-	Topics   []string `json:"topics"`
-	Stance   string   `json:"stance"`
+	Relevant bool          `json:"relevant"`
+	Topics   []rules.Topic `json:"topics"`
+	Stance   string        `json:"stance"`
 }
 
 // Correction is an analyst's label for an item, beside what the machine
@@ -187,10 +188,10 @@ type SourceHealth struct {
 
 // Facets are the values the item filters offer.
 type Facets struct {
-	Sources []string `json:"sources"`
-	Langs   []string `json:"langs"`
-	Actors  []string `json:"actors"`
-	Topics  []string `json:"topics"`
+	Sources []string      `json:"sources"`
+	Langs   []string      `json:"langs"`
+	Actors  []string      `json:"actors"`
+	Topics  []rules.Topic `json:"topics"`
 	// LastDay is the latest day of a relevant item ("" when none).
 	LastDay string `json:"last_day"`
 }

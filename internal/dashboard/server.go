@@ -45,7 +45,7 @@ type Server struct {
 	now      func() time.Time
 	log      *slog.Logger
 	tax      rules.Taxonomy
-	topics   []string // tax's ids
+	topics   []rules.Topic // tax's ids
 	pages    *pages
 	csrf     *http.CrossOriginProtection
 	nextRun  func(id string, lastFetch, notBefore time.Time, failed bool, now time.Time) (time.Time, bool)
@@ -65,7 +65,7 @@ func New(o Options) (*Server, error) {
 	if s.tax == nil {
 		s.tax = rules.DefaultTaxonomy()
 	}
-	s.topics = s.tax.Strings()
+	s.topics = s.tax.IDs()
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -189,10 +189,19 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, v any, err error
 
 const maxPerPage = 200
 
+// topicParam is the topic a query string names: "" (no filter) or one of
+// the pack's topics.
+func (s *Server) topicParam(v string) (rules.Topic, error) {
+	if t := rules.Topic(v); t == "" || s.tax.Has(t) {
+		return t, nil
+	}
+	return "", badRequest{fmt.Errorf("topic=%q: want one of %s", v, rules.JoinTopics(s.topics, ", "))}
+}
+
 // itemQuery reads the item filters from the query string.
 func (s *Server) itemQuery(v url.Values) (ItemQuery, int, error) {
 	q := ItemQuery{
-		Text: strings.TrimSpace(v.Get("q")), Topic: v.Get("topic"), Stance: v.Get("stance"), Actor: v.Get("actor"),
+		Text: strings.TrimSpace(v.Get("q")), Stance: v.Get("stance"), Actor: v.Get("actor"),
 		Lang: v.Get("lang"), Source: v.Get("source"), From: v.Get("from"), To: v.Get("to"),
 		Relevance: v.Get("relevance"), Corrected: v.Get("corrected") == "1" || v.Get("corrected") == "true",
 	}
@@ -208,8 +217,9 @@ func (s *Server) itemQuery(v url.Values) (ItemQuery, int, error) {
 	if q.Stance == unlabelled {
 		q.Relevance = RelevantOnly
 	}
-	if q.Topic != "" && !slices.Contains(s.topics, q.Topic) {
-		return q, 0, badRequest{fmt.Errorf("topic=%q: want one of %s", q.Topic, strings.Join(s.topics, ", "))}
+	var err error
+	if q.Topic, err = s.topicParam(v.Get("topic")); err != nil {
+		return q, 0, err
 	}
 	for _, d := range []struct{ name, v string }{{"from", q.From}, {"to", q.To}} {
 		if d.v == "" {
@@ -272,9 +282,9 @@ func (s *Server) apiItem(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiTimeline(w http.ResponseWriter, r *http.Request) {
-	topic := r.URL.Query().Get("topic")
-	if topic != "" && !slices.Contains(s.topics, topic) {
-		s.answer(w, r, nil, badRequest{fmt.Errorf("topic=%q: want one of %s", topic, strings.Join(s.topics, ", "))})
+	topic, err := s.topicParam(r.URL.Query().Get("topic"))
+	if err != nil {
+		s.answer(w, r, nil, err)
 		return
 	}
 	overRange(s, func(ctx context.Context, rg Range) (Timeline, error) { return s.timeline(ctx, rg, topic) })(w, r)
@@ -331,11 +341,11 @@ func (s *Server) apiFacets(w http.ResponseWriter, r *http.Request) {
 
 // correctionInput is what an analyst sends.
 type correctionInput struct {
-	Relevant bool     `json:"relevant"`
-	Topics   []string `json:"topics"`
-	Stance   string   `json:"stance"`
-	Reason   string   `json:"reason"`
-	Note     string   `json:"note"`
+	Relevant bool          `json:"relevant"`
+	Topics   []rules.Topic `json:"topics"`
+	Stance   string        `json:"stance"`
+	Reason   string        `json:"reason"`
+	Note     string        `json:"note"`
 }
 
 // Reasons an analyst can give.
@@ -350,8 +360,8 @@ func (s *Server) correction(r *http.Request, in correctionInput) (Correction, er
 	slices.Sort(in.Topics)
 	in.Topics = slices.Compact(in.Topics)
 	for _, t := range in.Topics {
-		if !slices.Contains(s.topics, t) {
-			return Correction{}, badRequest{fmt.Errorf("topic %q: want one of %s", t, strings.Join(s.topics, ", "))}
+		if !s.tax.Has(t) {
+			return Correction{}, badRequest{fmt.Errorf("topic %q: want one of %s", t, rules.JoinTopics(s.topics, ", "))}
 		}
 	}
 	if !validStance(in.Stance) {
@@ -399,7 +409,7 @@ func (s *Server) formCorrection(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in := correctionInput{
-		Relevant: r.PostForm.Get("relevant") == "1", Topics: r.PostForm["topic"], Stance: r.PostForm.Get("stance"),
+		Relevant: r.PostForm.Get("relevant") == "1", Topics: rules.TopicsOf(r.PostForm["topic"]), Stance: r.PostForm.Get("stance"),
 		Reason: r.PostForm.Get("reason"), Note: r.PostForm.Get("note"),
 	}
 	if !in.Relevant {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/treatywatch/treatywatch/classify"
+	"github.com/treatywatch/treatywatch/classify/rules"
 	"github.com/treatywatch/treatywatch/fetch"
 	"github.com/treatywatch/treatywatch/internal/dashboard"
 	"github.com/treatywatch/treatywatch/internal/store"
@@ -33,7 +34,7 @@ func smallStore(t *testing.T) *store.Store {
 	at := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
 	items := []store.Labeled{{
 		Item: fetch.Item{SourceID: "s", Key: "k1", Title: `<script>alert("x")</script> treaty`, Content: "The <b>treaty</b> is critical.", Published: at},
-		Result: classify.Result{Relevant: true, Stance: classify.StanceCritical, Topics: []string{"human-rights"},
+		Result: classify.Result{Relevant: true, Stance: classify.StanceCritical, Topics: []rules.Topic{"human-rights"},
 			Evidence: []classify.Match{{Rule: "cue", Kind: "stance", Label: "critical", Words: []string{"critical"}, Sentence: "The <b>treaty</b> is critical", Field: "content"}}},
 	}}
 	if _, err := st.Commit(ctx, store.Commit{SourceID: "s", At: at, Items: items}); err != nil {

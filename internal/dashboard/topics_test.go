@@ -22,7 +22,7 @@ func TestTopicsFollowTheRulePack(t *testing.T) {
 	ctx := context.Background()
 	st := emptyStore(t)
 	at := time.Date(2026, 2, 1, 10, 0, 0, 0, time.UTC)
-	item := func(key string, topics ...string) store.Labeled {
+	item := func(key string, topics ...rules.Topic) store.Labeled {
 		return store.Labeled{Item: fetch.Item{SourceID: "s", Key: key, Title: "Story " + key, Published: at},
 			Result: classify.Result{Relevant: true, Stance: classify.StanceCritical, Topics: topics, Evidence: []classify.Match{}}}
 	}
@@ -46,7 +46,7 @@ func TestTopicsFollowTheRulePack(t *testing.T) {
 	getJSON(t, ownSrv, "/api/v1/aggregates/topics?from=2026-02-01&to=2026-02-01", &topics)
 	var rows []string
 	for _, r := range topics.Rows {
-		rows = append(rows, r.Topic+"="+r.Label+":"+string(rune('0'+r.Total)))
+		rows = append(rows, string(r.Topic)+"="+r.Label+":"+string(rune('0'+r.Total)))
 	}
 	if got := strings.Join(rows, " | "); got != "human-rights=Rights and freedoms:1 | data-retention=Data retention:2 | gender=Gender:1" {
 		t.Errorf("topic rows %s", got)

@@ -87,7 +87,7 @@ func nextBucket(bucket string, start time.Time) time.Time {
 // Timeline is relevant items per bucket, stacked by stance.
 type Timeline struct {
 	Range
-	Topic   string           `json:"topic,omitempty"`
+	Topic   rules.Topic      `json:"topic,omitempty"`
 	Stances []string         `json:"stances"`
 	Buckets []TimelineBucket `json:"buckets"`
 	// Points are the non-zero (bucket, stance) counts: one bar segment
@@ -127,7 +127,7 @@ type Spike struct {
 
 const spikeWindow = 14
 
-func (s *Server) timeline(ctx context.Context, r Range, topic string) (Timeline, error) {
+func (s *Server) timeline(ctx context.Context, r Range, topic rules.Topic) (Timeline, error) {
 	from, to := r.days()
 	t := Timeline{Range: r, Topic: topic, Stances: stances, Buckets: []TimelineBucket{}, Points: []Point{}, Spikes: []Spike{}}
 	prev := r.previous()
@@ -213,7 +213,7 @@ type TopicTable struct {
 // TopicRow is one topic's counts per stance, with the change against
 // the previous period.
 type TopicRow struct {
-	Topic string `json:"topic"`
+	Topic rules.Topic `json:"topic"`
 	// Label is the rule pack's name of the topic.
 	Label     string      `json:"label"`
 	Cells     []DeltaCell `json:"cells"`
@@ -241,9 +241,10 @@ func (s *Server) topicTable(ctx context.Context, r Range) (TopicTable, error) {
 	}
 	cur, prev := index(t.Current), index(t.Prior)
 	for _, topic := range s.topics {
-		row := TopicRow{Topic: topic, Label: s.tax.Label(rules.Topic(topic))}
+		row := TopicRow{Topic: topic, Label: s.tax.Label(topic)}
 		for _, st := range stances {
-			c := DeltaCell{Stance: st, Count: cur[[2]string{topic, st}], Prev: prev[[2]string{topic, st}]}
+			k := [2]string{string(topic), st}
+			c := DeltaCell{Stance: st, Count: cur[k], Prev: prev[k]}
 			c.Delta = c.Count - c.Prev
 			row.Cells = append(row.Cells, c)
 			row.Total += c.Count
@@ -318,7 +319,7 @@ func (s *Server) actorTables(ctx context.Context, r Range) (ActorTables, error) 
 		return a, err
 	}
 	a.Stance = matrix(a.Raw, stances, stanceKey)
-	a.Topic = matrix(a.RawTopics, s.topics, func(s string) string { return s })
+	a.Topic = matrix(a.RawTopics, s.tax.Strings(), func(s string) string { return s })
 	return a, nil
 }
 
@@ -476,10 +477,10 @@ func validStance(s string) bool {
 	return s == "" || s != unlabelled && slices.Contains(stances, s)
 }
 
-func trimAll(ss []string) []string {
+func trimAll[S ~string](ss []S) []S {
 	out := ss[:0]
 	for _, s := range ss {
-		if s = strings.TrimSpace(s); s != "" {
+		if s = S(strings.TrimSpace(string(s))); s != "" {
 			out = append(out, s)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/treatywatch/treatywatch/classify"
+	"github.com/treatywatch/treatywatch/classify/rules"
 	"github.com/treatywatch/treatywatch/fetch"
 	"github.com/treatywatch/treatywatch/fetch/archive"
 	"github.com/treatywatch/treatywatch/fetch/normalize"
@@ -53,7 +54,7 @@ type BackfillOptions struct {
 // failed: a page or sitemap that could not be read, the search; articles
 // that could not be read are only counted in Failed.
 func (ing *Ingester) Backfill(ctx context.Context, src Source, o BackfillOptions) (BackfillReport, error) {
-	rep := BackfillReport{Source: src.ID, DryRun: o.DryRun, ByTopic: map[string]map[classify.Stance]int{}, BySink: map[string]int{}}
+	rep := BackfillReport{Source: src.ID, DryRun: o.DryRun, ByTopic: map[rules.Topic]map[classify.Stance]int{}, BySink: map[string]int{}}
 	if o.Until.IsZero() {
 		o.Until = ing.o.Now()
 	}

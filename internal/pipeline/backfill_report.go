@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"github.com/treatywatch/treatywatch/classify"
+	"github.com/treatywatch/treatywatch/classify/rules"
 	"github.com/treatywatch/treatywatch/fetch/archive"
 	"github.com/treatywatch/treatywatch/internal/store"
 )
@@ -53,7 +54,7 @@ type BackfillReport struct {
 	Failed int
 	// ByTopic counts relevant items per topic and stance; an item without
 	// a topic is counted under "".
-	ByTopic map[string]map[classify.Stance]int
+	ByTopic map[rules.Topic]map[classify.Stance]int
 	// WouldDeliver lists the relevant items of a dry run, oldest first.
 	WouldDeliver []store.Labeled
 	DryRun       bool
@@ -71,7 +72,7 @@ func (b *backfill) count(l store.Labeled, stored bool) {
 	}
 	topics := res.Topics
 	if len(topics) == 0 {
-		topics = []string{""}
+		topics = []rules.Topic{""}
 	}
 	for _, t := range topics {
 		if b.rep.ByTopic[t] == nil {

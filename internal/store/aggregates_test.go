@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/treatywatch/treatywatch/classify"
+	"github.com/treatywatch/treatywatch/classify/rules"
 	"github.com/treatywatch/treatywatch/fetch"
 	"github.com/treatywatch/treatywatch/internal/dashboard"
 )
@@ -19,7 +20,7 @@ import (
 func aggregateItems(t *testing.T, s *Store) {
 	t.Helper()
 	ctx := context.Background()
-	mk := func(src, key string, relevant bool, stance classify.Stance, topics []string, actor, lang string, published time.Time) Labeled {
+	mk := func(src, key string, relevant bool, stance classify.Stance, topics []rules.Topic, actor, lang string, published time.Time) Labeled {
 		return Labeled{
 			Item:   fetch.Item{SourceID: src, Key: key, Title: "title " + key, URL: "https://example.org/" + key, Lang: lang, Published: published},
 			Result: classify.Result{Relevant: relevant, Stance: stance, Topics: topics, Actor: actor, Rules: "test-1"},
@@ -28,15 +29,15 @@ func aggregateItems(t *testing.T, s *Store) {
 	day := func(d, h int) time.Time { return time.Date(2026, 3, d, h, 0, 0, 0, time.UTC) }
 	seen := day(5, 8)
 	a := []Labeled{
-		mk("a", "a1", true, classify.StanceCritical, []string{"human-rights", "privacy-surveillance"}, "EFF", "EN", day(1, 10)),
+		mk("a", "a1", true, classify.StanceCritical, []rules.Topic{"human-rights", "privacy-surveillance"}, "EFF", "EN", day(1, 10)),
 		// 23:30 at UTC-2 on 1 March is 2 March in UTC.
-		mk("a", "a2", true, classify.StanceSupportive, []string{"ratification"}, "Viet Nam", "vi",
+		mk("a", "a2", true, classify.StanceSupportive, []rules.Topic{"ratification"}, "Viet Nam", "vi",
 			time.Date(2026, 3, 1, 23, 30, 0, 0, time.FixedZone("x", -2*3600))),
-		mk("a", "a3", true, classify.StanceCritical, []string{"human-rights"}, "EFF", "en", day(2, 12)),
+		mk("a", "a3", true, classify.StanceCritical, []rules.Topic{"human-rights"}, "EFF", "en", day(2, 12)),
 		mk("a", "a4", false, "", nil, "", "de", day(2, 13)),
 	}
 	b := []Labeled{
-		mk("b", "b1", true, "", []string{"human-rights"}, "", "fr", time.Time{}),
+		mk("b", "b1", true, "", []rules.Topic{"human-rights"}, "", "fr", time.Time{}),
 		mk("b", "b2", true, classify.StanceNeutral, nil, "UNODC", "", time.Date(2026, 2, 27, 9, 0, 0, 0, time.UTC)),
 	}
 	for _, c := range []Commit{

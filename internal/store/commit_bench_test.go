@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/treatywatch/treatywatch/classify"
+	"github.com/treatywatch/treatywatch/classify/rules"
 	"github.com/treatywatch/treatywatch/fetch"
 	"github.com/treatywatch/treatywatch/internal/cputime"
 )
@@ -34,7 +35,7 @@ func BenchmarkCommitNewItems(b *testing.B) {
 				Result: classify.Result{Relevant: rel, Rules: "bench-1"},
 			}
 			if rel {
-				l.Result.Topics = []string{"ratification", "human-rights"}
+				l.Result.Topics = []rules.Topic{"ratification", "human-rights"}
 				l.Result.Stance = classify.StanceCritical
 			}
 			c.Items = append(c.Items, l)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/treatywatch/treatywatch/classify"
+	"github.com/treatywatch/treatywatch/classify/rules"
 	"github.com/treatywatch/treatywatch/fetch"
 	"github.com/treatywatch/treatywatch/internal/dashboard"
 	"github.com/treatywatch/treatywatch/internal/pgtest"
@@ -107,7 +108,7 @@ func TestCopyIntoSQLiteKeepsTheDashboard(t *testing.T) {
 	src := open("from.db")
 	item := func(key, title string, relevant bool) store.Labeled {
 		return store.Labeled{Item: fetch.Item{SourceID: "desk", Key: key, Title: title, Summary: "Delegates met in Vienna."},
-			Result: classify.Result{Relevant: relevant, Rules: "r1", Topics: []string{"ratification"}, Stance: classify.StanceNeutral}}
+			Result: classify.Result{Relevant: relevant, Rules: "r1", Topics: []rules.Topic{"ratification"}, Stance: classify.StanceNeutral}}
 	}
 	if _, err := src.CommitRun(ctx, store.RunCommit{SourceID: "desk", At: at, Listed: 3,
 		Items: []store.Labeled{item("a", "Treaty signed", true), item("b", "Treaty ratified", true), item("c", "Football results", false)}}); err != nil {
@@ -118,7 +119,7 @@ func TestCopyIntoSQLiteKeepsTheDashboard(t *testing.T) {
 		t.Fatalf("source search: %+v, %v", b, err)
 	}
 	if _, err := src.AddCorrection(ctx, dashboard.Correction{ItemID: b.Items[0].ID, Who: "alice", At: at,
-		Label: dashboard.Label{Relevant: true, Stance: "critical", Topics: []string{"human-rights"}}}); err != nil {
+		Label: dashboard.Label{Relevant: true, Stance: "critical", Topics: []rules.Topic{"human-rights"}}}); err != nil {
 		t.Fatal(err)
 	}
 	dst := open("to.db")

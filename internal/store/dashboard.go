@@ -12,6 +12,7 @@ import (
 	"unicode"
 
 	"github.com/treatywatch/treatywatch/classify"
+	"github.com/treatywatch/treatywatch/classify/rules"
 	"github.com/treatywatch/treatywatch/fetch/treaty"
 	"github.com/treatywatch/treatywatch/internal/dashboard"
 )
@@ -39,9 +40,9 @@ func scanSummary(row interface{ Scan(...any) error }, extra ...any) (dashboard.I
 	if err := row.Scan(dest...); err != nil {
 		return it, err
 	}
-	it.Topics = []string{}
+	it.Topics = []rules.Topic{}
 	if topics != "" {
-		it.Topics = strings.Split(topics, "\x1f")
+		it.Topics = rules.TopicsOf(strings.Split(topics, "\x1f"))
 		slices.Sort(it.Topics)
 	}
 	return it, nil
@@ -104,7 +105,7 @@ func (s *Store) itemWhere(q dashboard.ItemQuery) (string, []any) {
 		add("f.id IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ?)", fq)
 	}
 	if q.Topic != "" {
-		add("f.id IN (SELECT item_id FROM item_topics WHERE topic = ?)", q.Topic)
+		add("f.id IN (SELECT item_id FROM item_topics WHERE topic = ?)", string(q.Topic))
 	}
 	switch q.Stance {
 	case "":
@@ -259,10 +260,10 @@ func (s *Store) cells(ctx context.Context, what, q string, args ...any) ([]dashb
 }
 
 // DayStance implements dashboard.Reader.
-func (s *Store) DayStance(ctx context.Context, from, to, topic string) ([]dashboard.Cell, error) {
+func (s *Store) DayStance(ctx context.Context, from, to string, topic rules.Topic) ([]dashboard.Cell, error) {
 	if topic != "" {
 		return s.cells(ctx, "counts per day", `SELECT day, stance, COUNT(*) FROM item_topics
-			WHERE relevant = 1 AND day >= ? AND day <= ? AND topic = ? GROUP BY day, stance ORDER BY day, stance`, from, to, topic)
+			WHERE relevant = 1 AND day >= ? AND day <= ? AND topic = ? GROUP BY day, stance ORDER BY day, stance`, from, to, string(topic))
 	}
 	return s.cells(ctx, "counts per day", `SELECT day, stance, COUNT(*) FROM item_facts
 		WHERE relevant = 1 AND day >= ? AND day <= ? GROUP BY day, stance ORDER BY day, stance`, from, to)
@@ -394,9 +395,11 @@ func (s *Store) Facets(ctx context.Context) (dashboard.Facets, error) {
 	if f.Actors, err = distinct("item_facts", "actor"); err != nil {
 		return f, err
 	}
-	if f.Topics, err = distinct("item_topics", "topic"); err != nil {
+	topics, err := distinct("item_topics", "topic")
+	if err != nil {
 		return f, err
 	}
+	f.Topics = rules.TopicsOf(topics)
 	var last sql.NullString
 	if err := s.db.QueryRowContext(ctx, `SELECT MAX(day) FROM item_facts WHERE relevant = 1`).Scan(&last); err != nil {
 		return f, fmt.Errorf("store: facets: %w", err)
@@ -438,9 +441,9 @@ func (s *Store) AddCorrection(ctx context.Context, c dashboard.Correction) (dash
 	return c, nil
 }
 
-func nonNil(s []string) []string {
+func nonNil[T any](s []T) []T {
 	if s == nil {
-		return []string{}
+		return []T{}
 	}
 	return s
 }

@@ -338,7 +338,7 @@ func writeItemFacts(ctx context.Context, t *tx, at time.Time, ls []Labeled) erro
 			corrected, correctedIDs = append(corrected, l), append(correctedIDs, f.id)
 		default:
 			for _, tp := range l.Result.Topics {
-				topics = append(topics, f.id, tp, 1, f.day, f.stance, f.actor)
+				topics = append(topics, f.id, string(tp), 1, f.day, f.stance, f.actor)
 			}
 		}
 	}
@@ -353,7 +353,7 @@ func writeItemFacts(ctx context.Context, t *tx, at time.Time, ls []Labeled) erro
 	err = inChunks(len(corrected), func(lo, hi int) error {
 		args := make([]any, 0, 4*(hi-lo))
 		for i, l := range corrected[lo:hi] {
-			topics, err := json.Marshal(map[string][]string{"topics": l.Result.Topics})
+			topics, err := json.Marshal(map[string]any{"topics": l.Result.Topics})
 			if err != nil {
 				return err
 			}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/treatywatch/treatywatch/classify"
+	"github.com/treatywatch/treatywatch/classify/rules"
 	"github.com/treatywatch/treatywatch/fetch"
 	"github.com/treatywatch/treatywatch/internal/dashboard"
 	"github.com/treatywatch/treatywatch/internal/pgtest"
@@ -58,11 +59,11 @@ func testCorrectionsStayEffective(t *testing.T, s *Store) {
 		t.Fatal(err)
 	}
 	it := findOne(t, s, dashboard.ItemQuery{Text: "surveil*"})
-	if it.Day != "2026-03-02" || it.Lang != "en" || it.Stance != "neutral" || !slices.Equal(it.Topics, []string{"ratification"}) || it.Corrected {
+	if it.Day != "2026-03-02" || it.Lang != "en" || it.Stance != "neutral" || !slices.Equal(it.Topics, []rules.Topic{"ratification"}) || it.Corrected {
 		t.Fatalf("item = %+v", it)
 	}
 	c, err := s.AddCorrection(ctx, dashboard.Correction{ItemID: it.ID, Who: "alice", At: at,
-		Label: dashboard.Label{Relevant: true, Stance: "critical", Topics: []string{"privacy-surveillance"}}, Reason: "quoted-opponent"})
+		Label: dashboard.Label{Relevant: true, Stance: "critical", Topics: []rules.Topic{"privacy-surveillance"}}, Reason: "quoted-opponent"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +152,7 @@ func testTreatyEventsFromItems(t *testing.T, s *Store) {
 	day := func(d int) time.Time { return time.Date(2026, 1, d, 0, 0, 0, 0, time.UTC) }
 	mk := func(key, title string, d int) Labeled {
 		return Labeled{Item: fetch.Item{SourceID: "untc", Key: key, Title: title, Published: day(d), URL: "https://treaties.un.org/x"},
-			Result: classify.Result{Relevant: true, Topics: []string{"ratification"}, Stance: classify.StanceNeutral}}
+			Result: classify.Result{Relevant: true, Topics: []rules.Topic{"ratification"}, Stance: classify.StanceNeutral}}
 	}
 	items := []Labeled{
 		mk("untc:viet nam:signature", "Viet Nam signed the United Nations Convention against Cybercrime", 1),

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/treatywatch/treatywatch/classify"
+	"github.com/treatywatch/treatywatch/classify/rules"
 	"github.com/treatywatch/treatywatch/internal/dashboard"
 )
 
@@ -36,12 +37,12 @@ func TestCommitReadModelMatchesTriggers(t *testing.T) {
 		relevant  bool
 		published time.Time
 		lang      string
-		topics    []string
+		topics    []rules.Topic
 	}{
-		{"rel-two-topics", true, at.Add(-30 * time.Hour), "EN", []string{"ratification", "human-rights"}},
-		{"rel-undated", true, time.Time{}, "fr", []string{"privacy-surveillance", "privacy-surveillance"}},
+		{"rel-two-topics", true, at.Add(-30 * time.Hour), "EN", []rules.Topic{"ratification", "human-rights"}},
+		{"rel-undated", true, time.Time{}, "fr", []rules.Topic{"privacy-surveillance", "privacy-surveillance"}},
 		{"rel-no-topic", true, at.Add(-time.Hour), "", nil},
-		{"irrelevant", false, at.Add(-2 * time.Hour), "ru", []string{"ratification"}},
+		{"irrelevant", false, at.Add(-2 * time.Hour), "ru", []rules.Topic{"ratification"}},
 		{"irrelevant-undated", false, time.Time{}, "es", nil},
 	} {
 		l := labeled("a", tc.key, tc.relevant)
@@ -76,7 +77,7 @@ func TestCommitReadModelMatchesTriggers(t *testing.T) {
 	// The same items again, one of them now irrelevant and one with new
 	// topics, and a new one: one commit of updates and an insert.
 	items[0].Result.Relevant, items[0].Result.Stance, items[0].Result.Topics = false, "", nil
-	items[1].Result.Topics = []string{"gender"}
+	items[1].Result.Topics = []rules.Topic{"gender"}
 	fresh := labeled("a", "fresh", true)
 	fresh.Item.Summary = "Vienna"
 	items = append(items, fresh)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/treatywatch/treatywatch/classify"
+	"github.com/treatywatch/treatywatch/classify/rules"
 	"github.com/treatywatch/treatywatch/fetch"
 	"github.com/treatywatch/treatywatch/internal/dashboard"
 	"github.com/treatywatch/treatywatch/sinks"
@@ -32,7 +33,7 @@ func openTemp(t *testing.T) (*Store, string) {
 func labeled(src, key string, relevant bool) Labeled {
 	return Labeled{
 		Item:   fetch.Item{SourceID: src, Key: key, Title: "title " + key, URL: "https://example.org/" + key},
-		Result: classify.Result{Relevant: relevant, Topics: []string{"ratification"}, Stance: classify.StanceNeutral, Rules: "test-1"},
+		Result: classify.Result{Relevant: relevant, Topics: []rules.Topic{"ratification"}, Stance: classify.StanceNeutral, Rules: "test-1"},
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/treatywatch/treatywatch/classify"
+	"github.com/treatywatch/treatywatch/classify/rules"
 	"github.com/treatywatch/treatywatch/fetch"
 )
 
@@ -32,24 +33,24 @@ func TestStoredLabeled(t *testing.T) {
 		want     Labeled
 	}{
 		{name: "relevant", relevant: true,
-			want: Labeled{Item: item, Result: classify.Result{Relevant: true, Topics: []string{"ratification"}, Evidence: ev}}},
+			want: Labeled{Item: item, Result: classify.Result{Relevant: true, Topics: []rules.Topic{"ratification"}, Evidence: ev}}},
 		{name: "irrelevant kept lean", relevant: false,
 			want: Labeled{Item: fetch.Item{SourceID: "s", Key: "k", URL: item.URL, Title: item.Title, Published: at, Lang: "en"},
-				Result: classify.Result{Topics: []string{}, Evidence: []classify.Match{}}, Lean: true, TextSHA256: textHash(item)}},
+				Result: classify.Result{Topics: []rules.Topic{}, Evidence: []classify.Match{}}, Lean: true, TextSHA256: textHash(item)}},
 		{name: "older row", relevant: true,
 			ij: `{"key":"k","source_id":"s","url":"https://example.org/a","title":"Signing in Hanoi","summary":"x","published":"2026-11-23T10:00:00+01:00","fetched":"0001-01-01T00:00:00Z","provenance":{}}`,
 			rj: `{"relevant":true,"score":0,"topics":["ratification"],"stance":"","rules":"","evidence":[{"rule":"alias","kind":"alias","words":["convention"],"sentence":"The convention.","field":"summary"}]}`,
 			want: Labeled{Item: fetch.Item{SourceID: "s", Key: "k", URL: item.URL, Title: item.Title, Summary: "x", Published: at},
-				Result: classify.Result{Relevant: true, Topics: []string{"ratification"},
+				Result: classify.Result{Relevant: true, Topics: []rules.Topic{"ratification"},
 					Evidence: []classify.Match{{Rule: "alias", Kind: "alias", Words: []string{"convention"}, Sentence: "The convention.", Field: "summary"}}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ij, rj := tt.ij, tt.rj
 			if ij == "" {
-				l := Labeled{Item: item, Result: classify.Result{Relevant: tt.relevant, Topics: []string{"ratification"}, Evidence: ev}}
+				l := Labeled{Item: item, Result: classify.Result{Relevant: tt.relevant, Topics: []rules.Topic{"ratification"}, Evidence: ev}}
 				if !tt.relevant {
-					l.Result.Topics = []string{}
+					l.Result.Topics = []rules.Topic{}
 				}
 				b1, b2, err := encodeLabeled(l)
 				if err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/treatywatch/treatywatch/classify"
+	"github.com/treatywatch/treatywatch/classify/rules"
 	"github.com/treatywatch/treatywatch/fetch"
 	"github.com/treatywatch/treatywatch/internal/trend"
 )
@@ -21,7 +22,7 @@ func TestDailyCountsAndSpikes(t *testing.T) {
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	installed := time.Date(2026, 12, 1, 7, 0, 0, 0, time.UTC)
 	var ls []Labeled
-	add := func(key string, pub time.Time, relevant bool, actor string, topics ...string) {
+	add := func(key string, pub time.Time, relevant bool, actor string, topics ...rules.Topic) {
 		ls = append(ls, Labeled{
 			Item:   fetch.Item{SourceID: "s", Key: key, URL: "https://example.org/" + key, Published: pub},
 			Result: classify.Result{Relevant: relevant, Topics: topics, Actor: actor, Stance: classify.StanceNeutral, Rules: "t"},

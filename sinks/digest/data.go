@@ -3,6 +3,7 @@ package digest
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
@@ -68,7 +69,9 @@ type StanceCount struct {
 
 // Topic is one section of the digest.
 type Topic struct {
-	ID    string // taxonomy id, or "untagged"
+	// ID is the taxonomy id, or "untagged"; a string, as for every field
+	// templates read, so that they can hand it to string functions.
+	ID    string
 	Label string // "Human rights": the rule pack's label of the topic
 	// Count is how many records carry the topic; Stances splits it.
 	Count   int
@@ -147,7 +150,7 @@ func (d *Data) setSpikes(spikes []trend.Spike, tax rules.Taxonomy) {
 	for _, sp := range spikes {
 		label := sp.Name
 		if sp.Kind == trend.KindTopic {
-			label = topicLabel(tax, sp.Name)
+			label = topicLabel(tax, rules.Topic(sp.Name))
 			flagged[sp.Name] = true
 		}
 		d.Spikes = append(d.Spikes, Spike{Kind: sp.Kind, Name: sp.Name, Label: label, Count: sp.Count, Mean: sp.Mean})
@@ -186,35 +189,40 @@ type TreatyStatus struct {
 
 // Stats is what a digest keeps of itself for the next one's deltas.
 type Stats struct {
-	WindowEnd time.Time      `json:"window_end"`
-	Total     int            `json:"total"`
-	Topics    map[string]int `json:"topics"`
-	Stances   map[string]int `json:"stances"`
-	Actors    []string       `json:"actors"`
+	WindowEnd time.Time           `json:"window_end"`
+	Total     int                 `json:"total"`
+	Topics    map[rules.Topic]int `json:"topics"`
+	Stances   map[string]int      `json:"stances"`
+	Actors    []string            `json:"actors"`
 }
 
 // untagged is the section of records without a topic.
-const untagged = "untagged"
+const untagged rules.Topic = "untagged"
 
 // topicLabel is the taxonomy's label of a topic (the id of one it does
 // not define).
-func topicLabel(tax rules.Taxonomy, id string) string {
+func topicLabel(tax rules.Taxonomy, id rules.Topic) string {
 	if id == untagged {
 		return "Untagged"
 	}
-	return tax.Label(rules.Topic(id))
+	return tax.Label(id)
 }
 
 // topicRank orders the sections: the taxonomy's topics in its order, then
 // the others, then untagged.
-func topicRank(tax rules.Taxonomy, id string) int {
-	if i := tax.Index(rules.Topic(id)); i >= 0 {
+func topicRank(tax rules.Taxonomy, id rules.Topic) int {
+	if i := tax.Index(id); i >= 0 {
 		return i
 	}
 	if id == untagged {
 		return len(tax) + 1
 	}
 	return len(tax)
+}
+
+// compareTopics orders topics by topicRank, then by id.
+func compareTopics(tax rules.Taxonomy, a, b rules.Topic) int {
+	return cmp.Or(cmp.Compare(topicRank(tax, a), topicRank(tax, b)), cmp.Compare(a, b))
 }
 
 var stanceStyle = []struct{ id, label, color, bg string }{
@@ -314,23 +322,23 @@ func storyKeys(r sinks.Record) []string {
 	return keys
 }
 
-func recordTopics(r sinks.Record) []string {
-	var out []string
+func recordTopics(r sinks.Record) []rules.Topic {
+	var out []rules.Topic
 	for _, t := range r.Result.Topics {
-		t = strings.TrimSpace(t)
+		t = rules.Topic(strings.TrimSpace(string(t)))
 		if t != "" && !slices.Contains(out, t) {
 			out = append(out, t)
 		}
 	}
 	if len(out) == 0 {
-		return []string{untagged}
+		return []rules.Topic{untagged}
 	}
 	return out
 }
 
 // statsOf computes the stats of a window.
 func statsOf(end time.Time, recs []sinks.Record) Stats {
-	st := Stats{WindowEnd: end.UTC(), Total: len(recs), Topics: map[string]int{}, Stances: map[string]int{}}
+	st := Stats{WindowEnd: end.UTC(), Total: len(recs), Topics: map[rules.Topic]int{}, Stances: map[string]int{}}
 	actors := map[string]bool{}
 	for _, r := range recs {
 		for _, t := range recordTopics(r) {
@@ -368,19 +376,13 @@ func (s *Sink) buildData(w sinks.Window, recs []sinks.Record, alsoBy map[string]
 	d.Stances = stanceCounts(st.Stances)
 
 	// Sections.
-	byTopic := map[string][]sinks.Record{}
+	byTopic := map[rules.Topic][]sinks.Record{}
 	for _, r := range recs {
 		for _, t := range recordTopics(r) {
 			byTopic[t] = append(byTopic[t], r)
 		}
 	}
-	ids := make([]string, 0, len(byTopic))
-	for id := range byTopic {
-		ids = append(ids, id)
-	}
-	slices.SortFunc(ids, func(a, b string) int {
-		return cmp.Or(cmp.Compare(topicRank(s.tax, a), topicRank(s.tax, b)), strings.Compare(a, b))
-	})
+	ids := slices.SortedFunc(maps.Keys(byTopic), func(a, b rules.Topic) int { return compareTopics(s.tax, a, b) })
 	for _, id := range ids {
 		rs := byTopic[id]
 		counts := map[string]int{}
@@ -400,7 +402,7 @@ func (s *Sink) buildData(w sinks.Window, recs []sinks.Record, alsoBy map[string]
 		slices.SortStableFunc(top, func(a, b sinks.Record) int {
 			return cmp.Compare(stanceRank(stanceKey(a.Result.Stance)), stanceRank(stanceKey(b.Result.Stance)))
 		})
-		tp := Topic{ID: id, Label: topicLabel(s.tax, id), Count: len(rs), Stances: stanceCounts(counts), More: len(rs) - len(top)}
+		tp := Topic{ID: string(id), Label: topicLabel(s.tax, id), Count: len(rs), Stances: stanceCounts(counts), More: len(rs) - len(top)}
 		for _, r := range top {
 			e := s.entry(r, id)
 			e.AlsoReportedBy = alsoBy[r.EventID]
@@ -434,7 +436,7 @@ func (s *Sink) buildData(w sinks.Window, recs []sinks.Record, alsoBy map[string]
 
 func changes(now Stats, prev *Stats, loc *time.Location, tax rules.Taxonomy) Changes {
 	c := Changes{}
-	before := map[string]int{}
+	before := map[rules.Topic]int{}
 	if prev != nil {
 		c.HasPrevious = true
 		c.Previous = prev.WindowEnd.In(loc)
@@ -442,7 +444,7 @@ func changes(now Stats, prev *Stats, loc *time.Location, tax rules.Taxonomy) Cha
 		before = prev.Topics
 	}
 	c.TotalDelta = signed(now.Total - c.PrevTotal)
-	ids := map[string]bool{}
+	ids := map[rules.Topic]bool{}
 	for id := range now.Topics {
 		ids[id] = true
 	}
@@ -451,14 +453,11 @@ func changes(now Stats, prev *Stats, loc *time.Location, tax rules.Taxonomy) Cha
 			ids[id] = true
 		}
 	}
-	for id := range ids {
+	for _, id := range slices.SortedFunc(maps.Keys(ids), func(a, b rules.Topic) int { return compareTopics(tax, a, b) }) {
 		n, b := now.Topics[id], before[id]
-		c.Topics = append(c.Topics, TopicDelta{ID: id, Label: topicLabel(tax, id), Now: n, Before: b,
+		c.Topics = append(c.Topics, TopicDelta{ID: string(id), Label: topicLabel(tax, id), Now: n, Before: b,
 			Delta: signed(n - b)})
 	}
-	slices.SortFunc(c.Topics, func(a, b TopicDelta) int {
-		return cmp.Or(cmp.Compare(topicRank(tax, a.ID), topicRank(tax, b.ID)), strings.Compare(a.ID, b.ID))
-	})
 	if prev != nil {
 		known := map[string]bool{}
 		for _, a := range prev.Actors {
@@ -490,7 +489,7 @@ func itemTime(r sinks.Record) time.Time {
 	return r.Item.Fetched
 }
 
-func (s *Sink) entry(r sinks.Record, topic string) Entry {
+func (s *Sink) entry(r sinks.Record, topic rules.Topic) Entry {
 	key := stanceKey(r.Result.Stance)
 	st := stanceStyle[stanceRank(key)]
 	e := Entry{
@@ -641,7 +640,7 @@ func treatyBox(recs []sinks.Record) *TreatyStatus {
 func CountTreatyMentions(recs []sinks.Record) *TreatyStatus {
 	var ts TreatyStatus
 	for _, r := range recs {
-		if !slices.Contains(r.Result.Topics, string(rules.TopicRatification)) {
+		if !slices.Contains(r.Result.Topics, rules.TopicRatification) {
 			continue
 		}
 		ts.Items++

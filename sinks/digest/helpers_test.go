@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/treatywatch/treatywatch/classify"
+	"github.com/treatywatch/treatywatch/classify/rules"
 	"github.com/treatywatch/treatywatch/fetch"
 	"github.com/treatywatch/treatywatch/sinks"
 )
@@ -88,7 +89,7 @@ type health []sinks.SourceStatus
 
 func (h health) SourceStatuses(ctx context.Context) ([]sinks.SourceStatus, error) { return h, nil }
 
-func rec(id, title string, stance classify.Stance, score float64, pub time.Time, topics ...string) sinks.Record {
+func rec(id, title string, stance classify.Stance, score float64, pub time.Time, topics ...rules.Topic) sinks.Record {
 	return sinks.Record{
 		EventID: id,
 		Item: fetch.Item{Key: id, SourceID: "src-" + id, SourceName: "Source " + id, URL: "https://example.org/" + id,
@@ -158,7 +159,7 @@ func evalRecords(t testing.TB, end time.Time) []sinks.Record {
 		var x struct {
 			ID, URL, Source, Title, Text, Stance, Actor string
 			Relevant                                    bool
-			Topics                                      []string
+			Topics                                      []rules.Topic
 		}
 		if err := json.Unmarshal(sc.Bytes(), &x); err != nil {
 			t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/treatywatch/treatywatch/classify"
+	"github.com/treatywatch/treatywatch/classify/rules"
 	"github.com/treatywatch/treatywatch/sinks"
 )
 
@@ -112,7 +113,7 @@ func TestRenderDeltasAndFailingSources(t *testing.T) {
 	recs[0].Result.Actor = "Human Rights Watch"
 	recs[2].Result.Actor = "UNODC"
 	prev := &Stats{WindowEnd: winEnd.Add(-24 * time.Hour), Total: 4,
-		Topics: map[string]int{"human-rights": 3, "privacy-surveillance": 1, "geopolitics": 2}, Actors: []string{"UNODC"}}
+		Topics: map[rules.Topic]int{"human-rights": 3, "privacy-surveillance": 1, "geopolitics": 2}, Actors: []string{"UNODC"}}
 	hs := []sinks.SourceStatus{
 		{ID: "un-press", Name: "UN Press", State: "ok"},
 		{ID: "eff", Name: "EFF Deeplinks", State: "blocked", Failures: 4, LastError: "403 cloudflare challenge"},

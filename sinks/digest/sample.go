@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/treatywatch/treatywatch/classify"
+	"github.com/treatywatch/treatywatch/classify/rules"
 	"github.com/treatywatch/treatywatch/fetch"
 	"github.com/treatywatch/treatywatch/sinks"
 )
@@ -17,25 +18,25 @@ func SampleRecords(end time.Time) []sinks.Record {
 	type s struct {
 		title, source, actor, url, sentence string
 		stance                              classify.Stance
-		topics                              []string
+		topics                              []rules.Topic
 		ago                                 time.Duration
 	}
 	samples := []s{
 		{"Rights groups urge states not to ratify UN cybercrime convention", "Example Rights Wire", "Example NGO Coalition",
 			"https://example.org/news/urge-not-to-ratify", "The coalition called the treaty a global surveillance pact and urged parliaments to refrain from ratifying it.",
-			classify.StanceCritical, []string{"human-rights", "ratification"}, 3 * time.Hour},
+			classify.StanceCritical, []rules.Topic{"human-rights", "ratification"}, 3 * time.Hour},
 		{"UNODC welcomes new signatures to the Convention against Cybercrime", "Example UN Press", "UNODC",
 			"https://example.org/press/new-signatures", "UNODC welcomed the signatures as a milestone for international cooperation against cybercrime.",
-			classify.StanceSupportive, []string{"ratification", "international-cooperation"}, 5 * time.Hour},
+			classify.StanceSupportive, []rules.Topic{"ratification", "international-cooperation"}, 5 * time.Hour},
 		{"What the convention's data-sharing articles mean for journalists", "Example Press Freedom Desk", "",
 			"https://example.org/analysis/journalists", "Reporters may face cross-border requests for their data under the treaty's cooperation chapter.",
-			classify.StanceNeutral, []string{"expression-press", "privacy-surveillance"}, 8 * time.Hour},
+			classify.StanceNeutral, []rules.Topic{"expression-press", "privacy-surveillance"}, 8 * time.Hour},
 		{"Industry group: revised text improves, but safeguards still missing", "Example Tech Daily", "Example Industry Accord",
 			"https://example.org/tech/industry-group", "The revised text is a substantial improvement but continues to include broad surveillance powers.",
-			classify.StanceMixed, []string{"privacy-surveillance", "security-research"}, 10 * time.Hour},
+			classify.StanceMixed, []rules.Topic{"privacy-surveillance", "security-research"}, 10 * time.Hour},
 		{"Capacity-building programme for implementing states announced", "Example Development News", "",
 			"https://example.org/dev/capacity", "",
-			classify.StanceSupportive, []string{"capacity-building"}, 14 * time.Hour},
+			classify.StanceSupportive, []rules.Topic{"capacity-building"}, 14 * time.Hour},
 		{"Convention mentioned in regional security briefing", "Example Regional Herald", "",
 			"https://example.org/regional/briefing", "",
 			classify.StanceNeutral, nil, 20 * time.Hour},

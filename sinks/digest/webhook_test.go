@@ -213,7 +213,7 @@ func TestSlackLimitsTruncateTextNotJSON(t *testing.T) {
 	var recs []sinks.Record
 	long := strings.Repeat("Überlange Überschrift & <Tags> | ", 150) // ~4800 chars
 	for i := range 300 {
-		topic := rules.DefaultTaxonomy().Strings()[i%13]
+		topic := rules.DefaultTaxonomy().IDs()[i%13]
 		// distinct headlines: identical ones would be one story
 		recs = append(recs, rec(string(rune('A'+i%26))+strings.Repeat("x", i), fmt.Sprintf("%d %s", i, long), "critical", float64(i), winEnd.Add(-time.Minute), topic))
 	}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/treatywatch/treatywatch/classify/rules"
 	"github.com/treatywatch/treatywatch/sinks"
 )
 
@@ -270,7 +271,7 @@ func atomEntryOf(env sinks.Envelope, updated string) atomEntry {
 		e.Authors = []atomPerson{{Name: env.Item.Author}}
 	}
 	for _, t := range env.Labels.Topics {
-		e.Categories = append(e.Categories, atomCategory{Term: t, Scheme: AtomTopicScheme})
+		e.Categories = append(e.Categories, atomCategory{Term: string(t), Scheme: AtomTopicScheme})
 	}
 	if env.Labels.Stance != "" {
 		e.Categories = append(e.Categories, atomCategory{Term: env.Labels.Stance, Scheme: AtomStanceScheme, Label: "stance: " + env.Labels.Stance})
@@ -286,7 +287,7 @@ func atomSummary(env sinks.Envelope) string {
 		parts = append(parts, "Stance: "+env.Labels.Stance+".")
 	}
 	if len(env.Labels.Topics) > 0 {
-		parts = append(parts, "Topics: "+strings.Join(env.Labels.Topics, ", ")+".")
+		parts = append(parts, "Topics: "+rules.JoinTopics(env.Labels.Topics, ", ")+".")
 	}
 	if env.Labels.Actor != "" {
 		parts = append(parts, "Actor: "+env.Labels.Actor+".")

@@ -18,6 +18,7 @@ import (
 	"github.com/mmcdole/gofeed/atom"
 
 	"github.com/treatywatch/treatywatch/classify"
+	"github.com/treatywatch/treatywatch/classify/rules"
 	"github.com/treatywatch/treatywatch/sinks"
 	"github.com/treatywatch/treatywatch/sinks/sinktest"
 )
@@ -495,7 +496,9 @@ func readCSV(t *testing.T, path string) []sinks.Envelope {
 		e.Item.Title, e.Item.URL = unguard(r[4]), unguard(r[5])
 		e.Labels.Stance = r[6]
 		if topics := unguard(r[7]); topics != "" {
-			e.Labels.Topics = strings.Split(topics, ";")
+			for _, tp := range strings.Split(topics, ";") {
+				e.Labels.Topics = append(e.Labels.Topics, rules.Topic(tp))
+			}
 		}
 		e.Labels.Actor = unguard(r[8])
 		if e.Labels.Score, err = strconv.ParseFloat(r[9], 64); err != nil {
@@ -513,7 +516,7 @@ func csvProject(e sinks.Envelope) sinks.Envelope {
 	p.Item.Published = e.Item.Published
 	p.Source.ID, p.Source.Name = e.Source.ID, e.Source.Name
 	p.Item.Title, p.Item.URL = oneLine(e.Item.Title), e.Item.URL
-	p.Labels = sinks.Labels{Stance: e.Labels.Stance, Topics: slices.Clip(append([]string{}, e.Labels.Topics...)),
+	p.Labels = sinks.Labels{Stance: e.Labels.Stance, Topics: slices.Clip(append([]rules.Topic{}, e.Labels.Topics...)),
 		Actor: e.Labels.Actor, Score: e.Labels.Score, Rules: e.Labels.Rules}
 	return p
 }
@@ -581,7 +584,7 @@ func readAtom(t *testing.T, path string) []sinks.Envelope {
 		for _, c := range en.Categories {
 			switch c.Scheme {
 			case AtomTopicScheme:
-				e.Labels.Topics = append(e.Labels.Topics, c.Term)
+				e.Labels.Topics = append(e.Labels.Topics, rules.Topic(c.Term))
 			case AtomStanceScheme:
 				e.Labels.Stance = c.Term
 			}
@@ -598,7 +601,7 @@ func atomProject(e sinks.Envelope) sinks.Envelope {
 	p.Item.URL = e.Item.URL
 	p.Item.Published = e.Item.Published
 	p.Item.Author = e.Item.Author
-	p.Labels.Topics = append([]string{}, e.Labels.Topics...)
+	p.Labels.Topics = append([]rules.Topic{}, e.Labels.Topics...)
 	p.Labels.Stance = e.Labels.Stance
 	return p
 }

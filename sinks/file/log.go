@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/treatywatch/treatywatch/classify/rules"
 	"github.com/treatywatch/treatywatch/sinks"
 )
 
@@ -300,7 +301,7 @@ func (csvCodec) encode(buf *bytes.Buffer, env sinks.Envelope) error {
 		CSVCell(env.Item.Title),
 		CSVCell(env.Item.URL),
 		env.Labels.Stance,
-		CSVCell(strings.Join(env.Labels.Topics, ";")),
+		CSVCell(rules.JoinTopics(env.Labels.Topics, ";")),
 		CSVCell(env.Labels.Actor),
 		strconv.FormatFloat(env.Labels.Score, 'f', -1, 64),
 		CSVCell(env.Labels.Rules),

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/treatywatch/treatywatch/classify"
+	"github.com/treatywatch/treatywatch/classify/rules"
 	"github.com/treatywatch/treatywatch/fetch"
 	"github.com/treatywatch/treatywatch/sinks"
 )
@@ -295,7 +296,7 @@ func Records(n int) []sinks.Record {
 	}
 	base := time.Date(2025, 10, 25, 9, 30, 0, 0, time.UTC)
 	stances := []classify.Stance{classify.StanceCritical, classify.StanceSupportive, classify.StanceNeutral, classify.StanceMixed}
-	topicSets := [][]string{{"human-rights", "surveillance"}, {"signature"}, {}, {"data-access", "cooperation", "ratification"}}
+	topicSets := [][]rules.Topic{{"human-rights", "surveillance"}, {"signature"}, {}, {"data-access", "cooperation", "ratification"}}
 	recs := make([]sinks.Record, n)
 	for i := range recs {
 		fetched := base.Add(time.Duration(i) * time.Hour).Add(17 * time.Minute)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/treatywatch/treatywatch/classify"
+	"github.com/treatywatch/treatywatch/classify/rules"
 	"github.com/treatywatch/treatywatch/fetch/normalize"
 	"github.com/treatywatch/treatywatch/internal/dashboard"
 	"github.com/treatywatch/treatywatch/internal/store"
@@ -116,7 +117,7 @@ func testRekeyCorrections(t *testing.T, newDSN NewDSN) {
 	}
 	for _, key := range []string{oldMove, oldFold} {
 		c := dashboard.Correction{ItemID: ids[key], Who: "ana", Reason: "irony", At: t0.Add(time.Hour),
-			Label: dashboard.Label{Relevant: true, Stance: string(classify.StanceCritical), Topics: []string{"human-rights"}}}
+			Label: dashboard.Label{Relevant: true, Stance: string(classify.StanceCritical), Topics: []rules.Topic{"human-rights"}}}
 		if _, err := s.AddCorrection(ctx, c); err != nil {
 			t.Fatalf("correct %s: %v", key, err)
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/treatywatch/treatywatch/classify"
+	"github.com/treatywatch/treatywatch/classify/rules"
 	"github.com/treatywatch/treatywatch/fetch"
 	"github.com/treatywatch/treatywatch/internal/dashboard"
 	"github.com/treatywatch/treatywatch/internal/store"
@@ -64,7 +65,7 @@ func open(t *testing.T, dsn string) *store.Store {
 func labeled(src, key string, relevant bool) store.Labeled {
 	return store.Labeled{
 		Item:   fetch.Item{SourceID: src, Key: key, Title: "title " + key, URL: "https://example.org/" + src + "/" + key},
-		Result: classify.Result{Relevant: relevant, Topics: []string{"ratification"}, Stance: classify.StanceNeutral, Rules: "test-1"},
+		Result: classify.Result{Relevant: relevant, Topics: []rules.Topic{"ratification"}, Stance: classify.StanceNeutral, Rules: "test-1"},
 	}
 }
 
