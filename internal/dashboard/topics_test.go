@@ -3,6 +3,7 @@ package dashboard_test
 import (
 	"context"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -83,5 +84,59 @@ func TestTopicsFollowTheRulePack(t *testing.T) {
 	getJSON(t, builtin, "/api/v1/aggregates/topics?from=2026-02-01&to=2026-02-01", &topics)
 	if len(topics.Rows) != 13 || topics.Rows[1].Label != "Human rights" {
 		t.Errorf("embedded pack: %d rows, second %+v", len(topics.Rows), topics.Rows[1])
+	}
+}
+
+// TestCorrectionTopics: the item page checks the item's topics; a
+// correction's topics, from the API or the form, must be the pack's and
+// are stored as sent.
+func TestCorrectionTopics(t *testing.T) {
+	st := smallStore(t)
+	hash, err := dashboard.HashPassword("s3cret-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := dashboard.New(dashboard.Options{Reader: st, Users: []dashboard.User{{Name: "ana", Hash: hash}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	do := func(method, path, ctype, body string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		req.SetBasicAuth("ana", "s3cret-password")
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		if ctype != "" {
+			req.Header.Set("Content-Type", ctype)
+		}
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, req)
+		return rec
+	}
+	page := do("GET", "/items/1", "", "").Body.String()
+	for _, w := range []string{`value="human-rights" checked id="c-topic-human-rights"> Human rights`, `value="gender" id="c-topic-gender"> Gender`} {
+		if !strings.Contains(page, w) {
+			t.Errorf("item page lacks %q", w)
+		}
+	}
+	const form = "application/x-www-form-urlencoded"
+	for _, tc := range []struct {
+		name, ctype, path, body string
+		code                    int
+		want                    string
+	}{
+		{"API, unknown topic", "application/json", "/api/v1/items/1/corrections", `{"relevant":true,"stance":"neutral","topics":["human-right"]}`, 400, `topic \"human-right\": want one of criminalisation-scope, human-rights,`},
+		{"form, unknown topic", form, "/items/1/corrections", "relevant=1&stance=neutral&topic=gender&topic=human-right", 400, `topic &#34;human-right&#34;: want one of criminalisation-scope, human-rights,`},
+		{"form, the pack's topics", form, "/items/1/corrections", "relevant=1&stance=neutral&topic=human-rights&topic=gender", 303, ""},
+	} {
+		rec := do("POST", tc.path, tc.ctype, tc.body)
+		if rec.Code != tc.code || !strings.Contains(rec.Body.String(), tc.want) {
+			t.Errorf("%s: %d %s, want %d with %q", tc.name, rec.Code, rec.Body.String(), tc.code, tc.want)
+		}
+	}
+	d, err := st.ItemDetail(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Corrections) != 1 || !slices.Equal(d.Corrections[0].Label.Topics, []rules.Topic{"gender", "human-rights"}) || !slices.Equal(d.Topics, []rules.Topic{"gender", "human-rights"}) {
+		t.Errorf("after the form's correction: %+v, topics %v", d.Corrections, d.Topics)
 	}
 }
