@@ -9,40 +9,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
-	"time"
 
 	"github.com/treatywatch/treatywatch/classify"
 	"github.com/treatywatch/treatywatch/classify/rules"
-	"github.com/treatywatch/treatywatch/fetch"
 )
-
-// labelledRecord is one line of the labelled JSONL format
-// (../shared/eval/dev.jsonl); the label fields are optional.
-type labelledRecord struct {
-	ID       string        `json:"id"`
-	URL      string        `json:"url"`
-	Source   string        `json:"source"`
-	Date     string        `json:"date"`
-	Lang     string        `json:"lang"`
-	Title    string        `json:"title"`
-	Text     string        `json:"text"`
-	Relevant *bool         `json:"relevant"`
-	Topics   []rules.Topic `json:"topics"`
-	Stance   string        `json:"stance"`
-	Actor    string        `json:"actor"`
-}
-
-func (r labelledRecord) item() fetch.Item {
-	it := fetch.Item{Key: r.ID, URL: r.URL, SourceName: r.Source, Title: r.Title, Content: r.Text, Lang: r.Lang}
-	for _, layout := range []string{time.RFC3339, "2006-01-02"} {
-		if t, err := time.Parse(layout, r.Date); err == nil {
-			it.Published = t
-			break
-		}
-	}
-	return it
-}
 
 // classifiedLine is what classify writes for each item.
 type classifiedLine struct {
@@ -117,7 +87,7 @@ func cmdClassify(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		return 1
 	}
 	if *eval {
-		items, err := labelled(recs, name, eng.Taxonomy())
+		items, err := labelled(recs, name, eng.Taxonomy(), stderr)
 		if err != nil {
 			fmt.Fprintf(stderr, "classify: --eval: %v\n", err)
 			return 1
@@ -196,52 +166,3 @@ func loadEngine(file string) (*classify.Engine, error) {
 	}
 	return classify.New(p)
 }
-
-func readRecords(ctx context.Context, r io.Reader) ([]labelledRecord, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64*1024), 16<<20)
-	var out []labelledRecord
-	line := 0
-	for sc.Scan() {
-		line++
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		b := strings.TrimSpace(sc.Text())
-		if b == "" {
-			continue
-		}
-		var rec labelledRecord
-		if err := json.Unmarshal([]byte(b), &rec); err != nil {
-			return nil, fmt.Errorf("line %d: %w", line, err)
-		}
-		out = append(out, rec)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// labelled turns records into labelled items; every record needs a
-// "relevant" label, and its topics must be among those of tax (the pack
-// that is evaluated or fitted).
-func labelled(recs []labelledRecord, name string, tax rules.Taxonomy) ([]classify.Labelled, error) {
-	items := make([]classify.Labelled, 0, len(recs))
-	for _, r := range recs {
-		if r.Relevant == nil {
-			return nil, fmt.Errorf("%s: item %q has no \"relevant\" label", name, r.ID)
-		}
-		for _, t := range r.Topics {
-			if !tax.Has(t) {
-				return nil, fmt.Errorf("%s: item %q: topic %q is not in the rule pack's taxonomy (%s)", name, r.ID, t, rules.JoinTopics(tax.IDs(), ", "))
-			}
-		}
-		items = append(items, classify.Labelled{ID: r.ID, Item: r.item(), Relevant: *r.Relevant, Topics: r.Topics, Stance: classify.Stance(r.Stance)})
-	}
-	return items, nil
-}
-
-// cmdClassifyFit implements "treatywatch classify fit [--rules FILE]
-// [--out PACK.yaml] LABELLED.jsonl": it fits the weights of a pack's
-// vocabulary (the built-in one, or FILE) on labelled items and writes the

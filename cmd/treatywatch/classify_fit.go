@@ -86,7 +86,7 @@ func cmdClassifyFit(ctx context.Context, args []string, stdin io.Reader, stdout,
 		fmt.Fprintf(stderr, "classify fit: read %s: %v\n", lname, err)
 		return 1
 	}
-	items, err := labelled(recs, lname, p.Taxonomy)
+	items, err := labelled(recs, lname, p.Taxonomy, nil)
 	if err != nil {
 		fmt.Fprintf(stderr, "classify fit: %v\n", err)
 		return 1
