@@ -31,10 +31,13 @@ func ScheduleFor(src Source) (schedule.Schedule, error) {
 }
 
 // ScheduleStore is what the Scheduler uses of a store: the state of each
-// source (its last fetch, the earliest next run, its failures) and the
-// renewal of the claims this process holds.
+// source (its last fetch, the earliest next run, its failures), the 304s
+// of a one-off pass, written in groups, and the renewal of the claims
+// this process holds.
 type ScheduleStore interface {
 	Source(ctx context.Context, id string) (store.SourceState, error)
+	// RecordNotModifiedRuns is SourceStore.RecordNotModifiedRuns.
+	RecordNotModifiedRuns(ctx context.Context, runs ...store.NotModified) error
 	// RenewLeases is Store.RenewLeases.
 	RenewLeases(ctx context.Context, until time.Time) error
 }
@@ -123,12 +126,29 @@ func NextRunOf(src Source, lastFetch, notBefore time.Time, failed bool, now time
 // RunAll runs every source once, at most workers at a time, and returns
 // one report per source in the order given. A panic in one source is
 // reported as its failure; the others go on.
+//
+// The 304s of the pass are written in groups (notModifiedWriter), all
+// of them before RunAll returns, also when ctx ends; a 304 that could
+// not be written is its source's failure. A shared pass (ro.Shared)
+// writes each at once instead: another instance, free to take the source
+// once this run released it, must find the run recorded.
 func (sc *Scheduler) RunAll(ctx context.Context, srcs []Source, ro RunOptions, workers int) []Report {
+	if !ro.Shared && sc.o.Store != nil {
+		ro.notModified = newNotModifiedWriter(ctx, sc.o.Store.RecordNotModifiedRuns, sc.log)
+	}
 	reps := make([]Report, len(srcs))
 	errs := sc.Each(ctx, srcs, workers, "source run", func(i int, src Source) { reps[i] = sc.o.Run(ctx, src, ro) })
 	for i, err := range errs {
 		if err != nil && reps[i].Outcome == "" {
 			reps[i] = Report{Source: srcs[i].ID, Outcome: OutcomeFailed, Err: err}
+		}
+	}
+	if ro.notModified != nil {
+		failed := ro.notModified.close()
+		for i := range reps {
+			if err, ok := failed[reps[i].Source]; ok && reps[i].Outcome == OutcomeNotModified {
+				reps[i].Outcome, reps[i].Err = OutcomeFailed, err
+			}
 		}
 	}
 	return reps

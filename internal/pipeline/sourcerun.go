@@ -166,6 +166,10 @@ type RunOptions struct {
 	// (zero: it had never run); a one-off pass passes its own start.
 	Shared bool
 	Since  time.Time
+
+	// notModified, when set, takes the run's 304 to be written later
+	// with others (RunAll) instead of at once.
+	notModified *notModifiedWriter
 }
 
 // RunSource runs one source once, top to bottom.
@@ -237,7 +241,11 @@ func (ing *Ingester) RunSource(ctx context.Context, src Source, ro RunOptions) R
 	if batch.NotModified {
 		rep.Outcome = OutcomeNotModified
 		ing.o.Metrics.fetched(src.ID, string(rep.Outcome), now)
-		if err := ing.o.Store.RecordNotModified(ctx, src.ID, now, next); err != nil {
+		if ro.notModified != nil {
+			// Written with other 304s of the pass, before it ends: a crash
+			// first costs the next run a conditional GET again, no more.
+			ro.notModified.add(store.NotModified{ID: src.ID, At: now, NextRun: next})
+		} else if err := ing.o.Store.RecordNotModified(ctx, src.ID, now, next); err != nil {
 			rep.Outcome, rep.Err = OutcomeFailed, err
 		}
 		log.Debug("not modified", "url", redact.URL(src.URL))

@@ -31,6 +31,9 @@ type SourceStore interface {
 	RecordFailure(ctx context.Context, id string, kind fetch.ErrorKind, msg string, at, nextRun time.Time) (int, error)
 	// RecordNotModified notes a run the server answered with 304.
 	RecordNotModified(ctx context.Context, id string, at, nextRun time.Time) error
+	// RecordNotModifiedRuns notes several 304s in one transaction: all
+	// of them or none.
+	RecordNotModifiedRuns(ctx context.Context, runs ...store.NotModified) error
 	// ClaimSource takes a source for one run (see store.SourceClaim): it
 	// fails (false) while another process runs it. A run whose process
 	// died is taken over once its lease ran out.

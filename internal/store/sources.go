@@ -136,24 +136,48 @@ func (s *Store) RecordFailure(ctx context.Context, id string, kind fetch.ErrorKi
 	return n, nil
 }
 
+// NotModified is one run of a source that the server answered with 304
+// Not Modified: when it ran and the earliest time it may run again.
+type NotModified struct {
+	ID          string
+	At, NextRun time.Time
+}
+
 // RecordNotModified notes a 304: the source is healthy and unchanged.
 func (s *Store) RecordNotModified(ctx context.Context, id string, at, nextRun time.Time) error {
+	return s.RecordNotModifiedRuns(ctx, NotModified{ID: id, At: at, NextRun: nextRun})
+}
+
+// notModifiedUpsert writes a 304 into the row of a source seen first or
+// again, in one statement: a pass of 304s is mostly these.
+const notModifiedUpsert = `INSERT INTO sources (id, last_fetch, last_success, next_run) VALUES (?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET failures = 0, error_kind = '', last_error = '',
+		last_fetch = excluded.last_fetch, last_success = excluded.last_success, next_run = excluded.next_run`
+
+// RecordNotModifiedRuns notes several 304s in one transaction: all of
+// them or, on error, none. A pass whose sources mostly answer 304 writes
+// them in groups instead of paying a commit for each.
+func (s *Store) RecordNotModifiedRuns(ctx context.Context, runs ...NotModified) error {
+	if len(runs) == 0 {
+		return nil
+	}
+	what := "record 304 of " + runs[0].ID
+	if len(runs) > 1 {
+		what = fmt.Sprintf("record the 304s of %d sources (%s, ...)", len(runs), runs[0].ID)
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("store: record 304 of %s: %w", id, err)
+		return fmt.Errorf("store: %s: %w", what, err)
 	}
 	defer tx.Rollback()
-	// One statement for the row of a source seen first or again: a pass
-	// of 304s is mostly these.
-	_, err = tx.ExecContext(ctx, `INSERT INTO sources (id, last_fetch, last_success, next_run) VALUES (?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET failures = 0, error_kind = '', last_error = '',
-		last_fetch = excluded.last_fetch, last_success = excluded.last_success, next_run = excluded.next_run`,
-		id, fmtTime(at), fmtTime(at), fmtTime(nextRun))
-	if err != nil {
-		return fmt.Errorf("store: record 304 of %s: %w", id, err)
+	for _, r := range runs {
+		_, err = tx.ExecContext(ctx, notModifiedUpsert, r.ID, fmtTime(r.At), fmtTime(r.At), fmtTime(r.NextRun))
+		if err != nil {
+			return fmt.Errorf("store: %s: source %s: %w", what, r.ID, err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: record 304 of %s: %w", id, err)
+		return fmt.Errorf("store: %s: %w", what, err)
 	}
 	return nil
 }

@@ -38,6 +38,7 @@ func Run(t *testing.T, newDSN NewDSN) {
 		{"SourceClaimsRace", testSourceClaimRace},
 		{"NamedLeases", testNamedLeases},
 		{"FailuresAndHealth", testHealth},
+		{"NotModifiedRunsInOneCall", testNotModifiedRuns},
 		{"StateItemsAndForget", testStateItems},
 		{"ManyItemsInOneCommit", testManyItems},
 		{"IrrelevantItemsStoredLean", testLean},
@@ -549,6 +550,43 @@ func testHealth(t *testing.T, newDSN NewDSN) {
 	st, _ = s.SourceStatuses(ctx)
 	if st[0].State != "ok" || st[0].Failures != 0 {
 		t.Errorf("status after 304 = %+v", st)
+	}
+}
+
+// testNotModifiedRuns: several 304s written in one call, for sources
+// known (failing) and new, set each one's fetch times and next run and
+// clear its failures.
+func testNotModifiedRuns(t *testing.T, newDSN NewDSN) {
+	ctx := context.Background()
+	s := open(t, newDSN(t))
+	if _, err := s.RecordFailure(ctx, "failing", fetch.ErrHTTP, "status 500", t0, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordNotModifiedRuns(ctx); err != nil {
+		t.Fatalf("no runs: %v", err)
+	}
+	at := t0.Add(2 * time.Hour)
+	runs := []store.NotModified{
+		{ID: "failing", At: at, NextRun: at.Add(time.Hour)},
+		{ID: "new", At: at.Add(time.Minute)},
+		{ID: "other", At: at.Add(2 * time.Minute), NextRun: at.Add(3 * time.Hour)},
+	}
+	if err := s.RecordNotModifiedRuns(ctx, runs...); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range runs {
+		st, err := s.Source(ctx, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Failures != 0 || st.ErrorKind != "" || st.LastError != "" || !st.LastFetch.Equal(r.At) ||
+			!st.LastSuccess.Equal(r.At) || !st.NextRun.Equal(r.NextRun) {
+			t.Errorf("%s after its 304: %+v, want %+v", r.ID, st, r)
+		}
+	}
+	all, err := s.Sources(ctx)
+	if err != nil || len(all) != 3 {
+		t.Errorf("sources = %d, %v; want 3", len(all), err)
 	}
 }
 
