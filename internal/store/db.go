@@ -134,6 +134,12 @@ func (t *tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result
 	return t.Tx.ExecContext(ctx, q, args...)
 }
 
+// PrepareContext prepares q on the transaction's connection, for the
+// transaction only: for a statement run many times in it.
+func (t *tx) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
+	return t.Tx.PrepareContext(ctx, t.dialect.bind(q))
+}
+
 func (t *tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	q = t.dialect.bind(q)
 	if st := t.stmts.forTx(ctx, t.db, q); st != nil {

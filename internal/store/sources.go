@@ -170,9 +170,26 @@ func (s *Store) RecordNotModifiedRuns(ctx context.Context, runs ...NotModified) 
 		return fmt.Errorf("store: %s: %w", what, err)
 	}
 	defer tx.Rollback()
-	for _, r := range runs {
-		_, err = tx.ExecContext(ctx, notModifiedUpsert, r.ID, fmtTime(r.At), fmtTime(r.At), fmtTime(r.NextRun))
+	exec := func(r NotModified) error {
+		_, err := tx.ExecContext(ctx, notModifiedUpsert, r.ID, fmtTime(r.At), fmtTime(r.At), fmtTime(r.NextRun))
+		return err
+	}
+	if len(runs) > 1 {
+		// Prepared on the transaction's connection, once for the group:
+		// the store's statement cache may not have it ready yet, and
+		// unprepared each run of it would be parsed again.
+		st, err := tx.PrepareContext(ctx, notModifiedUpsert)
 		if err != nil {
+			return fmt.Errorf("store: %s: %w", what, err)
+		}
+		defer st.Close()
+		exec = func(r NotModified) error {
+			_, err := st.ExecContext(ctx, r.ID, fmtTime(r.At), fmtTime(r.At), fmtTime(r.NextRun))
+			return err
+		}
+	}
+	for _, r := range runs {
+		if err := exec(r); err != nil {
 			return fmt.Errorf("store: %s: source %s: %w", what, r.ID, err)
 		}
 	}
