@@ -83,9 +83,11 @@ func checkPass(code int, stdout string) (passSummary, error) {
 
 // corpusConfig serves the corpus feeds (all but the unreadable one) and
 // writes a config with one source per feed into a new directory; it
-// returns the config path and the total bytes of the feeds.
+// returns the config path and the total bytes of the feeds. The server
+// runs in a process of its own: the CPU time of a pass is the command's,
+// not the server's, as against a real remote server.
 func corpusConfig(b *testing.B) (dir, cfg string, total int64) {
-	fs := corpustest.NewFeedServer(b, corpustest.ServerOptions{})
+	fs := corpustest.NewFeedServerProcess(b)
 	var srcs []string
 	for _, f := range fs.Files {
 		if f.Name == corpusUnreadable {

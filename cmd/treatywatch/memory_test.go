@@ -4,12 +4,16 @@ import (
 	"os"
 	"runtime/debug"
 	"testing"
+
+	"github.com/treatywatch/treatywatch/internal/corpustest"
 )
 
 // TestMain leaves the test process (and the daemons its tests start)
 // without the default soft memory limit: the tests run many commands in
-// one process, whose heap is not a command's.
+// one process, whose heap is not a command's. Started as the benchmarks'
+// feed server, the binary serves the corpus instead.
 func TestMain(m *testing.M) {
+	corpustest.ServeIfChild()
 	os.Setenv("GOMEMLIMIT", "off")
 	os.Exit(m.Run())
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -26,25 +27,35 @@ func Dir(t testing.TB) string { return Shared(t, "corpus") }
 // fails under CI=true, where it must be there, and is skipped otherwise.
 func Shared(t testing.TB, sub string) string {
 	t.Helper()
+	dir, err := findShared(sub)
+	if err == nil {
+		return dir
+	}
+	if os.Getenv("CI") == "true" || !errors.Is(err, errNoShared) {
+		t.Fatal(err)
+	}
+	t.Skip(err)
+	return ""
+}
+
+var errNoShared = errors.New("no shared folder")
+
+// findShared walks up from the working directory to shared/<sub>.
+func findShared(sub string) (string, error) {
 	wd, err := os.Getwd()
 	if err != nil {
-		t.Fatalf("corpustest: %v", err)
+		return "", fmt.Errorf("corpustest: %w", err)
 	}
 	for dir := wd; ; dir = filepath.Dir(dir) {
 		c := filepath.Join(dir, "shared", sub)
 		if _, err := os.Stat(c); err == nil {
-			return c
+			return c, nil
 		}
 		if filepath.Dir(dir) == dir {
 			break
 		}
 	}
-	msg := fmt.Sprintf("corpustest: no shared/%s above %s", sub, wd)
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
+	return "", fmt.Errorf("corpustest: %w: no shared/%s above %s", errNoShared, sub, wd)
 }
 
 // FeedFile is one line of feeds/MANIFEST.tsv.
@@ -100,10 +111,18 @@ func (f FeedFile) ContentType() string {
 // Feeds reads feeds/MANIFEST.tsv.
 func Feeds(t testing.TB) []FeedFile {
 	t.Helper()
-	dir := filepath.Join(Dir(t), "feeds")
+	files, err := readFeeds(filepath.Join(Dir(t), "feeds"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// readFeeds reads the manifest of the feeds directory dir.
+func readFeeds(dir string) ([]FeedFile, error) {
 	data, err := os.ReadFile(filepath.Join(dir, "MANIFEST.tsv"))
 	if err != nil {
-		t.Fatalf("corpustest: %v", err)
+		return nil, fmt.Errorf("corpustest: %w", err)
 	}
 	var (
 		out []FeedFile
@@ -151,12 +170,12 @@ func Feeds(t testing.TB) []FeedFile {
 		out = append(out, f)
 	}
 	if err := sc.Err(); err != nil {
-		t.Fatalf("corpustest: read manifest: %v", err)
+		return nil, fmt.Errorf("corpustest: read manifest: %w", err)
 	}
 	if len(out) == 0 {
-		t.Fatalf("corpustest: no feeds in %s", dir)
+		return nil, fmt.Errorf("corpustest: no feeds in %s", dir)
 	}
-	return out
+	return out, nil
 }
 
 // parseEncoding reads the manifest's encoding column.
@@ -197,8 +216,9 @@ type FeedServer struct {
 	*httptest.Server
 	Files []FeedFile
 
-	mu    sync.Mutex
-	hosts map[string]*HostStats
+	handler http.Handler
+	mu      sync.Mutex
+	hosts   map[string]*HostStats
 }
 
 type served struct {
@@ -213,16 +233,27 @@ type served struct {
 // /feeds/<file name>. It is closed when the test ends.
 func NewFeedServer(t testing.TB, opts ServerOptions) *FeedServer {
 	t.Helper()
-	files := Feeds(t)
+	s, err := newFeedServer(Feeds(t), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Server = httptest.NewServer(s.handler)
+	t.Cleanup(s.Close)
+	return s
+}
+
+// newFeedServer reads files and returns a FeedServer with its handler,
+// not yet listening.
+func newFeedServer(files []FeedFile, opts ServerOptions) (*FeedServer, error) {
 	byPath := map[string]*served{}
 	for _, f := range files {
 		body, err := os.ReadFile(f.Path)
 		if err != nil {
-			t.Fatalf("corpustest: %v", err)
+			return nil, fmt.Errorf("corpustest: %w", err)
 		}
 		fi, err := os.Stat(f.Path)
 		if err != nil {
-			t.Fatalf("corpustest: %v", err)
+			return nil, fmt.Errorf("corpustest: %w", err)
 		}
 		sum := sha256.Sum256(body)
 		ct := f.ContentType()
@@ -238,7 +269,7 @@ func NewFeedServer(t testing.TB, opts ServerOptions) *FeedServer {
 		}
 	}
 	s := &FeedServer{Files: files, hosts: map[string]*HostStats{}}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.enter(r.Host)
 		defer s.leave(r.Host)
 		if opts.Delay > 0 {
@@ -262,9 +293,8 @@ func NewFeedServer(t testing.TB, opts ServerOptions) *FeedServer {
 			s.hosts[r.Host].NotModified++
 			s.mu.Unlock()
 		}
-	}))
-	t.Cleanup(s.Close)
-	return s
+	})
+	return s, nil
 }
 
 // FeedURL returns the address of the named feed on the server.
