@@ -141,3 +141,15 @@ func BenchmarkClassifyVsParse(b *testing.B) {
 		b.Logf("within target: classifying took %.1f%% of parsing, target at most %.0f%%", ratio, classifyTarget)
 	}
 }
+
+// BenchmarkDefault: building the engine of the built-in pack, which a
+// command that classifies pays once (decoding the embedded pack,
+// compiling its rules and model).
+func BenchmarkDefault(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Default(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -71,7 +71,7 @@ type Engine struct {
 	anchors     [128][]string // prefilter pieces by first byte
 	hasAnchors  bool
 	wideAnchors map[rune][]string // pieces that start with a non-ASCII letter
-	byteClass   [128]uint8
+	byteClass   [256]uint8        // of the prefilter, by byte
 	pool        sync.Pool
 	// fs names the features of the fitted model; model is nil for a pack
 	// that was never fitted (rule weights as written)
@@ -210,8 +210,11 @@ func New(p *rules.Pack) (*Engine, error) {
 		}
 		e.hasAnchors = true
 	}
-	for c := 0; c < 128; c++ {
+	for c := 0; c < 256; c++ {
 		b := byte(c)
+		if b >= 0x80 {
+			e.byteClass[c] = clHigh
+		}
 		if b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' {
 			e.byteClass[c] |= clAlnum
 			l := b
@@ -269,8 +272,15 @@ func (e *Engine) candidate(it fetch.Item) bool {
 		prevAlnum := false
 		for i := 0; i < len(s); {
 			c := s[i]
-			if c < 0x80 {
-				cl := cls[c&0x7f]
+			cl := cls[c]
+			if cl == 0 {
+				// ASCII, not a letter or digit: skip the run
+				prevAlnum = false
+				for i++; i < len(s) && cls[s[i]] == 0; i++ {
+				}
+				continue
+			}
+			if cl&clAlnum != 0 {
 				if cl&clAnchor != 0 && !prevAlnum {
 					for _, a := range e.anchors[c|0x20] {
 						if hasPrefixFold(s[i:], a) {
@@ -278,8 +288,10 @@ func (e *Engine) candidate(it fetch.Item) bool {
 						}
 					}
 				}
-				prevAlnum = cl&clAlnum != 0
-				i++
+				// the rest of the word's ASCII letters and digits
+				prevAlnum = true
+				for i++; i < len(s) && cls[s[i]]&clAlnum != 0; i++ {
+				}
 				continue
 			}
 			r, n := utf8.DecodeRuneInString(s[i:])
@@ -398,10 +410,12 @@ func withoutTitle(body, title string) string {
 	return b[len(t):]
 }
 
-// byte classes of the prefilter
+// byte classes of the prefilter (0: an ASCII byte that is not a letter
+// or a digit)
 const (
 	clAlnum  = 1 // ASCII letter or digit
 	clAnchor = 2 // a prefilter piece starts with this byte (any case)
+	clHigh   = 4 // a byte of a non-ASCII rune
 )
 
 // hit is a rule that fired on words toks[i..j] of a field.

@@ -70,6 +70,10 @@ type featSpace struct {
 	relBlock   []int32
 	topicBlock [][]int32
 	stBlock    []int32
+	// relApart: no feature of the relevance head is a stance feature
+	// (a feature extractStance sets), so the relevance of an item can be
+	// decided before its stance cues are counted
+	relApart bool
 }
 
 func (s *featSpace) add(name string) int32 {
@@ -182,6 +186,16 @@ func newFeatSpace(e *Engine) *featSpace {
 			heads = append(heads, h.Weights)
 		}
 		s.addWords(modelWords(heads...))
+	}
+	s.relApart = true
+	inStance := make([]bool, len(s.names))
+	for _, f := range s.stBlock {
+		inStance[f] = true
+	}
+	for _, f := range s.relBlock {
+		if inStance[f] {
+			s.relApart = false
+		}
 	}
 	return s
 }
@@ -300,6 +314,27 @@ func (v *fvec) set(f int32, val float64) {
 
 // extract computes the features of an item from its scanned fields.
 func (e *Engine) extract(fs []field, it fetch.Item, v *fvec) {
+	own := e.extractRelevance(fs, it, v, true)
+	e.extractStance(fs, it, own, v)
+	logCounts(v)
+}
+
+// logCounts turns the counts of v into log(1+count).
+func logCounts(v *fvec) {
+	for i := range v.x {
+		if v.x[i] > 0 {
+			v.x[i] = math.Log1p(v.x[i])
+		}
+	}
+}
+
+// extractRelevance computes the counts of the relevance and topic
+// features of an item (what extract does before the stance cues) and
+// returns the actor that speaks in it. Unless needOwn, the speaker is
+// found only when a topic term needs it (a term inside the speaker's own
+// name does not count), and -1 is returned when none did: an item the
+// relevance head turns down needs no more.
+func (e *Engine) extractRelevance(fs []field, it fetch.Item, v *fvec, needOwn bool) int32 {
 	s := e.fs
 	v.reset(len(s.names))
 	var hasUN bool
@@ -397,7 +432,6 @@ func (e *Engine) extract(fs []field, it fetch.Item, v *fvec) {
 
 	// topics: each distinct term of a rule counts once per sentence (two
 	// terms of a topic in one sentence say more than one)
-	own := e.ownActor(it)
 	headlineStatement := false
 	for _, f := range fs {
 		if f.name != FieldTitle {
@@ -408,19 +442,35 @@ func (e *Engine) extract(fs []field, it fetch.Item, v *fvec) {
 				headlineStatement = true
 			}
 		}
+	}
+	own, ownKnown := int32(-1), false
+	speaker := func() int32 {
+		if ownKnown {
+			return own
+		}
+		ownKnown = true
+		own = e.ownActor(it)
 		if !headlineStatement || own >= 0 {
-			continue
+			return own
 		}
 		// "Statement by X", "X's statement": the first actor named in
 		// the headline speaks
-		for _, h := range f.hits {
-			if r := &e.rules[h.rule]; !h.dropped && r.kind == kActor && r.actor != rules.ActorPress {
-				own = h.rule
-				break
+		for _, f := range fs {
+			if f.name != FieldTitle {
+				continue
+			}
+			for _, h := range f.hits {
+				if r := &e.rules[h.rule]; !h.dropped && r.kind == kActor && r.actor != rules.ActorPress {
+					own = h.rule
+					return own
+				}
 			}
 		}
+		return own
 	}
-	v.own = own
+	if needOwn {
+		speaker()
+	}
 	v.headline = headlineStatement
 	total := 0
 	var topicSents float64
@@ -432,7 +482,7 @@ func (e *Engine) extract(fs []field, it fetch.Item, v *fvec) {
 		for hi := range f.hits {
 			h := &f.hits[hi]
 			r := &e.rules[h.rule]
-			if h.dropped || r.kind != kTopic || e.ownTerm(own, f, h) {
+			if h.dropped || r.kind != kTopic || e.ownTerm(speaker(), f, h) {
 				continue
 			}
 			k := [2]int32{h.rule, h.pat}
@@ -461,13 +511,8 @@ func (e *Engine) extract(fs []field, it fetch.Item, v *fvec) {
 	}
 	v.x[s.relTopics] = topicSents
 	v.x[s.topicLen] = float64(total)
-
-	e.extractStance(fs, it, own, v)
-	for i := range v.x {
-		if v.x[i] > 0 {
-			v.x[i] = math.Log1p(v.x[i])
-		}
-	}
+	v.own = own
+	return own
 }
 
 func (e *Engine) ownTerm(own int32, f *field, h *hit) bool {

@@ -12,9 +12,19 @@ import (
 // classifyFitted labels an item with the pack's fitted model.
 func (e *Engine) classifyFitted(z *scratch, fs []field, it fetch.Item) Result {
 	v := &z.v
-	e.extract(fs, it, v)
 	res := Result{Rules: e.pack.Version, Topics: []rules.Topic{}, Evidence: []Match{}}
 	m := e.model
+	// Most items are turned down by the relevance head, which reads
+	// none of the stance features: compute those only for the others
+	// (extract again from the start, so a relevant item gets exactly
+	// what extract gives).
+	if e.fs.relApart {
+		e.extractRelevance(fs, it, v, false)
+		logCounts(v)
+	}
+	if !e.fs.relApart || sigmoid(headScore(&m.rel, v.x)) >= m.rel.threshold {
+		e.extract(fs, it, v)
+	}
 	p := sigmoid(headScore(&m.rel, v.x))
 	res.Score = round3(p)
 	res.Relevant = p >= m.rel.threshold
