@@ -71,6 +71,7 @@ func normalise(f *gofeed.Feed, base *url.URL, src fetch.Source, fetched time.Tim
 	feedAuthor := person(f.Authors)
 	items := make([]fetch.Item, 0, len(f.Items))
 	seen := make(map[string]bool, len(f.Items))
+	var w normalize.Spacer // the buffer plainText reuses
 	for _, it := range f.Items {
 		if it == nil {
 			continue
@@ -84,9 +85,9 @@ func normalise(f *gofeed.Feed, base *url.URL, src fetch.Source, fetched time.Tim
 			SourceName:  src.Name,
 			SourceActor: src.Actor,
 			URL:         normalize.Link(link, base),
-			Title:       plainText(it.Title),
-			Summary:     plainText(it.Description),
-			Content:     plainText(it.Content),
+			Title:       plainTextIn(&w, it.Title),
+			Summary:     plainTextIn(&w, it.Description),
+			Content:     plainTextIn(&w, it.Content),
 			Lang:        lang,
 			Author:      person(it.Authors),
 			Fetched:     fetched,
@@ -133,17 +134,53 @@ func person(ps []*gofeed.Person) string {
 	return strings.Join(names, ", ")
 }
 
-// dateLayouts are the common feed date forms that carry a numeric zone.
-var dateLayouts = []string{
-	time.RFC3339Nano,
-	time.RFC1123Z,
-	"Mon, 2 Jan 2006 15:04:05 -0700",
-	"Mon, 2 Jan 2006 15:04 -0700",
-	"2 Jan 2006 15:04:05 -0700",
-	time.RFC822Z,
-	"2006-01-02T15:04:05-0700",
-	"2006-01-02 15:04:05 -0700",
-	"2006-01-02 15:04:05-07:00",
+// dateLayouts are the common feed date forms that carry a numeric zone,
+// by how a date in them begins: a year ("2006-"), a weekday, a day.
+var dateLayouts = [...][]string{
+	yearFirst: {
+		time.RFC3339Nano,
+		"2006-01-02T15:04:05-0700",
+		"2006-01-02 15:04:05 -0700",
+		"2006-01-02 15:04:05-07:00",
+	},
+	weekdayFirst: {
+		time.RFC1123Z,
+		"Mon, 2 Jan 2006 15:04:05 -0700",
+		"Mon, 2 Jan 2006 15:04 -0700",
+	},
+	dayFirst: {
+		"2 Jan 2006 15:04:05 -0700",
+		time.RFC822Z,
+	},
+}
+
+const (
+	yearFirst = iota
+	weekdayFirst
+	dayFirst
+)
+
+// layoutsFor returns the dateLayouts raw can match: those that begin as
+// raw does and end, as raw does, in a numeric zone or "Z". Each one left
+// out would fail to parse, so the first of them that parses raw is the
+// first of all dateLayouts that does; a failed time.Parse allocates its
+// error, and most feed dates are not in the first layout.
+func layoutsFor(raw string) []string {
+	if len(raw) < 5 {
+		return nil
+	}
+	if last := raw[len(raw)-1]; last != 'Z' && (last < '0' || last > '9') {
+		return nil // a named zone ("GMT") or none
+	}
+	switch c := raw[0]; {
+	case raw[4] == '-':
+		return dateLayouts[yearFirst]
+	case c|0x20 >= 'a' && c|0x20 <= 'z':
+		return dateLayouts[weekdayFirst]
+	case c >= '0' && c <= '9':
+		return dateLayouts[dayFirst]
+	}
+	return nil
 }
 
 // itemDate returns the date of raw with the zone the feed gave. gofeed
@@ -151,7 +188,7 @@ var dateLayouts = []string{
 // result is used when raw has no numeric zone we can read.
 func itemDate(raw string, parsed *time.Time) time.Time {
 	raw = strings.TrimSpace(raw)
-	for _, layout := range dateLayouts {
+	for _, layout := range layoutsFor(raw) {
 		t, err := time.Parse(layout, raw)
 		if err != nil {
 			continue

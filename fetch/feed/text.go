@@ -15,14 +15,23 @@ import (
 // collapsed. It reads s once; text without markup or entities is only
 // collapsed, and returned as is when already collapsed.
 func plainText(s string) string {
+	var w normalize.Spacer
+	return plainTextIn(&w, s)
+}
+
+// plainTextIn is plainText building the text in w's buffer, which it
+// resets: one Spacer for all the fields of a feed allocates only the
+// results. A result equal to s is s.
+func plainTextIn(w *normalize.Spacer, s string) string {
 	lt, amp := strings.IndexByte(s, '<'), strings.IndexByte(s, '&')
 	if lt < 0 && amp < 0 {
-		return normalize.Collapse(s)
+		return w.Collapse(s)
 	}
+	w.Reset()
 	if lt < 0 {
-		return normalize.Collapse(html.UnescapeString(s))
+		text(w, s)
+		return w.StringFrom(s)
 	}
-	w := normalize.NewSpacer(len(s))
 	skip := 0 // depth of skipped elements (template may nest)
 	for i := 0; i < len(s); {
 		j := strings.IndexByte(s[i:], '<')
@@ -30,7 +39,7 @@ func plainText(s string) string {
 			j = len(s) - i
 		}
 		if skip == 0 {
-			text(&w, s[i:i+j])
+			text(w, s[i:i+j])
 		}
 		i += j
 		if i >= len(s) {
@@ -39,7 +48,7 @@ func plainText(s string) string {
 		tag, next := scanTag(s, i)
 		if tag.kind == notTag {
 			if skip == 0 {
-				text(&w, "<")
+				text(w, "<")
 			}
 			i++
 			continue
@@ -59,7 +68,7 @@ func plainText(s string) string {
 			w.Break()
 		}
 	}
-	return w.String()
+	return w.StringFrom(s)
 }
 
 // text appends s to w, decoding its entities.

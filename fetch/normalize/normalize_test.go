@@ -89,10 +89,41 @@ func TestCollapse(t *testing.T) {
 		{"no\u00a0break\u2003em", "no break em"},
 		{"\u00a0", ""},
 	}
+	var w Spacer // shared: each Collapse starts from a used buffer
+	w.Words("left over ")
 	for _, tt := range tests {
 		if got := Collapse(tt.in); got != tt.want {
 			t.Errorf("Collapse(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+		if got := w.Collapse(tt.in); got != tt.want {
+			t.Errorf("Spacer.Collapse(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestSpacerStringFrom(t *testing.T) {
+	var w Spacer
+	w.Words("  a  b ")
+	w.Break()
+	if got := w.StringFrom("a b"); got != "a b" {
+		t.Errorf("StringFrom = %q, want %q", got, "a b")
+	}
+	w.Reset()
+	if got := w.StringFrom("x"); got != "" {
+		t.Errorf("after Reset StringFrom = %q, want empty", got)
+	}
+	w.Words("c")
+	if got := w.String(); got != "c" {
+		t.Errorf("after Reset and Words = %q, want %q (no space owed from before)", got, "c")
+	}
+	// The result must not share the buffer: writing on must not change it.
+	w.Reset()
+	w.Words("one")
+	one := w.StringFrom("two")
+	w.Reset()
+	w.Words("six")
+	if one != "one" {
+		t.Errorf("a result changed with the buffer: %q", one)
 	}
 }
 

@@ -54,9 +54,6 @@ type Spacer struct {
 	pending bool // a space is owed before the next word
 }
 
-// NewSpacer returns a Spacer with room for n bytes.
-func NewSpacer(n int) Spacer { return Spacer{buf: make([]byte, 0, n)} }
-
 // Words appends s as it is, a run of non-space bytes at a time.
 func (w *Spacer) Words(s string) {
 	for i := 0; i < len(s); {
@@ -105,6 +102,33 @@ func (w *Spacer) Break() { w.pending = len(w.buf) > 0 }
 
 // String returns the text collected so far.
 func (w *Spacer) String() string { return string(w.buf) }
+
+// Reset empties w and keeps its buffer, so one Spacer serves many texts
+// without allocating a buffer for each.
+func (w *Spacer) Reset() {
+	w.buf = w.buf[:0]
+	w.pending = false
+}
+
+// StringFrom returns the text collected so far, which was made from in:
+// in itself when the two are equal (nothing to copy), else a copy.
+func (w *Spacer) StringFrom(in string) string {
+	if string(w.buf) == in {
+		return in
+	}
+	return string(w.buf)
+}
+
+// Collapse is the package's Collapse writing into w's buffer (which it
+// resets) instead of a new one.
+func (w *Spacer) Collapse(s string) string {
+	if collapsed(s) {
+		return s
+	}
+	w.Reset()
+	w.Words(s)
+	return w.String()
+}
 
 // IsSpace reports whether the ASCII byte c is white space.
 func IsSpace(c byte) bool { return c < utf8.RuneSelf && asciiSpace[c] }
