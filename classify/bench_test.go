@@ -11,6 +11,7 @@ import (
 	"github.com/treatywatch/treatywatch/fetch"
 	"github.com/treatywatch/treatywatch/fetch/feed"
 	"github.com/treatywatch/treatywatch/internal/corpustest"
+	"github.com/treatywatch/treatywatch/internal/cputime"
 )
 
 type corpus struct {
@@ -147,9 +148,55 @@ func BenchmarkClassifyVsParse(b *testing.B) {
 // compiling its rules and model).
 func BenchmarkDefault(b *testing.B) {
 	b.ReportAllocs()
+	cpu := cputime.Start(b)
 	for b.Loop() {
 		if _, err := Default(); err != nil {
 			b.Fatal(err)
 		}
 	}
+	cpu.Stop()
+}
+
+// BenchmarkClassifyPass is what classification adds to a `once` pass
+// over the corpus: the built-in engine built, then every item of every
+// corpus feed (as feed.Parse gives them) classified, in CPU time
+// (cpu-ns/op: garbage collection included).
+func BenchmarkClassifyPass(b *testing.B) {
+	var items []fetch.Item
+	fetched := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, f := range corpustest.Feeds(b) {
+		data, err := os.ReadFile(f.Path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		its, _, err := feed.Parse(data, f.ContentType(), "https://example.org/feeds/"+f.Name, fetch.Source{ID: f.Name, Name: f.Name}, fetched)
+		if err != nil {
+			continue // nothing can be read from it (see the corpus README)
+		}
+		items = append(items, its...)
+	}
+	if len(items) < 2500 {
+		b.Fatalf("%d corpus items, want the whole corpus", len(items))
+	}
+	b.ReportAllocs()
+	relevant := -1
+	cpu := cputime.Start(b)
+	for b.Loop() {
+		e, err := Default()
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for _, it := range items {
+			if e.Classify(it).Relevant {
+				n++
+			}
+		}
+		if relevant >= 0 && n != relevant {
+			b.Fatalf("a pass found %d relevant items, the first %d", n, relevant)
+		}
+		relevant = n
+	}
+	cpu.Stop()
+	b.ReportMetric(float64(len(items)), "items")
 }

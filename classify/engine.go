@@ -72,7 +72,9 @@ type Engine struct {
 	hasAnchors  bool
 	wideAnchors map[rune][]string // pieces that start with a non-ASCII letter
 	byteClass   [256]uint8        // of the prefilter, by byte
-	pool        sync.Pool
+	// pairs: a bit per first two ASCII bytes (folded) of the pieces
+	pairs [128 * 128 / 64]uint64
+	pool  sync.Pool
 	// fs names the features of the fitted model; model is nil for a pack
 	// that was never fitted (rule weights as written)
 	fs    *featSpace
@@ -205,6 +207,16 @@ func New(p *rules.Pack) (*Engine, error) {
 		r, _ := utf8.DecodeRuneInString(a.Text)
 		if r < 0x80 {
 			e.anchors[r] = append(e.anchors[r], a.Text)
+			if len(a.Text) < 2 || a.Text[1] >= 0x80 {
+				// any second byte
+				for d := 0; d < 0x80; d++ {
+					k := uint(r)<<7 | uint(d)
+					e.pairs[k>>6] |= 1 << (k & 63)
+				}
+			} else {
+				k := uint(r)<<7 | uint(a.Text[1])
+				e.pairs[k>>6] |= 1 << (k & 63)
+			}
 		} else {
 			e.wideAnchors[r] = append(e.wideAnchors[r], a.Text)
 		}
@@ -271,27 +283,36 @@ func (e *Engine) candidate(it fetch.Item) bool {
 	for _, s := range []string{it.Title, it.Summary, it.Content} {
 		prevAlnum := false
 		for i := 0; i < len(s); {
-			c := s[i]
-			cl := cls[c]
-			if cl == 0 {
-				// ASCII, not a letter or digit: skip the run
-				prevAlnum = false
-				for i++; i < len(s) && cls[s[i]] == 0; i++ {
-				}
-				continue
+			// ASCII bytes: one test each, for the rare byte that needs a
+			// look (a word that starts with the first letter of a piece,
+			// a non-ASCII rune)
+			var prev uint8
+			if prevAlnum {
+				prev = clAlnum
 			}
-			if cl&clAlnum != 0 {
-				if cl&clAnchor != 0 && !prevAlnum {
+			for ; i < len(s); i++ {
+				cl := cls[s[i]]
+				if cl&(clHigh|clAnchor)&^(prev<<1) != 0 {
+					break
+				}
+				prev = cl & clAlnum
+			}
+			prevAlnum = prev != 0
+			if i == len(s) {
+				break
+			}
+			c := s[i]
+			if c < 0x80 {
+				// a word starts with the first letter of a piece
+				if i+1 >= len(s) || e.anchorPair(c, s[i+1]) {
 					for _, a := range e.anchors[c|0x20] {
 						if hasPrefixFold(s[i:], a) {
 							return true
 						}
 					}
 				}
-				// the rest of the word's ASCII letters and digits
 				prevAlnum = true
-				for i++; i < len(s) && cls[s[i]]&clAlnum != 0; i++ {
-				}
+				i++
 				continue
 			}
 			r, n := utf8.DecodeRuneInString(s[i:])
@@ -342,6 +363,20 @@ func (e *Engine) candidate(it fetch.Item) bool {
 		}
 	}
 	return false
+}
+
+// anchorPair: a word that starts with ASCII bytes c, d may start with a
+// prefilter piece (d is not ASCII, a piece has one letter, or c, d folded
+// start one).
+func (e *Engine) anchorPair(c, d byte) bool {
+	if d >= 0x80 {
+		return true
+	}
+	if d >= 'A' && d <= 'Z' {
+		d += 'a' - 'A'
+	}
+	k := uint(c|0x20)<<7 | uint(d)
+	return e.pairs[k>>6]&(1<<(k&63)) != 0
 }
 
 // hasPrefixFold: s starts with the lower-case ASCII piece a, ignoring

@@ -14,10 +14,8 @@ type matcher struct {
 	// prefixLen[n] is true when some prefix is n bytes long.
 	prefixLen []bool
 	root      []int32 // word id → first node, -1 when no term starts there
-	// cheap filters that spare most words of a text a hash lookup: a bit
-	// per (length, first byte, last byte) of the whole words, and a bit
-	// per first two bytes of the prefixes
-	wordBits []uint64
+	// a cheap filter that spares most words of a text the lookups of
+	// their prefixes: a bit per first two bytes of the prefixes
 	pfxBits  []uint64
 	nodes    []mnode
 	patterns []pattern
@@ -36,15 +34,7 @@ type pattern struct {
 
 func newMatcher(f *text.Folder) *matcher {
 	return &matcher{fold: f,
-		wordBits: make([]uint64, (16<<16)/64), pfxBits: make([]uint64, (1<<16)/64)}
-}
-
-func wordKey(w []byte) uint32 {
-	n := len(w)
-	if n > 15 {
-		n = 15
-	}
-	return uint32(n)<<16 | uint32(w[0])<<8 | uint32(w[len(w)-1])
+		pfxBits: make([]uint64, (1<<16)/64)}
 }
 
 func pfxKey(w []byte) uint32 { return uint32(w[0])<<8 | uint32(w[1]) }
@@ -63,8 +53,6 @@ func (m *matcher) wordID(w string, prefix bool) int32 {
 	}
 	if prefix {
 		setBit(m.pfxBits, pfxKey([]byte(w)))
-	} else {
-		setBit(m.wordBits, wordKey([]byte(w)))
 	}
 	id, ok := tab.get([]byte(w))
 	if !ok {
@@ -142,11 +130,9 @@ func (m *matcher) scanField(sc *text.Scanner, s string, toks []vtok, sents []spa
 		p := pos
 		pos++
 		var v vtok
-		if hasBit(m.wordBits, wordKey(w)) {
-			if id, ok := m.full.get(w); ok {
-				v.ids[0] = id
-				v.n = 1
-			}
+		if id, ok := m.full.get(w); ok {
+			v.ids[0] = id
+			v.n = 1
 		}
 		if len(w) >= 3 && hasBit(m.pfxBits, pfxKey(w)) {
 			max := len(w)

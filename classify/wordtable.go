@@ -1,71 +1,96 @@
 package classify
 
+import "encoding/binary"
+
 // wordTable is an open-addressing hash table from a word to its id, made
 // for the one lookup per word of a text that the matcher does: no
-// allocation, one probe most of the time.
+// allocation, and most words cost one probe of a small array of keys. A
+// word of up to 7 bytes is its own key (its bytes and its length), so
+// finding it, or finding it is not there, reads nothing else; a longer
+// word's key is a hash, and a key that matches is checked against the
+// word itself.
 type wordTable struct {
-	slots []wslot
+	keys  []uint64 // 0 = empty
+	ids   []int32
+	words []string
+	shift uint // 64 - log2(len(keys))
 	mask  uint64
 	n     int
 }
 
-type wslot struct {
-	hash uint64
-	word string
-	id   int32 // id+1; 0 = empty
-}
+const (
+	hashMul = 0x9E3779B97F4A7C15
+	// maxInline is the longest word that is its own key.
+	maxInline = 7
+)
 
-func fnv(w []byte) uint64 {
-	h := uint64(14695981039346656037)
-	for _, c := range w {
-		h ^= uint64(c)
-		h *= 1099511628211
+// tableKey is the key of a word: the bytes and length of a short word,
+// else a hash of it marked with length 0xff.
+func tableKey(w []byte) uint64 {
+	if len(w) <= maxInline {
+		var k uint64
+		for i, c := range w {
+			k |= uint64(c) << (8 * i)
+		}
+		return k | uint64(len(w))<<56
 	}
-	return h
+	h := uint64(len(w)) * hashMul
+	for len(w) >= 8 {
+		h = (h ^ binary.LittleEndian.Uint64(w)) * hashMul
+		h ^= h >> 29
+		w = w[8:]
+	}
+	var t uint64
+	for i, c := range w {
+		t |= uint64(c) << (8 * i)
+	}
+	h = (h ^ t) * hashMul
+	return (h^h>>32)>>8 | 0xff<<56
 }
 
 func (t *wordTable) get(w []byte) (int32, bool) {
 	if t.n == 0 {
 		return 0, false
 	}
-	h := fnv(w)
-	for i := h & t.mask; ; i = (i + 1) & t.mask {
-		s := &t.slots[i]
-		if s.id == 0 {
+	k := tableKey(w)
+	for i := (k * hashMul) >> t.shift; ; i = (i + 1) & t.mask {
+		switch t.keys[i] {
+		case 0:
 			return 0, false
-		}
-		if s.hash == h && s.word == string(w) {
-			return s.id - 1, true
+		case k:
+			if len(w) <= maxInline || t.words[i] == string(w) {
+				return t.ids[i], true
+			}
 		}
 	}
 }
 
 func (t *wordTable) put(w string, id int32) {
-	if (t.n+1)*2 > len(t.slots) {
-		old := t.slots
-		size := 64
-		for size < (t.n+1)*4 {
+	if (t.n+1)*2 > len(t.keys) {
+		oldKeys, oldIDs, oldWords := t.keys, t.ids, t.words
+		size, shift := 64, uint(64-6)
+		for size < (t.n+1)*2 {
 			size *= 2
+			shift--
 		}
-		t.slots = make([]wslot, size)
-		t.mask = uint64(size - 1)
+		t.keys, t.ids, t.words = make([]uint64, size), make([]int32, size), make([]string, size)
+		t.mask, t.shift = uint64(size-1), shift
 		t.n = 0
-		for _, s := range old {
-			if s.id != 0 {
-				t.put(s.word, s.id-1)
+		for i, k := range oldKeys {
+			if k != 0 {
+				t.put(oldWords[i], oldIDs[i])
 			}
 		}
 	}
-	h := fnv([]byte(w))
-	for i := h & t.mask; ; i = (i + 1) & t.mask {
-		s := &t.slots[i]
-		if s.id == 0 {
-			*s = wslot{hash: h, word: w, id: id + 1}
+	k := tableKey([]byte(w))
+	for i := (k * hashMul) >> t.shift; ; i = (i + 1) & t.mask {
+		switch {
+		case t.keys[i] == 0:
+			t.keys[i], t.ids[i], t.words[i] = k, id, w
 			t.n++
 			return
-		}
-		if s.hash == h && s.word == w {
-			s.id = id + 1
+		case t.keys[i] == k && t.words[i] == w:
+			t.ids[i] = id
 			return
 		}
 	}

@@ -78,10 +78,21 @@ func NFKC(s string) string {
 	return s
 }
 
-// asciiClass: 0 other, 1 word byte (already lower case in asciiLower).
-var asciiWord = func() (t [128]bool) {
+// asciiWord: the byte is an ASCII letter or digit.
+var asciiWord = func() (t [256]bool) {
 	for c := 0; c < 128; c++ {
 		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+	}
+	return t
+}()
+
+// asciiLower maps a byte to its ASCII lower case.
+var asciiLower = func() (t [256]byte) {
+	for c := range t {
+		t[c] = byte(c)
+		if c >= 'A' && c <= 'Z' {
+			t[c] += 'a' - 'A'
+		}
 	}
 	return t
 }()
@@ -161,11 +172,17 @@ func (z *Scanner) Scan(s string, fn func(word []byte, t Token)) {
 				if start < 0 {
 					start = i
 				}
-				if c >= 'A' && c <= 'Z' {
-					c += 'a' - 'A'
+				// the whole run of ASCII letters and digits at once
+				j := i + 1
+				for j < len(s) && asciiWord[s[j]] {
+					j++
 				}
-				buf = append(buf, c)
-				i++
+				n := len(buf)
+				buf = append(buf, s[i:j]...)
+				for k := n; k < len(buf); k++ {
+					buf[k] = asciiLower[buf[k]]
+				}
+				i = j
 				continue
 			}
 			flush(i)
