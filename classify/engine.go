@@ -76,9 +76,17 @@ type Engine struct {
 	pairs [128 * 128 / 64]uint64
 	pool  sync.Pool
 	// fs names the features of the fitted model; model is nil for a pack
-	// that was never fitted (rule weights as written)
-	fs    *featSpace
-	model *fitted
+	// that was never fitted (rule weights as written). For a fitted
+	// pack both are read only after wholeModel.
+	fs     *featSpace
+	model  *fitted
+	fitted bool
+	whole  sync.Once
+	// relFS and relHead: the features and head that decide relevance
+	// (relFS lacks the model's word features, which only topic and
+	// stance heads read, and names every other feature as fs does)
+	relFS   *featSpace
+	relHead *dhead
 	lang  *langDetector
 	fold  *text.Folder
 	// actorByTerm finds a state or intergovernmental actor by its name
@@ -96,11 +104,19 @@ func Default() (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return New(p)
+	return build(p, true)
 }
 
 // New compiles a loaded pack into one matcher.
-func New(p *rules.Pack) (*Engine, error) {
+func New(p *rules.Pack) (*Engine, error) { return build(p, false) }
+
+// build compiles a pack. With lazyModel (the built-in pack, whose model
+// the tests compile), only the relevance head of a fitted model is
+// compiled now; the topic and stance heads and the word features they
+// read (most of the model) are compiled when the first relevant item
+// needs them, so a command that sees only irrelevant items never pays
+// for them.
+func build(p *rules.Pack, lazyModel bool) (*Engine, error) {
 	if p == nil {
 		return nil, fmt.Errorf("classify: nil rule pack")
 	}
@@ -239,16 +255,52 @@ func New(p *rules.Pack) (*Engine, error) {
 		}
 	}
 	e.pool.New = func() any { return &scratch{sc: text.NewScanner(f)} }
-	e.fs = newFeatSpace(e)
 	e.lang = newLangDetector()
-	if p.Model != nil {
-		m, err := e.compileModel(p.Model)
-		if err != nil {
-			return nil, fmt.Errorf("classify: %s: %w", p.Name, err)
-		}
-		e.model = m
+	if p.Model == nil {
+		e.fs = newFeatSpace(e, false)
+		e.whole.Do(func() {})
+		return e, nil
 	}
+	e.fitted = true
+	if !lazyModel {
+		if err := e.compileWhole(); err != nil {
+			return nil, err
+		}
+		e.whole.Do(func() {})
+		e.relFS, e.relHead = e.fs, &e.model.rel
+		return e, nil
+	}
+	e.relFS = newFeatSpace(e, false)
+	rel, err := e.compileHead(e.relFS, "relevance", p.Model.Relevance, e.relFS.relBlock)
+	if err != nil {
+		return nil, fmt.Errorf("classify: %s: %w", p.Name, err)
+	}
+	e.relHead = &rel
 	return e, nil
+}
+
+// compileWhole builds the whole feature space and model of a fitted
+// pack.
+func (e *Engine) compileWhole() error {
+	e.fs = newFeatSpace(e, true)
+	m, err := e.compileModel(e.pack.Model)
+	if err != nil {
+		return fmt.Errorf("classify: %s: %w", e.pack.Name, err)
+	}
+	e.model = m
+	return nil
+}
+
+// wholeModel makes sure e.fs and e.model are the whole feature space and
+// model (compiled at the first call for the built-in pack).
+func (e *Engine) wholeModel() {
+	e.whole.Do(func() {
+		if err := e.compileWhole(); err != nil {
+			// the tests compile the built-in model: only a broken
+			// build gets here
+			panic("built-in rule pack: " + err.Error())
+		}
+	})
 }
 
 // Version is the version of the rule pack.
@@ -622,7 +674,7 @@ func (e *Engine) Classify(it fetch.Item) Result {
 		return Result{Rules: e.pack.Version, Topics: []rules.Topic{}, Evidence: []Match{}}
 	}
 	fs := e.scan(z, it)
-	if e.model != nil {
+	if e.fitted {
 		return e.classifyFitted(z, fs, it)
 	}
 	res := Result{Rules: e.pack.Version, Topics: []rules.Topic{}, Evidence: []Match{}}

@@ -86,7 +86,9 @@ func (s *featSpace) add(name string) int32 {
 	return i
 }
 
-func newFeatSpace(e *Engine) *featSpace {
+// newFeatSpace names the features of e's rules; withWords adds the word
+// features the pack's model reads.
+func newFeatSpace(e *Engine, withWords bool) *featSpace {
 	s := &featSpace{index: map[string]int32{}, stPrior: map[string]int32{}, stActorType: map[rules.ActorType]int32{}}
 	n := len(e.rules)
 	s.body, s.title, s.about = make([]int32, n), make([]int32, n), make([]int32, n)
@@ -177,7 +179,7 @@ func newFeatSpace(e *Engine) *featSpace {
 		s.stActorType[t] = st("speaker." + string(t))
 	}
 	s.signs(e)
-	if m := e.pack.Model; m != nil {
+	if m := e.pack.Model; m != nil && withWords {
 		heads := []map[string]float64{}
 		for _, h := range m.Topics {
 			heads = append(heads, h.Weights)
@@ -314,7 +316,8 @@ func (v *fvec) set(f int32, val float64) {
 
 // extract computes the features of an item from its scanned fields.
 func (e *Engine) extract(fs []field, it fetch.Item, v *fvec) {
-	own := e.extractRelevance(fs, it, v, true)
+	e.wholeModel()
+	own := e.extractRelevance(e.fs, fs, it, v, true)
 	e.extractStance(fs, it, own, v)
 	logCounts(v)
 }
@@ -334,8 +337,7 @@ func logCounts(v *fvec) {
 // found only when a topic term needs it (a term inside the speaker's own
 // name does not count), and -1 is returned when none did: an item the
 // relevance head turns down needs no more.
-func (e *Engine) extractRelevance(fs []field, it fetch.Item, v *fvec, needOwn bool) int32 {
-	s := e.fs
+func (e *Engine) extractRelevance(s *featSpace, fs []field, it fetch.Item, v *fvec, needOwn bool) int32 {
 	v.reset(len(s.names))
 	var hasUN bool
 	var cyberWords float64
@@ -703,25 +705,30 @@ type fitted struct {
 	stance [3]dhead
 }
 
+// compileHead makes a dense head over the features of s that reads block.
+func (e *Engine) compileHead(s *featSpace, what string, h rules.Head, block []int32) (dhead, error) {
+	d := dhead{bias: h.Bias, threshold: h.Threshold, w: make([]float64, len(s.names)), feats: block}
+	if d.threshold == 0 {
+		d.threshold = 0.5
+	}
+	in := map[int32]bool{}
+	for _, f := range block {
+		in[f] = true
+	}
+	for name, w := range h.Weights {
+		f, ok := s.index[name]
+		if !ok || !in[f] {
+			return d, errUnknownFeature(what, name)
+		}
+		d.w[f] = w
+	}
+	return d, nil
+}
+
 func (e *Engine) compileModel(m *rules.Model) (*fitted, error) {
 	s := e.fs
 	mk := func(what string, h rules.Head, block []int32) (dhead, error) {
-		d := dhead{bias: h.Bias, threshold: h.Threshold, w: make([]float64, len(s.names)), feats: block}
-		if d.threshold == 0 {
-			d.threshold = 0.5
-		}
-		in := map[int32]bool{}
-		for _, f := range block {
-			in[f] = true
-		}
-		for name, w := range h.Weights {
-			f, ok := s.index[name]
-			if !ok || !in[f] {
-				return d, errUnknownFeature(what, name)
-			}
-			d.w[f] = w
-		}
-		return d, nil
+		return e.compileHead(s, what, h, block)
 	}
 	out := &fitted{}
 	var err error

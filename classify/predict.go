@@ -13,22 +13,25 @@ import (
 func (e *Engine) classifyFitted(z *scratch, fs []field, it fetch.Item) Result {
 	v := &z.v
 	res := Result{Rules: e.pack.Version, Topics: []rules.Topic{}, Evidence: []Match{}}
-	m := e.model
 	// Most items are turned down by the relevance head, which reads
-	// none of the stance features: compute those only for the others
-	// (extract again from the start, so a relevant item gets exactly
-	// what extract gives).
-	if e.fs.relApart {
-		e.extractRelevance(fs, it, v, false)
+	// none of the stance or word features: compute those only for the
+	// others (extract again from the start, so a relevant item gets
+	// exactly what extract gives).
+	if e.relFS.relApart {
+		e.extractRelevance(e.relFS, fs, it, v, false)
 		logCounts(v)
+		if p := sigmoid(headScore(e.relHead, v.x)); p < e.relHead.threshold {
+			res.Score = round3(p)
+			res.Evidence = e.explain(e.relFS, fs, v, e.relHead, "relevance", 4, res.Evidence)
+			return res
+		}
 	}
-	if !e.fs.relApart || sigmoid(headScore(&m.rel, v.x)) >= m.rel.threshold {
-		e.extract(fs, it, v)
-	}
+	e.extract(fs, it, v)
+	m := e.model
 	p := sigmoid(headScore(&m.rel, v.x))
 	res.Score = round3(p)
 	res.Relevant = p >= m.rel.threshold
-	res.Evidence = e.explain(fs, v, &m.rel, "relevance", 4, res.Evidence)
+	res.Evidence = e.explain(e.fs, fs, v, &m.rel, "relevance", 4, res.Evidence)
 	if !res.Relevant {
 		return res
 	}
@@ -40,7 +43,7 @@ func (e *Engine) classifyFitted(z *scratch, fs []field, it fetch.Item) Result {
 		h := &m.topics[i]
 		if sigmoid(headScore(h, v.x)) >= h.threshold {
 			res.Topics = append(res.Topics, e.topics[i])
-			res.Evidence = e.explain(fs, v, h, string(e.topics[i]), 3, res.Evidence)
+			res.Evidence = e.explain(e.fs, fs, v, h, string(e.topics[i]), 3, res.Evidence)
 		}
 	}
 	// a passing mention (the taxonomy: not relevant): the treaty named
@@ -69,7 +72,7 @@ func (e *Engine) classifyFitted(z *scratch, fs []field, it fetch.Item) Result {
 	}
 	res.Stance = Stance(stanceLabels[best])
 	n0 := len(res.Evidence)
-	res.Evidence = e.explain(fs, v, &m.stance[best], "stance "+stanceLabels[best], 5, res.Evidence)
+	res.Evidence = e.explain(e.fs, fs, v, &m.stance[best], "stance "+stanceLabels[best], 5, res.Evidence)
 	res.Evidence = e.explainDiscounted(fs, v, &m.stance[best], "stance "+stanceLabels[best], res.Evidence, n0)
 	if v.own >= 0 {
 		res.Actor = e.rules[v.own].name
@@ -81,14 +84,14 @@ func (e *Engine) classifyFitted(z *scratch, fs []field, it fetch.Item) Result {
 
 // explain adds the features that weighed most for a decision, each with
 // the text it matched.
-func (e *Engine) explain(fs []field, v *fvec, h *dhead, decision string, n int, out []Match) []Match {
+func (e *Engine) explain(s *featSpace, fs []field, v *fvec, h *dhead, decision string, n int, out []Match) []Match {
 	type contrib struct {
 		f int32
 		c float64
 	}
 	var cs []contrib
 	for _, f := range h.feats {
-		if c := h.w[f] * v.x[f]; c != 0 && f != e.fs.topicLen {
+		if c := h.w[f] * v.x[f]; c != 0 && f != s.topicLen {
 			cs = append(cs, contrib{f, c})
 		}
 	}
@@ -102,7 +105,7 @@ func (e *Engine) explain(fs []field, v *fvec, h *dhead, decision string, n int, 
 		cs = cs[:n]
 	}
 	for _, c := range cs {
-		name := e.fs.names[c.f]
+		name := s.names[c.f]
 		m := Match{Rule: name, Kind: e.featKind(name), Label: decision + e.featNote(name, v), Weight: round3(c.c), Field: FieldSource, Words: []string{}}
 		for k, r := range v.refs[c.f] {
 			f := &fs[r.fi]
