@@ -87,8 +87,8 @@ type Engine struct {
 	// stance heads read, and names every other feature as fs does)
 	relFS   *featSpace
 	relHead *dhead
-	lang  *langDetector
-	fold  *text.Folder
+	lang    *langDetector
+	fold    *text.Folder
 	// actorByTerm finds a state or intergovernmental actor by its name
 	// or one of its terms (actorKey form), for depositary participants.
 	actorByTerm map[string]int32
