@@ -87,6 +87,7 @@ type Engine struct {
 	// stance heads read, and names every other feature as fs does)
 	relFS   *featSpace
 	relHead *dhead
+	heads   func() error // decodes the rest of the built-in model
 	lang    *langDetector
 	fold    *text.Folder
 	// actorByTerm finds a state or intergovernmental actor by its name
@@ -100,23 +101,23 @@ var _ Classifier = (*Engine)(nil)
 
 // Default compiles the embedded rule pack.
 func Default() (*Engine, error) {
-	p, err := rules.Default()
+	p, heads, err := rules.DefaultDeferred()
 	if err != nil {
 		return nil, err
 	}
-	return build(p, true)
+	return build(p, heads)
 }
 
 // New compiles a loaded pack into one matcher.
-func New(p *rules.Pack) (*Engine, error) { return build(p, false) }
+func New(p *rules.Pack) (*Engine, error) { return build(p, nil) }
 
-// build compiles a pack. With lazyModel (the built-in pack, whose model
-// the tests compile), only the relevance head of a fitted model is
-// compiled now; the topic and stance heads and the word features they
-// read (most of the model) are compiled when the first relevant item
-// needs them, so a command that sees only irrelevant items never pays
-// for them.
-func build(p *rules.Pack, lazyModel bool) (*Engine, error) {
+// build compiles a pack. With heads (the built-in pack, whose model the
+// tests compile; heads decodes its topic and stance heads), only the
+// relevance head of the model is compiled now; the topic and stance
+// heads and the word features they read (most of the model) are decoded
+// and compiled when the first relevant item needs them, so a command
+// that sees only irrelevant items never pays for them.
+func build(p *rules.Pack, heads func() error) (*Engine, error) {
 	if p == nil {
 		return nil, fmt.Errorf("classify: nil rule pack")
 	}
@@ -262,7 +263,7 @@ func build(p *rules.Pack, lazyModel bool) (*Engine, error) {
 		return e, nil
 	}
 	e.fitted = true
-	if !lazyModel {
+	if heads == nil {
 		if err := e.compileWhole(); err != nil {
 			return nil, err
 		}
@@ -276,6 +277,7 @@ func build(p *rules.Pack, lazyModel bool) (*Engine, error) {
 		return nil, fmt.Errorf("classify: %s: %w", p.Name, err)
 	}
 	e.relHead = &rel
+	e.heads = heads
 	return e, nil
 }
 
@@ -295,7 +297,11 @@ func (e *Engine) compileWhole() error {
 // model (compiled at the first call for the built-in pack).
 func (e *Engine) wholeModel() {
 	e.whole.Do(func() {
-		if err := e.compileWhole(); err != nil {
+		err := e.heads()
+		if err == nil {
+			err = e.compileWhole()
+		}
+		if err != nil {
 			// the tests compile the built-in model: only a broken
 			// build gets here
 			panic("built-in rule pack: " + err.Error())
@@ -309,8 +315,12 @@ func (e *Engine) Version() string { return e.pack.Version }
 // Taxonomy is the pack's topics with their labels, in display order.
 func (e *Engine) Taxonomy() rules.Taxonomy { return e.pack.Taxonomy }
 
-// Pack is the rule pack the engine was built from.
-func (e *Engine) Pack() *rules.Pack { return e.pack }
+// Pack is the rule pack the engine was built from, with the whole of its
+// model.
+func (e *Engine) Pack() *rules.Pack {
+	e.wholeModel()
+	return e.pack
+}
 
 type scratch struct {
 	sc    *text.Scanner

@@ -32,8 +32,8 @@ func eagerDefault(t *testing.T) *Engine {
 // otherwise.
 func TestDefaultCompilesItsModelLater(t *testing.T) {
 	lazy, eager := engine(t), eagerDefault(t)
-	if lazy.fs != nil || lazy.model != nil {
-		t.Fatal("Default compiled the whole model at once")
+	if lazy.fs != nil || lazy.model != nil || lazy.pack.Model.Topics != nil || lazy.pack.Model.Stance != nil {
+		t.Fatal("Default decoded or compiled the whole model at once")
 	}
 	if eager.fs == nil || eager.model == nil || eager.relHead != &eager.model.rel {
 		t.Fatal("New did not compile the whole model")

@@ -6,6 +6,7 @@ import (
 	"encoding/gob"
 	"fmt"
 	"sort"
+	"sync"
 )
 
 // The built-in pack is shipped twice: as YAML (default.yaml, what people
@@ -22,23 +23,52 @@ var defaultGob []byte
 
 // Default returns the rule pack embedded in the binary.
 func Default() (*Pack, error) {
-	p, err := decodePack(defaultGob)
+	p, heads, err := DefaultDeferred()
 	if err != nil {
-		return nil, &LoadError{File: DefaultName, Reason: fmt.Sprintf("embedded encoding: %v", err)}
+		return nil, err
+	}
+	if err := heads(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// DefaultDeferred returns the rule pack embedded in the binary without
+// the topic and stance heads of its model (four fifths of the encoding:
+// a classifier that meets only irrelevant items never reads them), and a
+// function that decodes them into the pack's model. Until that function
+// has returned, p.Model.Topics and p.Model.Stance are nil; it decodes
+// once, and later calls return what the first did.
+func DefaultDeferred() (p *Pack, heads func() error, err error) {
+	d := gob.NewDecoder(bytes.NewReader(defaultGob))
+	p, err = decodeCore(d)
+	if err != nil {
+		return nil, nil, &LoadError{File: DefaultName, Reason: fmt.Sprintf("embedded encoding: %v", err)}
 	}
 	p.Name = DefaultName
-	return p, nil
+	heads = sync.OnceValue(func() error {
+		if err := decodeHeads(d, p); err != nil {
+			return &LoadError{File: DefaultName, Reason: fmt.Sprintf("embedded encoding: %v", err)}
+		}
+		return nil
+	})
+	return p, heads, nil
 }
 
 // encodedPack is a pack in the form gob writes the same way every time:
 // its maps as slices sorted by key, the pack itself with those maps left
-// out.
+// out. The topic and stance heads of its model follow it in the stream,
+// as an encodedHeads, so that they can be decoded later.
 type encodedPack struct {
 	Pack            *Pack
 	TopicThresholds []encodedWeight
 	Relevance       []encodedWeight
-	Topics          []encodedHead
-	Stance          []encodedHead
+}
+
+// encodedHeads are the topic and stance heads of a pack's model.
+type encodedHeads struct {
+	Topics []encodedHead
+	Stance []encodedHead
 }
 
 type encodedWeight struct {
@@ -102,15 +132,20 @@ func encodePack(p *Pack) ([]byte, error) {
 	cp.Name = ""
 	e := encodedPack{Pack: &cp, TopicThresholds: sortedWeights(p.Settings.TopicThresholds)}
 	cp.Settings.TopicThresholds = nil
+	var h encodedHeads
 	if p.Model != nil {
 		m := *p.Model
 		e.Relevance = sortedWeights(m.Relevance.Weights)
-		e.Topics, e.Stance = sortedHeads(m.Topics), sortedHeads(m.Stance)
+		h.Topics, h.Stance = sortedHeads(m.Topics), sortedHeads(m.Stance)
 		m.Relevance.Weights, m.Topics, m.Stance = nil, nil, nil
 		cp.Model = &m
 	}
 	var b bytes.Buffer
-	if err := gob.NewEncoder(&b).Encode(&e); err != nil {
+	enc := gob.NewEncoder(&b)
+	if err := enc.Encode(&e); err != nil {
+		return nil, err
+	}
+	if err := enc.Encode(&h); err != nil {
 		return nil, err
 	}
 	return b.Bytes(), nil
@@ -118,8 +153,22 @@ func encodePack(p *Pack) ([]byte, error) {
 
 // decodePack reads what encodePack wrote.
 func decodePack(data []byte) (*Pack, error) {
+	d := gob.NewDecoder(bytes.NewReader(data))
+	p, err := decodeCore(d)
+	if err != nil {
+		return nil, err
+	}
+	if err := decodeHeads(d, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// decodeCore reads the pack encodePack wrote first, without the topic
+// and stance heads of its model.
+func decodeCore(d *gob.Decoder) (*Pack, error) {
 	var e encodedPack
-	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&e); err != nil {
+	if err := d.Decode(&e); err != nil {
 		return nil, err
 	}
 	if e.Pack == nil {
@@ -131,7 +180,19 @@ func decodePack(data []byte) (*Pack, error) {
 	}
 	if m := p.Model; m != nil {
 		m.Relevance.Weights = weightMap[string](e.Relevance)
-		m.Topics, m.Stance = headMap[Topic](e.Topics), headMap[string](e.Stance)
 	}
 	return p, nil
+}
+
+// decodeHeads reads the topic and stance heads that follow the pack
+// into its model.
+func decodeHeads(d *gob.Decoder, p *Pack) error {
+	var h encodedHeads
+	if err := d.Decode(&h); err != nil {
+		return fmt.Errorf("model heads: %w", err)
+	}
+	if m := p.Model; m != nil {
+		m.Topics, m.Stance = headMap[Topic](h.Topics), headMap[string](h.Stance)
+	}
+	return nil
 }

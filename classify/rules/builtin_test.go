@@ -48,6 +48,39 @@ func TestBuiltinEncoding(t *testing.T) {
 	}
 }
 
+// TestDefaultDeferred: the pack without its topic and stance heads is
+// the built-in pack but for them, and the function it comes with adds
+// them, once.
+func TestDefaultDeferred(t *testing.T) {
+	want, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, heads, err := DefaultDeferred()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Model == nil || p.Model.Topics != nil || p.Model.Stance != nil {
+		t.Fatal("DefaultDeferred decoded the model's heads at once")
+	}
+	if !reflect.DeepEqual(p.Model.Relevance, want.Model.Relevance) || !reflect.DeepEqual(p.Aliases, want.Aliases) {
+		t.Fatal("the deferred pack's relevance head or rules differ from Default's")
+	}
+	if err := heads(); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(p, want) {
+		t.Fatal("the deferred pack with its heads differs from Default's")
+	}
+	topics := p.Model.Topics
+	if err := heads(); err != nil || !reflect.DeepEqual(p, want) {
+		t.Fatalf("a second call: %v", err)
+	}
+	if reflect.ValueOf(p.Model.Topics).Pointer() != reflect.ValueOf(topics).Pointer() {
+		t.Fatal("a second call decoded the heads again")
+	}
+}
+
 // TestDecodePackRefusesGarbage checks that a damaged encoding is an error.
 func TestDecodePackRefusesGarbage(t *testing.T) {
 	tests := []struct {

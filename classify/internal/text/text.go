@@ -185,7 +185,13 @@ func (z *Scanner) Scan(s string, fn func(word []byte, t Token)) {
 				i = j
 				continue
 			}
-			flush(i)
+			if start >= 0 {
+				flush(i)
+			}
+			if c == ' ' {
+				i++
+				continue
+			}
 			if c == '<' {
 				// HTML markup in feed content: skip the tag; block tags
 				// end a sentence, inline tags only separate words
