@@ -71,7 +71,14 @@ func normalise(f *gofeed.Feed, base *url.URL, src fetch.Source, fetched time.Tim
 	feedAuthor := person(f.Authors)
 	items := make([]fetch.Item, 0, len(f.Items))
 	seen := make(map[string]bool, len(f.Items))
-	var w normalize.Spacer // the buffer plainText reuses
+	var w normalize.Spacer // the buffer plainText reuses, as long as the longest field
+	longest := 0
+	for _, it := range f.Items {
+		if it != nil {
+			longest = max(longest, len(it.Title), len(it.Description), len(it.Content))
+		}
+	}
+	w.Grow(longest)
 	for _, it := range f.Items {
 		if it == nil {
 			continue

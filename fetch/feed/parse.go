@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/xml"
 	"errors"
@@ -88,10 +89,15 @@ func gunzip(body []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the body looks gzip-compressed but is not valid gzip: %w", err)
 	}
-	out, err := io.ReadAll(io.LimitReader(zr, maxInflated+1))
-	if err != nil {
+	// The trailer gives the inflated size (of the last member, modulo
+	// 2^32): read into a buffer of that size instead of growing one,
+	// trusting it no further than deflate's largest ratio and the cap.
+	hint := min(int64(binary.LittleEndian.Uint32(body[len(body)-4:])), maxInflated+1, 1032*int64(len(body)))
+	buf := bytes.NewBuffer(make([]byte, 0, hint+bytes.MinRead))
+	if _, err := buf.ReadFrom(io.LimitReader(zr, maxInflated+1)); err != nil {
 		return nil, fmt.Errorf("the body looks gzip-compressed but is not valid gzip: %w", err)
 	}
+	out := buf.Bytes()
 	if len(out) > maxInflated {
 		return nil, fmt.Errorf("the gzip-compressed body inflates beyond %d MiB", maxInflated>>20)
 	}

@@ -71,12 +71,81 @@ func plainTextIn(w *normalize.Spacer, s string) string {
 	return w.StringFrom(s)
 }
 
-// text appends s to w, decoding its entities.
+// text appends s to w, decoding its entities as html.UnescapeString
+// does: the common ones here, without copying s, any other with
+// html.UnescapeString on the span from its '&' to the next (an entity
+// never runs past another '&').
 func text(w *normalize.Spacer, s string) {
-	if strings.IndexByte(s, '&') >= 0 {
-		s = html.UnescapeString(s)
+	for {
+		amp := strings.IndexByte(s, '&')
+		if amp < 0 {
+			w.Words(s)
+			return
+		}
+		w.Words(s[:amp])
+		s = s[amp:]
+		if r, n := commonEntity(s); n > 0 {
+			w.Rune(r)
+			s = s[n:]
+			continue
+		}
+		end := strings.IndexByte(s[1:], '&') + 1
+		if end == 0 {
+			end = len(s)
+		}
+		w.Words(html.UnescapeString(s[:end]))
+		s = s[end:]
 	}
-	w.Words(s)
+}
+
+// commonEntity decodes the character reference at the start of s (which
+// starts with '&') when it is a common one: &amp; &lt; &gt; &quot;
+// &apos; &nbsp; or a decimal or hexadecimal reference to a character
+// that needs no replacement, each closed by ';'. n is 0 for any other.
+func commonEntity(s string) (r rune, n int) {
+	if len(s) < 4 {
+		return 0, 0
+	}
+	if s[1] != '#' {
+		for _, e := range commonNamed {
+			if strings.HasPrefix(s[1:], e.name) {
+				return e.r, len(e.name) + 1
+			}
+		}
+		return 0, 0
+	}
+	i, base := 2, rune(10)
+	if s[2] == 'x' || s[2] == 'X' {
+		i, base = 3, 16
+	}
+	start := i
+	for ; i < len(s) && i-start < 7; i++ {
+		d := digitValue(s[i], base)
+		if d < 0 {
+			break
+		}
+		r = r*base + d
+	}
+	if i == start || i >= len(s) || s[i] != ';' ||
+		r == 0 || (r >= 0x80 && r <= 0x9F) || (r >= 0xD800 && r <= 0xDFFF) || r > 0x10FFFF {
+		return 0, 0
+	}
+	return r, i + 1
+}
+
+var commonNamed = [...]struct {
+	name string
+	r    rune
+}{{"amp;", '&'}, {"lt;", '<'}, {"gt;", '>'}, {"quot;", '"'}, {"apos;", '\''}, {"nbsp;", '\u00a0'}}
+
+func digitValue(c byte, base rune) rune {
+	switch {
+	case c >= '0' && c <= '9':
+		return rune(c - '0')
+	case base == 16 && c|0x20 >= 'a' && c|0x20 <= 'f':
+		return rune(c|0x20-'a') + 10
+	}
+	return -1
 }
 
 type tagKind uint8

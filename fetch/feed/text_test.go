@@ -11,6 +11,7 @@ import (
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
 
+	"github.com/treatywatch/treatywatch/fetch/normalize"
 	"github.com/treatywatch/treatywatch/internal/corpustest"
 )
 
@@ -119,4 +120,25 @@ func TestPlainTextCorpus(t *testing.T) {
 	if differ > 0 {
 		t.Errorf("%d of %d fields differ", differ, fields)
 	}
+}
+
+// FuzzText checks that text decodes entities as html.UnescapeString does.
+func FuzzText(f *testing.F) {
+	for _, s := range []string{
+		"Fish &amp; chips&nbsp;&#8212; &lt;b&gt; &quot;q&quot; &apos;",
+		"&#x41;&#X1F600;&#65&#0;&#128;&#x9f;&#xD800;&#1114112;&#99999999;&#;&#x;&",
+		"&ampx; &notit; &notin; &AMP; &Amp; &amp &lt &NotEqualTilde; &acE; a&b &&amp;",
+		"a &#32; b &#x3000; c &#160;d",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var w normalize.Spacer
+		w.Words("x ") // a used buffer: text appends
+		text(&w, s)
+		want := normalize.Collapse("x " + html.UnescapeString(s))
+		if got := w.String(); got != want {
+			t.Fatalf("text(%q) = %q, want %q", s, got, want)
+		}
+	})
 }

@@ -1,6 +1,7 @@
 package normalize
 
 import (
+	"slices"
 	"unicode"
 	"unicode/utf8"
 )
@@ -96,6 +97,22 @@ func (w *Spacer) Words(s string) {
 		i = j
 	}
 }
+
+// Rune appends r, or owes a space when r is white space.
+func (w *Spacer) Rune(r rune) {
+	if unicode.IsSpace(r) {
+		w.Break()
+		return
+	}
+	if w.pending {
+		w.buf = append(w.buf, ' ')
+		w.pending = false
+	}
+	w.buf = utf8.AppendRune(w.buf, r)
+}
+
+// Grow makes room for n more bytes.
+func (w *Spacer) Grow(n int) { w.buf = slices.Grow(w.buf, n) }
 
 // Break owes a space before the next word, if a word was written.
 func (w *Spacer) Break() { w.pending = len(w.buf) > 0 }
