@@ -229,9 +229,10 @@ var pgDashboardSchema = `CREATE TABLE corrections (
 // multi-row inserts that ignore conflicts rather than abort on them and
 // call no JSON function (which may fail), so SQLite keeps no statement
 // journal for them: with one, every page such an insert changed was
-// first copied to a temporary file. An item that has facts already
-// (which a new item cannot have) is touched instead, so that the update
-// triggers recompute its read model.
+// first copied to a temporary file. Their ids are known without reading
+// them back: the next ones after the largest. An item that has facts already (which a new
+// item cannot have) is touched instead, so that the update triggers
+// recompute its read model.
 func writeItemFacts(ctx context.Context, t *tx, at time.Time, ls []Labeled) error {
 	if len(ls) == 0 {
 		return nil
@@ -259,22 +260,77 @@ func writeItemFacts(ctx context.Context, t *tx, at time.Time, ls []Labeled) erro
 			plain = append(plain, i)
 		}
 	}
-	// insert runs one multi-row facts statement over the items at idx
-	// and notes what it returned of each.
-	insert := func(idx []int, q string, cols int, row func(args []any, l Labeled, day string) []any) error {
-		return inChunks(len(idx), func(lo, hi int) error {
-			args := make([]any, 0, cols*(hi-lo))
-			at := make(map[[2]string]int, hi-lo)
-			for _, i := range idx[lo:hi] {
-				l := ls[i]
-				day := fmtTime(l.Item.Published)
-				if day == "" {
-					day = seen
-				}
-				args = row(args, l, day[:min(10, len(day))])
-				at[[2]string{l.Item.SourceID, l.Item.Key}] = i
+	dayOf := func(l Labeled) string {
+		day := fmtTime(l.Item.Published)
+		if day == "" {
+			day = seen
+		}
+		return day[:min(10, len(day))]
+	}
+	// The items of sources without corrections: the transaction is the
+	// only writer, so SQLite gives the rows of one statement the ids after
+	// the largest, in order, and nothing needs reading back. (Giving the
+	// ids in the statement would cost a statement journal: an id that is
+	// not an integer would abort it.)
+	var next int64
+	if len(plain) > 0 {
+		if err := t.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM item_facts`).Scan(&next); err != nil {
+			return fmt.Errorf("dashboard facts: %w", err)
+		}
+	}
+	err := inChunks(len(plain), func(lo, hi int) error {
+		args := make([]any, 0, 9*(hi-lo))
+		for j, i := range plain[lo:hi] {
+			l := ls[i]
+			it, r := l.Item, l.Result
+			f := fact{id: next + int64(j), relevant: r.Relevant, day: dayOf(l), actor: r.Actor}
+			if r.Relevant {
+				f.stance = string(r.Stance)
 			}
-			rows, err := t.QueryContext(ctx, strings.Replace(q, "{values}", valuesRows(hi-lo, cols), 1), args...)
+			facts[i] = f
+			args = append(args, it.SourceID, it.Key, f.day, boolInt(r.Relevant), f.stance, f.actor, strings.ToLower(it.Lang), 0, seen)
+		}
+		res, err := t.ExecContext(ctx, `INSERT OR IGNORE INTO item_facts (source_id, key, day, relevant, stance, actor, lang, corrected, seen) `+
+			valuesRows(hi-lo, 9), args...)
+		if err != nil {
+			return err
+		}
+		first := next
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		last, err := res.LastInsertId()
+		if err != nil {
+			return err
+		}
+		if n == int64(hi-lo) && last == first+n-1 {
+			next += n
+			return nil
+		}
+		// Some items had facts already (only a damaged database has
+		// that): read the ids of those written.
+		next = last + 1
+		return readWritten(ctx, t, ls, facts, plain[lo:hi], first)
+	})
+	if err == nil {
+		// Items of sources with corrections: the effective labels are
+		// read from them.
+		err = inChunks(len(read), func(lo, hi int) error {
+			args := make([]any, 0, 8*(hi-lo))
+			at := make(map[[2]string]int, hi-lo)
+			for _, i := range read[lo:hi] {
+				l := ls[i]
+				it, r := l.Item, l.Result
+				args = append(args, it.SourceID, it.Key, dayOf(l), boolInt(r.Relevant), string(r.Stance), r.Actor, strings.ToLower(it.Lang), seen)
+				at[[2]string{it.SourceID, it.Key}] = i
+			}
+			rows, err := t.QueryContext(ctx, `INSERT OR IGNORE INTO item_facts (source_id, key, day, relevant, stance, actor, lang, corrected, seen)
+				SELECT column1, column2, column3, coalesce(json_extract(h, '$.relevant'), column4),
+					CASE WHEN coalesce(json_extract(h, '$.relevant'), column4) THEN coalesce(json_extract(h, '$.stance'), column5) ELSE '' END,
+					column6, column7, h IS NOT NULL, column8
+				FROM (SELECT v.*, `+human+` AS h FROM (`+valuesRows(hi-lo, 8)+`) v)
+				RETURNING id, source_id, key, relevant, corrected, day, stance, actor`, args...)
 			if err != nil {
 				return err
 			}
@@ -292,26 +348,6 @@ func writeItemFacts(ctx context.Context, t *tx, at time.Time, ls []Labeled) erro
 				facts[i] = f
 			}
 			return rows.Err()
-		})
-	}
-	err := insert(plain, `INSERT OR IGNORE INTO item_facts (source_id, key, day, relevant, stance, actor, lang, corrected, seen) {values}
-		RETURNING id, source_id, key, relevant, corrected, day, stance, actor`, 9, func(args []any, l Labeled, day string) []any {
-		it, r := l.Item, l.Result
-		stance := ""
-		if r.Relevant {
-			stance = string(r.Stance)
-		}
-		return append(args, it.SourceID, it.Key, day, boolInt(r.Relevant), stance, r.Actor, strings.ToLower(it.Lang), 0, seen)
-	})
-	if err == nil {
-		err = insert(read, `INSERT OR IGNORE INTO item_facts (source_id, key, day, relevant, stance, actor, lang, corrected, seen)
-			SELECT column1, column2, column3, coalesce(json_extract(h, '$.relevant'), column4),
-				CASE WHEN coalesce(json_extract(h, '$.relevant'), column4) THEN coalesce(json_extract(h, '$.stance'), column5) ELSE '' END,
-				column6, column7, h IS NOT NULL, column8
-			FROM (SELECT v.*, `+human+` AS h FROM ({values}) v)
-			RETURNING id, source_id, key, relevant, corrected, day, stance, actor`, 8, func(args []any, l Labeled, day string) []any {
-			it, r := l.Item, l.Result
-			return append(args, it.SourceID, it.Key, day, boolInt(r.Relevant), string(r.Stance), r.Actor, strings.ToLower(it.Lang), seen)
 		})
 	}
 	if err != nil {
@@ -394,6 +430,37 @@ type fact struct {
 	id                  int64 // 0: none written
 	relevant, corrected bool
 	day, stance, actor  string
+}
+
+// readWritten sets the ids of the items at idx from the facts rows from
+// id first on (those the last statement wrote), and clears the facts of
+// the items it did not write.
+func readWritten(ctx context.Context, t *tx, ls []Labeled, facts []fact, idx []int, first int64) error {
+	rows, err := t.QueryContext(ctx, `SELECT id, source_id, key FROM item_facts WHERE id >= ?`, first)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	written := map[[2]string]int64{}
+	for rows.Next() {
+		var id int64
+		var k [2]string
+		if err := rows.Scan(&id, &k[0], &k[1]); err != nil {
+			return err
+		}
+		written[k] = id
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, i := range idx {
+		if id, ok := written[[2]string{ls[i].Item.SourceID, ls[i].Item.Key}]; ok {
+			facts[i].id = id
+		} else {
+			facts[i] = fact{}
+		}
+	}
+	return nil
 }
 
 // maxChunk is the most rows one multi-row statement takes.

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,6 +35,10 @@ type db struct {
 	// planning a statement cost SQLite more than running the small
 	// inserts of a commit.
 	stmts *stmtCache
+	// wr, when set (an SQLite file), is the pool of one connection that
+	// transactions run on, and wstmts the statements prepared on it.
+	wr     *sql.DB
+	wstmts *stmtCache
 	// writer, when set (SQLite), is held by the store's open
 	// transaction. Every SQLite transaction of the store begins
 	// IMMEDIATE, taking the database's one write lock, and a connection
@@ -72,14 +77,29 @@ func (d *db) BeginTx(ctx context.Context, opts *sql.TxOptions) (*tx, error) {
 		}
 		wait.Stop()
 	}
-	t, err := d.DB.BeginTx(ctx, opts)
+	pool, stmts := d.DB, d.stmts
+	if d.wr != nil {
+		pool, stmts = d.wr, d.wstmts
+	}
+	t, err := pool.BeginTx(ctx, opts)
 	if err != nil {
 		if held != nil {
 			<-held
 		}
 		return nil, err
 	}
-	return &tx{Tx: t, dialect: d.dialect, stmts: d.stmts, db: d.DB, writer: held}, nil
+	return &tx{Tx: t, dialect: d.dialect, stmts: stmts, db: pool, writer: held}, nil
+}
+
+// Close closes the database (both pools of an SQLite file), its
+// statements first.
+func (d *db) Close() error {
+	d.stmts.close()
+	if d.wr == nil {
+		return d.DB.Close()
+	}
+	d.wstmts.close()
+	return errors.Join(d.DB.Close(), d.wr.Close())
 }
 
 // Commit commits the transaction and lets the store's next one begin.

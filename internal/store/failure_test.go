@@ -30,6 +30,8 @@ type faultDriver struct {
 	mu         sync.Mutex
 	failStmt   string
 	failCommit bool
+	// queries, when set, gets every statement the store runs.
+	queries func(q string)
 }
 
 func (d *faultDriver) set(stmt string, commit bool) {
@@ -41,6 +43,9 @@ func (d *faultDriver) set(stmt string, commit bool) {
 func (d *faultDriver) check(query string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.queries != nil {
+		d.queries(query)
+	}
 	if d.failStmt != "" && strings.Contains(query, d.failStmt) {
 		return errInjected
 	}
@@ -158,7 +163,9 @@ func openFaulty(t *testing.T, path string, setup func(*faultDriver)) (*Store, *f
 	if setup != nil {
 		setup(fd)
 	}
-	s, err := openDB(context.Background(), sql.OpenDB(fd), path)
+	wr := sql.OpenDB(fd)
+	wr.SetMaxOpenConns(1)
+	s, err := openDB(context.Background(), sql.OpenDB(fd), wr, path)
 	if s != nil {
 		t.Cleanup(func() { s.Close() })
 	}
@@ -370,12 +377,13 @@ func TestReadOnlyDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	db, _ := sql.Open("sqlite", ro(fresh))
-	if _, err := openDB(ctx, db, fresh); err == nil || !strings.Contains(err.Error(), "migration 1") || !strings.Contains(err.Error(), fresh) {
+	if _, err := openDB(ctx, db, nil, fresh); err == nil || !strings.Contains(err.Error(), "migration 1") || !strings.Contains(err.Error(), fresh) {
 		t.Errorf("open of an empty read-only database: %v, want a failed migration 1 naming the file", err)
 	}
 
 	db, _ = sql.Open("sqlite", ro(path))
-	rs, err := openDB(ctx, db, path)
+	wr, _ := sql.Open("sqlite", ro(path))
+	rs, err := openDB(ctx, db, wr, path)
 	if err != nil {
 		t.Fatalf("a migrated read-only database must open: %v", err)
 	}

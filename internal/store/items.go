@@ -253,44 +253,82 @@ func upsertItems(ctx context.Context, tx *tx, at time.Time, ls []Labeled) error 
 
 // insertNewItems inserts the items the store does not have yet (SQLite)
 // and returns them, and apart the ones it has, which it leaves alone.
-// The statement ignores conflicts instead of aborting on them, so SQLite
-// needs no statement journal for it: with one, each multi-row write
-// first copied every page it changed to a temporary file.
+// It asks which keys are stored first (the transaction holds the write
+// lock, so the answer holds until it ends) and inserts the others with
+// plain multi-row statements: reading the rows back (RETURNING) cost
+// more than the lookup. The statement ignores conflicts instead of
+// aborting on them, so SQLite needs no statement journal for it: with
+// one, each multi-row write first copied every page it changed to a
+// temporary file.
 func insertNewItems(ctx context.Context, tx *tx, at time.Time, ls []Labeled) (added, known []Labeled, err error) {
-	err = inChunks(len(ls), func(lo, hi int) error {
+	stored, err := storedKeys(ctx, tx, ls)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(stored) == 0 {
+		added = ls
+	} else {
+		for _, l := range ls {
+			if stored[[2]string{l.Item.SourceID, l.Item.Key}] {
+				known = append(known, l)
+			} else {
+				added = append(added, l)
+			}
+		}
+	}
+	err = inChunks(len(added), func(lo, hi int) error {
 		args := make([]any, 0, 10*(hi-lo))
-		for _, l := range ls[lo:hi] {
+		for _, l := range added[lo:hi] {
 			var err error
 			if args, err = itemArgs(args, at, l); err != nil {
 				return err
 			}
 		}
-		rows, err := tx.QueryContext(ctx, `INSERT OR IGNORE `+intoItems+valuesRows(hi-lo, 10)+` RETURNING source_id, key`, args...)
+		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE `+intoItems+valuesRows(hi-lo, 10), args...)
 		if err != nil {
-			return writtenWith(ls[lo:hi], err)
+			return writtenWith(added[lo:hi], err)
 		}
-		defer rows.Close()
-		in := make(map[[2]string]bool, hi-lo)
-		for rows.Next() {
-			var k [2]string
-			if err := rows.Scan(&k[0], &k[1]); err != nil {
-				return writtenWith(ls[lo:hi], err)
-			}
-			in[k] = true
-		}
-		if err := rows.Err(); err != nil {
-			return writtenWith(ls[lo:hi], err)
-		}
-		for _, l := range ls[lo:hi] {
-			if in[[2]string{l.Item.SourceID, l.Item.Key}] {
-				added = append(added, l)
-			} else {
-				known = append(known, l)
-			}
+		if n, err := res.RowsAffected(); err != nil || n != int64(hi-lo) {
+			return writtenWith(added[lo:hi], fmt.Errorf("%d of %d new items inserted (%v)", n, hi-lo, err))
 		}
 		return nil
 	})
 	return added, known, err
+}
+
+// storedKeys returns which of the items' keys the store has, by source
+// and key.
+func storedKeys(ctx context.Context, tx *tx, ls []Labeled) (map[[2]string]bool, error) {
+	bySource := map[string][]any{}
+	for _, l := range ls {
+		bySource[l.Item.SourceID] = append(bySource[l.Item.SourceID], l.Item.Key)
+	}
+	var stored map[[2]string]bool
+	for src, keys := range bySource {
+		err := inChunks(len(keys), func(lo, hi int) error {
+			args := append([]any{src}, keys[lo:hi]...)
+			rows, err := tx.QueryContext(ctx, `SELECT key FROM items WHERE source_id = ? AND key IN (?`+strings.Repeat(",?", hi-lo-1)+`)`, args...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var k string
+				if err := rows.Scan(&k); err != nil {
+					return err
+				}
+				if stored == nil {
+					stored = map[[2]string]bool{}
+				}
+				stored[[2]string{src, k}] = true
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			return nil, fmt.Errorf("stored keys of %s: %w", src, err)
+		}
+	}
+	return stored, nil
 }
 
 func enqueue(ctx context.Context, tx *tx, sink string, it fetch.Item, at time.Time, redeliver bool) (int, error) {

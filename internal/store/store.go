@@ -163,23 +163,43 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 	// database lives in its one connection, which stays): a daemon
 	// waiting for its next runs then holds neither their page caches nor
 	// their statements.
-	sdb.SetMaxIdleConns(sqliteConns)
+	//
+	// Transactions run on a pool of their own with one connection (wr):
+	// SQLite runs one writer at a time anyway, and its statements are
+	// then prepared on that one connection only, not again on every
+	// connection a transaction happened to take (a fresh database with
+	// eight connections prepared each statement shape of a commit up to
+	// eight times).
+	readers := sqliteConns - 1
+	sdb.SetMaxIdleConns(readers)
 	if path == ":memory:" {
+		// An in-memory database lives in its one connection, which
+		// stays; its transactions run on it too.
 		sdb.SetMaxOpenConns(1)
-	} else {
-		sdb.SetMaxOpenConns(sqliteConns)
-		sdb.SetConnMaxIdleTime(sqliteIdleTime)
+		st, err := openDB(ctx, sdb, nil, path)
+		return st, explainOpen(path, err)
 	}
-	st, err := openDB(ctx, sdb, path)
+	sdb.SetMaxOpenConns(readers)
+	sdb.SetConnMaxIdleTime(sqliteIdleTime)
+	wr, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		sdb.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	wr.SetMaxOpenConns(1)
+	wr.SetMaxIdleConns(1)
+	wr.SetConnMaxIdleTime(sqliteIdleTime)
+	st, err := openDB(ctx, sdb, wr, path)
 	return st, explainOpen(path, err)
 }
 
 // sqliteConns is how many SQLite connections may be open, and stay open
-// between uses; sqliteIdleTime how long one may stay unused: then it is
-// closed, and with it its page cache and prepared statements. Measured
-// with the daemon over 1,000 sources (scripts/scale): with no bound it
-// opened 150-380 connections at start and idled at 59-99 MiB; with 8 at
-// 54-58 MiB; closing them after 2 s instead of 10 s, at 51-52 MiB.
+// between uses (the transactions' one included); sqliteIdleTime how long
+// one may stay unused: then it is closed, and with it its page cache and
+// prepared statements. Measured with the daemon over 1,000 sources
+// (scripts/scale): with no bound it opened 150-380 connections at start
+// and idled at 59-99 MiB; with 8 at 54-58 MiB; closing them after 2 s
+// instead of 10 s, at 51-52 MiB.
 const (
 	sqliteConns    = 8
 	sqliteIdleTime = 2 * time.Second
@@ -200,20 +220,24 @@ func dsn(path string) string {
 	return "file:" + path + "?" + q.Encode()
 }
 
-// openDB migrates an opened database and returns the store over it; it
-// closes db when the migration fails.
-func openDB(ctx context.Context, sdb *sql.DB, name string) (*Store, error) {
-	s := &Store{db: &db{DB: sdb, dialect: dialectSQLite, writer: make(chan struct{}, 1)}, where: name, owner: newOwner()}
+// openDB migrates an opened database and returns the store over it,
+// whose transactions run on wr when it is set; it closes both when the
+// migration fails.
+func openDB(ctx context.Context, sdb, wr *sql.DB, name string) (*Store, error) {
+	s := &Store{db: &db{DB: sdb, wr: wr, dialect: dialectSQLite, writer: make(chan struct{}, 1)}, where: name, owner: newOwner()}
 	if err := s.migrate(ctx); err != nil {
-		sdb.Close()
+		s.db.Close()
 		return nil, fmt.Errorf("store: %s: %w", name, err)
 	}
 	if err := s.rekeyOnce(ctx); err != nil && !readOnly(err) {
 		// A read-only database opens for reading as it is.
-		sdb.Close()
+		s.db.Close()
 		return nil, fmt.Errorf("store: %s: %w", name, err)
 	}
 	s.db.stmts = newStmtCache()
+	if wr != nil {
+		s.db.wstmts = newStmtCache()
+	}
 	return s, nil
 }
 
@@ -226,7 +250,6 @@ func (s *Store) String() string { return s.where }
 
 // Close closes the database and releases its lock file.
 func (s *Store) Close() error {
-	s.db.stmts.close()
 	return errors.Join(s.db.Close(), s.unlock())
 }
 
