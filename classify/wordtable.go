@@ -29,8 +29,14 @@ const (
 func tableKey(w []byte) uint64 {
 	if len(w) <= maxInline {
 		var k uint64
-		for i, c := range w {
-			k |= uint64(c) << (8 * i)
+		if cap(w) >= 8 {
+			// one load; the bytes past the word (within its slice's
+			// capacity) are masked off
+			k = binary.LittleEndian.Uint64(w[:8]) & (1<<(8*len(w)) - 1)
+		} else {
+			for i, c := range w {
+				k |= uint64(c) << (8 * i)
+			}
 		}
 		return k | uint64(len(w))<<56
 	}

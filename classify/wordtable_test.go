@@ -46,3 +46,15 @@ func TestWordTable(t *testing.T) {
 		t.Fatal("an empty table found a word")
 	}
 }
+
+// TestTableKeyIgnoresCapacity: a short word has the same key whatever
+// its slice holds past its end.
+func TestTableKeyIgnoresCapacity(t *testing.T) {
+	for _, w := range []string{"a", "ab", "abc", "abcdefg", "é", "\x00", "\xff\xff"} {
+		want := tableKey([]byte(w))
+		buf := append([]byte(w), "\xff\x01garbage"...)
+		if got := tableKey(buf[:len(w)]); got != want {
+			t.Errorf("tableKey(%q) with %q after it = %x, alone %x", w, buf[len(w):], got, want)
+		}
+	}
+}

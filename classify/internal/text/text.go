@@ -86,17 +86,6 @@ var asciiWord = func() (t [256]bool) {
 	return t
 }()
 
-// asciiLower maps a byte to its ASCII lower case.
-var asciiLower = func() (t [256]byte) {
-	for c := range t {
-		t[c] = byte(c)
-		if c >= 'A' && c <= 'Z' {
-			t[c] += 'a' - 'A'
-		}
-	}
-	return t
-}()
-
 // Scanner splits a text into tokens. The zero value is not usable; make
 // one with NewScanner. A Scanner is not safe for concurrent use (it keeps
 // a buffer); make one per goroutine, they are cheap.
@@ -172,17 +161,28 @@ func (z *Scanner) Scan(s string, fn func(word []byte, t Token)) {
 				if start < 0 {
 					start = i
 				}
-				// the whole run of ASCII letters and digits at once
-				j := i + 1
-				for j < len(s) && asciiWord[s[j]] {
-					j++
+				// the whole run of ASCII letters and digits at once; the
+				// lower case of an ASCII letter or digit is c | 0x20
+				buf = append(buf, c|0x20)
+				for i++; i < len(s) && asciiWord[s[i]]; i++ {
+					buf = append(buf, s[i]|0x20)
 				}
-				n := len(buf)
-				buf = append(buf, s[i:j]...)
-				for k := n; k < len(buf); k++ {
-					buf[k] = asciiLower[buf[k]]
+				if !nonASCII && (i == len(s) || s[i] < 0x80) {
+					// an ASCII word that ends here: what flush does,
+					// without its call
+					var fl uint8
+					if inQuote {
+						fl |= InQuote
+					}
+					if clauseNext {
+						fl |= ClauseStart
+						clauseNext = false
+					}
+					fn(buf, Token{Start: int32(start), End: int32(i), Sent: sent, Clause: clause, Flags: fl})
+					prevLen = len(buf)
+					buf = buf[:0]
+					start = -1
 				}
-				i = j
 				continue
 			}
 			if start >= 0 {
