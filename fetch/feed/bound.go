@@ -15,8 +15,12 @@ const maxTextRun = 1 << 20
 // boundText returns doc with every run of character data longer than limit
 // bytes cut to its first limit bytes (at a character boundary, before any
 // cut entity), and how many runs were cut. Markup is left alone. doc is
-// not modified; it is returned as is when nothing is cut.
+// not modified; it is returned as is when nothing is cut, without a look
+// when it is no longer than limit.
 func boundText(doc []byte, limit int) ([]byte, int) {
+	if len(doc) <= limit {
+		return doc, 0
+	}
 	c := cutter{doc: doc}
 	i := 0
 	for i < len(doc) {
@@ -124,6 +128,9 @@ func tagEnd(doc []byte, i int) int {
 // before the field caps apply. doc is returned as is when nothing is cut;
 // a document that is not JSON passes through unchanged in its structure.
 func boundJSONStrings(doc []byte, limit int) ([]byte, int) {
+	if len(doc) <= limit {
+		return doc, 0 // no string in it can be longer
+	}
 	c := cutter{doc: doc}
 	for i := 0; i < len(doc); i++ {
 		if doc[i] != '"' {

@@ -16,15 +16,15 @@ const HashPrefix = "sha256:"
 // title and summary.
 func Key(guid, link, title, summary string) string {
 	if g := strings.TrimSpace(guid); g != "" {
-		if WebLink(g) {
-			return Canonical(g)
+		if u, ok := parse(g, nil); ok { // parsed once: WebLink, then Canonical
+			return canonical(u)
 		}
 		return g
 	}
-	if link != "" && WebLink(link) {
-		return Canonical(link)
-	}
 	if link != "" {
+		if u, ok := parse(link, nil); ok {
+			return canonical(u)
+		}
 		return strings.TrimSpace(link)
 	}
 	return ContentKey(title, summary)
