@@ -10,6 +10,10 @@ import "encoding/binary"
 // word's key is a hash, and a key that matches is checked against the
 // word itself.
 type wordTable struct {
+	// seen has a bit per 14 bits of the hash of the keys in the table:
+	// most words that are not in it (most words of a text) are turned
+	// down by 2 KB that stay in the cache, without a probe of keys
+	seen  [1 << 14 / 64]uint64
 	keys  []uint64 // 0 = empty
 	ids   []int32
 	words []string
@@ -59,7 +63,11 @@ func (t *wordTable) get(w []byte) (int32, bool) {
 		return 0, false
 	}
 	k := tableKey(w)
-	for i := (k * hashMul) >> t.shift; ; i = (i + 1) & t.mask {
+	h := k * hashMul
+	if b := h >> (64 - 14); t.seen[b>>6]&(1<<(b&63)) == 0 {
+		return 0, false
+	}
+	for i := h >> t.shift; ; i = (i + 1) & t.mask {
 		switch t.keys[i] {
 		case 0:
 			return 0, false
@@ -89,7 +97,10 @@ func (t *wordTable) put(w string, id int32) {
 		}
 	}
 	k := tableKey([]byte(w))
-	for i := (k * hashMul) >> t.shift; ; i = (i + 1) & t.mask {
+	h := k * hashMul
+	b := h >> (64 - 14)
+	t.seen[b>>6] |= 1 << (b & 63)
+	for i := h >> t.shift; ; i = (i + 1) & t.mask {
 		switch {
 		case t.keys[i] == 0:
 			t.keys[i], t.ids[i], t.words[i] = k, id, w
