@@ -128,6 +128,7 @@ func build(p *rules.Pack, heads func() error) (*Engine, error) {
 		topicIdx[t] = i
 	}
 	ids := map[string]int32{}
+	terms := rules.NewTermParser(f)
 	add := func(k kind, r *rules.Rule) error {
 		idx := int32(len(e.rules))
 		c := crule{id: r.ID, kind: k, label: r.Label, weight: r.W(), penalty: r.Penalty, name: r.Name, prior: r.Prior, basis: r.Basis, topic: -1}
@@ -140,7 +141,7 @@ func build(p *rules.Pack, heads func() error) (*Engine, error) {
 		e.rules = append(e.rules, c)
 		ids[r.ID] = idx
 		for _, t := range r.Terms {
-			words, prefix, err := rules.ParseTerm(f, t.Text)
+			words, prefix, err := terms.Parse(t.Text)
 			if err != nil {
 				return fmt.Errorf("classify: %s:%d: rule %q: %w", p.Name, t.Line, r.ID, err)
 			}

@@ -231,6 +231,22 @@ func (v *validator) term(s string) ([]string, bool, error) {
 // ParseTerm splits a term into normalised words and says whether its last
 // word is a prefix. It fails when the term can never match.
 func ParseTerm(f *text.Folder, s string) (words []string, prefix bool, err error) {
+	return NewTermParser(f).Parse(s)
+}
+
+// TermParser is ParseTerm for many terms: its scanners serve them all.
+// It is not safe for concurrent use.
+type TermParser struct {
+	words, raw *text.Scanner
+}
+
+// NewTermParser returns a parser that folds with f.
+func NewTermParser(f *text.Folder) *TermParser {
+	return &TermParser{words: text.NewScanner(f), raw: text.NewRawScanner(f)}
+}
+
+// Parse is ParseTerm.
+func (p *TermParser) Parse(s string) (words []string, prefix bool, err error) {
 	t := strings.TrimSpace(s)
 	if strings.HasSuffix(t, "*") {
 		prefix = true
@@ -242,13 +258,13 @@ func ParseTerm(f *text.Folder, s string) (words []string, prefix bool, err error
 	if strings.Contains(t, "*") {
 		return nil, false, errors.New("\"*\" is only allowed at the end")
 	}
-	words = text.Words(f, t)
+	words = p.words.AppendWords(nil, t)
 	if len(words) == 0 {
 		return nil, false, errors.New("no word left after normalisation")
 	}
 	if prefix {
 		// The prefix is a stem the writer chose: keep it unstemmed.
-		if raw := text.RawWords(f, t); len(raw) == len(words) {
+		if raw := p.raw.AppendWords(nil, t); len(raw) == len(words) {
 			words[len(words)-1] = raw[len(raw)-1]
 		}
 	}

@@ -269,20 +269,25 @@ func (z *Scanner) Scan(s string, fn func(word []byte, t Token)) {
 // Words returns the words of s as the scanner gives them (NFKC, folded,
 // Russian stemmed). It allocates; it is meant for rule terms, not for
 // item text.
-func Words(f *Folder, s string) []string {
-	var out []string
-	NewScanner(f).Scan(NFKC(s), func(w []byte, _ Token) { out = append(out, string(w)) })
-	return out
-}
+func Words(f *Folder, s string) []string { return NewScanner(f).AppendWords(nil, s) }
 
 // RawWords is Words without stemming: for the last word of a prefix term
 // ("ратифик*"), which is already a stem of the writer's choosing.
-func RawWords(f *Folder, s string) []string {
-	var out []string
+func RawWords(f *Folder, s string) []string { return NewRawScanner(f).AppendWords(nil, s) }
+
+// NewRawScanner returns a scanner that does not stem (see RawWords).
+func NewRawScanner(f *Folder) *Scanner {
 	z := NewScanner(f)
 	z.noStem = true
-	z.Scan(NFKC(s), func(w []byte, _ Token) { out = append(out, string(w)) })
-	return out
+	return z
+}
+
+// AppendWords appends the words of s to dst as Words (or, from a raw
+// scanner, RawWords) gives them, with the scanner's buffer: many terms
+// cost one scanner.
+func (z *Scanner) AppendWords(dst []string, s string) []string {
+	z.Scan(NFKC(s), func(w []byte, _ Token) { dst = append(dst, string(w)) })
+	return dst
 }
 
 // htmlTag returns the length of the HTML tag (or comment) at the start of
