@@ -30,11 +30,17 @@ func parseJSON(body []byte) (*gofeed.Feed, error) {
 	if !startsObject(body) {
 		return nil, errors.New("not a JSON Feed: the document is not a JSON object")
 	}
-	doc := escapeControls(body)
-	salvaged := len(doc) != len(body) // gofeed's parser refuses raw control characters
-	jf, derr := decodeJSONFeed(doc, salvaged)
-	truncated := false
+	doc, salvaged, truncated := body, false, false
+	jf, derr := decodeJSONFeed(doc, false)
 	var syntax *json.SyntaxError
+	if errors.As(derr, &syntax) {
+		// Raw control characters inside strings, which gofeed's parser
+		// refuses too (a valid document has none to escape).
+		if doc = escapeControls(body); len(doc) != len(body) {
+			salvaged = true
+			jf, derr = decodeJSONFeed(doc, true)
+		}
+	}
 	if errors.As(derr, &syntax) {
 		// Cut off or broken: keep what came before the break.
 		doc, truncated = cutJSON(doc)

@@ -4,7 +4,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/url"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestCanonical(t *testing.T) {
@@ -162,4 +164,29 @@ func TestRekey(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzCollapse checks Collapse and Spacer.Words against strings.Fields,
+// which splits at the same white space (unicode.IsSpace).
+func FuzzCollapse(f *testing.F) {
+	for _, s := range []string{"", " a  b ", "a\u00a0b\u0085c\u1680d\u2000e\u200af\u2028g\u2029h\u202fi\u205fj\u3000k",
+		"\xc2 \xe2\x80 \xe3\x80\x80x\xe2\x81\x9f", "Конвенция\tООН\n", "\xff\xfe a \xc2\xa0\xc2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want := strings.Join(strings.Fields(s), " ")
+		if got := Collapse(s); got != want {
+			t.Fatalf("Collapse(%q) = %q, want %q", s, got, want)
+		}
+		mid := len(s) / 2 // at a character's start: the halves hold the same characters
+		for mid > 0 && !utf8.RuneStart(s[mid]) {
+			mid--
+		}
+		var w Spacer
+		w.Words(s[:mid])
+		w.Words(s[mid:])
+		if got := w.String(); got != want {
+			t.Fatalf("Words in two halves of %q = %q, want %q", s, got, want)
+		}
+	})
 }

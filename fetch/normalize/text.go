@@ -58,15 +58,13 @@ type Spacer struct {
 // Words appends s as it is, a run of non-space bytes at a time.
 func (w *Spacer) Words(s string) {
 	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf && asciiSpace[c] {
+		switch spaceClass[s[i]] {
+		case asciiSpaceByte:
 			w.Break()
 			i++
 			continue
-		}
-		if c >= utf8.RuneSelf {
-			r, n := utf8.DecodeRuneInString(s[i:])
-			if unicode.IsSpace(r) {
+		case maybeSpaceStart:
+			if r, n := utf8.DecodeRuneInString(s[i:]); unicode.IsSpace(r) {
 				w.Break()
 				i += n
 				continue
@@ -75,19 +73,17 @@ func (w *Spacer) Words(s string) {
 		// A word: up to the next space.
 		j := i + 1
 		for j < len(s) {
-			c := s[j]
-			if c < utf8.RuneSelf {
-				if asciiSpace[c] {
-					break
-				}
+			switch spaceClass[s[j]] {
+			case wordByte:
 				j++
 				continue
+			case maybeSpaceStart:
+				if r, _ := utf8.DecodeRuneInString(s[j:]); !unicode.IsSpace(r) {
+					j++
+					continue
+				}
 			}
-			r, n := utf8.DecodeRuneInString(s[j:])
-			if unicode.IsSpace(r) {
-				break
-			}
-			j += n
+			break
 		}
 		if w.pending {
 			w.buf = append(w.buf, ' ')
@@ -96,6 +92,23 @@ func (w *Spacer) Words(s string) {
 		w.buf = append(w.buf, s[i:j]...)
 		i = j
 	}
+}
+
+// Classes of bytes for Words.
+const (
+	wordByte        = iota // no white space starts with it
+	asciiSpaceByte         // an ASCII space
+	maybeSpaceStart        // starts the UTF-8 of a character that may be white space
+)
+
+// spaceClass classes every byte. The white space beyond ASCII (U+0085,
+// U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F, U+3000)
+// starts with 0xC2, 0xE1, 0xE2 or 0xE3; no other byte, continuation
+// bytes included, can start one, so a word is scanned a byte at a time
+// and only those bytes are decoded.
+var spaceClass = [256]uint8{
+	'\t': asciiSpaceByte, '\n': asciiSpaceByte, '\v': asciiSpaceByte, '\f': asciiSpaceByte, '\r': asciiSpaceByte, ' ': asciiSpaceByte,
+	0xC2: maybeSpaceStart, 0xE1: maybeSpaceStart, 0xE2: maybeSpaceStart, 0xE3: maybeSpaceStart,
 }
 
 // Rune appends r, or owes a space when r is white space.
