@@ -22,8 +22,38 @@ type matcher struct {
 }
 
 type mnode struct {
-	next map[int32]int32
-	out  []int32 // pattern ids ending here
+	// the node's children by word id: one child in one and oneNode (one
+	// is its word id + 1, 0 when the node has no child), more in next
+	next         map[int32]int32
+	one, oneNode int32
+	out          []int32 // pattern ids ending here
+}
+
+// child is the node that word id leads to from n.
+func (n *mnode) child(id int32) (int32, bool) {
+	if n.next != nil {
+		c, ok := n.next[id]
+		return c, ok
+	}
+	if n.one == id+1 {
+		return n.oneNode, true
+	}
+	return 0, false
+}
+
+// leaf: no term goes on from n.
+func (n *mnode) leaf() bool { return n.one == 0 && n.next == nil }
+
+func (n *mnode) addChild(id, c int32) {
+	switch {
+	case n.next != nil:
+		n.next[id] = c
+	case n.one == 0:
+		n.one, n.oneNode = id+1, c
+	default:
+		n.next = map[int32]int32{n.one - 1: n.oneNode, id: c}
+		n.one, n.oneNode = 0, 0
+	}
 }
 
 // pattern is one distinct term; several rules may share it.
@@ -75,14 +105,10 @@ func (m *matcher) add(words []string, prefix bool, termText string, r int32) {
 			node = m.root[id]
 			continue
 		}
-		nd := &m.nodes[node]
-		if nd.next == nil {
-			nd.next = map[int32]int32{}
-		}
-		c, ok := nd.next[id]
+		c, ok := m.nodes[node].child(id)
 		if !ok {
 			c = m.newNode()
-			m.nodes[node].next[id] = c
+			m.nodes[node].addChild(id, c)
 		}
 		node = c
 	}
@@ -182,7 +208,7 @@ func (m *matcher) walk(toks []vtok, start, at, node int32, out []rawHit) []rawHi
 	for _, p := range nd.out {
 		out = append(out, rawHit{pat: p, i: start, j: at})
 	}
-	if nd.next == nil || int(at)+1 >= len(toks) {
+	if nd.leaf() || int(at)+1 >= len(toks) {
 		return out
 	}
 	nx := &toks[at+1]
@@ -191,7 +217,7 @@ func (m *matcher) walk(toks []vtok, start, at, node int32, out []rawHit) []rawHi
 		return out
 	}
 	for k := uint8(0); k < nx.n; k++ {
-		if c, ok := nd.next[nx.ids[k]]; ok {
+		if c, ok := nd.child(nx.ids[k]); ok {
 			out = m.walk(toks, start, at+1, c, out)
 		}
 	}
