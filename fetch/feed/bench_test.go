@@ -75,3 +75,36 @@ func BenchmarkGofeedCorpus(b *testing.B) {
 	}
 	cpu.Stop()
 }
+
+// BenchmarkParseAllCorpus runs feed.Parse over every corpus feed, those
+// bare gofeed refuses included (salvaged JSON, broken or embedded XML,
+// the gzip one): what a once pass parses.
+func BenchmarkParseAllCorpus(b *testing.B) {
+	var (
+		feeds []benchFeed
+		total int64
+	)
+	for _, f := range corpustest.Feeds(b) {
+		body, err := os.ReadFile(f.Path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		feeds = append(feeds, benchFeed{f.Name, f.ContentType(), body})
+		total += int64(len(body))
+	}
+	b.SetBytes(total)
+	now := time.Now()
+	b.ReportAllocs()
+	cpu := cputime.Start(b)
+	for b.Loop() {
+		items := 0
+		for _, f := range feeds {
+			its, _, _ := feed.Parse(f.body, f.contentType, "https://example.org/feeds/"+f.name, fetch.Source{ID: f.name}, now)
+			items += len(its)
+		}
+		if items < 2500 {
+			b.Fatalf("only %d items", items)
+		}
+	}
+	cpu.Stop()
+}

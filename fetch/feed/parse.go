@@ -260,7 +260,11 @@ func rssTTL(doc []byte) time.Duration {
 	if i := bytes.Index(doc, []byte("<item")); i >= 0 {
 		channel = doc[:i]
 	}
-	m := ttlRe.FindSubmatch(channel)
+	start := bytes.Index(channel, []byte("<ttl>")) // where the pattern's first match can start
+	if start < 0 {
+		return 0 // not a look at the whole of an Atom document with the pattern
+	}
+	m := ttlRe.FindSubmatch(channel[start:])
 	if m == nil {
 		return 0
 	}

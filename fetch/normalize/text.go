@@ -55,7 +55,8 @@ type Spacer struct {
 	pending bool // a space is owed before the next word
 }
 
-// Words appends s as it is, a run of non-space bytes at a time.
+// Words appends s, every run of white space in it folded as the Spacer
+// folds it.
 func (w *Spacer) Words(s string) {
 	for i := 0; i < len(s); {
 		switch spaceClass[s[i]] {
@@ -70,7 +71,8 @@ func (w *Spacer) Words(s string) {
 				continue
 			}
 		}
-		// A word: up to the next space.
+		// Words up to the next space other than one ' ' between two words
+		// (written as it is): one append for a run of plain text.
 		j := i + 1
 		for j < len(s) {
 			switch spaceClass[s[j]] {
@@ -80,6 +82,11 @@ func (w *Spacer) Words(s string) {
 			case maybeSpaceStart:
 				if r, _ := utf8.DecodeRuneInString(s[j:]); !unicode.IsSpace(r) {
 					j++
+					continue
+				}
+			case asciiSpaceByte:
+				if s[j] == ' ' && j+1 < len(s) && spaceClass[s[j+1]] == wordByte {
+					j += 2
 					continue
 				}
 			}

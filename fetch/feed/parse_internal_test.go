@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"strings"
 	"testing"
+	"time"
 )
 
 func gz(t *testing.T, parts ...string) []byte {
@@ -52,5 +53,25 @@ func TestGunzip(t *testing.T) {
 				t.Errorf("got %d bytes, want %d", len(got), len(tt.want))
 			}
 		})
+	}
+}
+
+func TestRSSTTL(t *testing.T) {
+	tests := []struct {
+		doc  string
+		want time.Duration
+	}{
+		{`<rss><channel><ttl>90</ttl><item></item></channel></rss>`, 90 * time.Minute},
+		{`<rss><channel><ttl> 30 </ttl></channel></rss>`, 30 * time.Minute},
+		{`<rss><channel><ttl>soon</ttl><ttl>5</ttl></channel></rss>`, 5 * time.Minute},
+		{`<rss><channel><item><ttl>5</ttl></item></channel></rss>`, 0},
+		{`<rss><channel><ttl>0</ttl></channel></rss>`, 0},
+		{`<rss><channel><ttl>999999</ttl></channel></rss>`, 0},
+		{`<feed xmlns="http://www.w3.org/2005/Atom"><entry></entry></feed>`, 0},
+	}
+	for _, tt := range tests {
+		if got := rssTTL([]byte(tt.doc)); got != tt.want {
+			t.Errorf("rssTTL(%s) = %v, want %v", tt.doc, got, tt.want)
+		}
 	}
 }
