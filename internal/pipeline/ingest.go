@@ -93,9 +93,9 @@ func (ing *Ingester) ingest(ctx context.Context, in intake) (ingested, error) {
 	return out, nil
 }
 
-// sift keeps each key once and asks the store which items it has: by
-// key, then by URL for the unseen ones (publishers change GUIDs, a
-// sitemap lists URLs). It notes in stored the keys the store has.
+// sift keeps each key once and asks the store which items it has, by
+// key and by URL (publishers change GUIDs, a sitemap lists URLs), in one
+// lookup. It notes in stored the keys the store has.
 func (ing *Ingester) sift(ctx context.Context, in intake, stored map[string]bool) ([]fetch.Item, error) {
 	keys := make([]string, 0, len(in.items))
 	once := make([]fetch.Item, 0, len(in.items))
@@ -112,28 +112,22 @@ func (ing *Ingester) sift(ctx context.Context, in intake, stored map[string]bool
 	if len(keys) == 0 {
 		return nil, nil
 	}
-	unseen, err := ing.o.Store.Unseen(ctx, in.src.ID, keys)
-	if err != nil {
-		return nil, err
-	}
 	var urls []string
 	for _, it := range once {
 		// A URL that several items share (a status page with many events,
 		// the listing page of items without a link) is not an article's
 		// identity: only unique ones are asked about.
-		if unseen[it.Key] && it.URL != "" && perURL[it.URL] == 1 {
+		if it.URL != "" && perURL[it.URL] == 1 {
 			urls = append(urls, it.URL)
 		}
 	}
-	var byURL map[string]string
-	if len(urls) > 0 {
-		if byURL, err = ing.o.Store.KeysByURL(ctx, in.src.ID, urls); err != nil {
-			return nil, err
-		}
+	have, byURL, err := ing.o.Store.Known(ctx, in.src.ID, keys, urls)
+	if err != nil {
+		return nil, err
 	}
 	kept := once[:0]
 	for _, it := range once {
-		known := !unseen[it.Key]
+		known := have[it.Key]
 		if key, ok := byURL[it.URL]; ok && !known && it.URL != "" {
 			if !in.backfill {
 				in.log.Debug("item seen before under another id; not new", "url", it.URL)

@@ -44,11 +44,10 @@ type SourceStore interface {
 
 // ItemStore keeps the items of sources and commits runs.
 type ItemStore interface {
-	// Unseen returns the subset of keys not stored for the source.
-	Unseen(ctx context.Context, sourceID string, keys []string) (map[string]bool, error)
-	// KeysByURL returns, for those of urls that stored items of the
-	// source have, the key of the item stored under the URL.
-	KeysByURL(ctx context.Context, sourceID string, urls []string) (map[string]string, error)
+	// Known returns which of keys are stored for the source and, for
+	// those of urls that stored items of the source have, the key of the
+	// item stored under the URL.
+	Known(ctx context.Context, sourceID string, keys, urls []string) (stored map[string]bool, byURL map[string]string, err error)
 	// StoredItems returns the stored items of the source among keys.
 	StoredItems(ctx context.Context, sourceID string, keys []string) (map[string]fetch.Item, error)
 	// CommitRun writes one successful scheduled run at once: the

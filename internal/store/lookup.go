@@ -85,3 +85,66 @@ func (s *Store) StoredItems(ctx context.Context, id string, keys []string) (map[
 	}
 	return items, nil
 }
+
+// Known tells which of keys the store has for source id, and the key
+// stored under each of urls that stored items of the source have (the
+// smallest when several share a URL): Unseen and KeysByURL in one
+// query, which runs in one of two shapes whatever the number of keys
+// (the lists are padded with NULL, which matches nothing), so that it
+// stays prepared.
+func (s *Store) Known(ctx context.Context, id string, keys, urls []string) (stored map[string]bool, byURL map[string]string, err error) {
+	stored, byURL = map[string]bool{}, map[string]string{}
+	for lo := 0; lo < max(len(keys), len(urls)); lo += lookupChunk {
+		ks, us := keys[min(lo, len(keys)):min(lo+lookupChunk, len(keys))], urls[min(lo, len(urls)):min(lo+lookupChunk, len(urls))]
+		size := lookupChunk
+		if len(ks) <= lookupSmall && len(us) <= lookupSmall {
+			size = lookupSmall
+		}
+		list := "?" + strings.Repeat(",?", size-1)
+		args := make([]any, 0, 2+2*size)
+		args = append(args, id)
+		args = padded(args, ks, size)
+		args = append(args, id)
+		args = padded(args, us, size)
+		rows, err := s.db.QueryContext(ctx, `SELECT 0, key, url FROM items WHERE source_id = ? AND key IN (`+list+`)
+			UNION ALL SELECT 1, key, url FROM items WHERE source_id = ? AND url IN (`+list+`)`, args...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("store: known items of %s: %w", id, err)
+		}
+		for rows.Next() {
+			var byKey int
+			var k, u string
+			if err := rows.Scan(&byKey, &k, &u); err != nil {
+				rows.Close()
+				return nil, nil, fmt.Errorf("store: known items of %s: %w", id, err)
+			}
+			if byKey == 0 {
+				stored[k] = true
+			} else if old, ok := byURL[u]; !ok || k < old {
+				byURL[u] = k
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, nil, fmt.Errorf("store: known items of %s: %w", id, err)
+		}
+	}
+	return stored, byURL, nil
+}
+
+// The lists of a Known query hold lookupSmall or lookupChunk values.
+const (
+	lookupSmall = 16
+	lookupChunk = 64
+)
+
+// padded appends vals to args and then NULLs up to size values.
+func padded(args []any, vals []string, size int) []any {
+	for _, v := range vals {
+		args = append(args, v)
+	}
+	for range size - len(vals) {
+		args = append(args, nil)
+	}
+	return args
+}

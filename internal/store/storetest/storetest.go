@@ -193,6 +193,40 @@ func testUnseen(t *testing.T, newDSN NewDSN) {
 	if err != nil || !known["https://example.org/s/old"] || len(known) != 1 {
 		t.Errorf("known urls = %v, %v", known, err)
 	}
+
+	// Known: keys and URLs in one lookup, for lists of every size (the
+	// query is padded to a few shapes, more values take several).
+	moved := labeled("s", "moved-a", false)
+	moved.Item.URL = "https://example.org/s/moved"
+	twin := labeled("s", "moved-b", false)
+	twin.Item.URL = moved.Item.URL
+	if _, err := s.Commit(ctx, store.Commit{SourceID: "s", At: t0, Items: []store.Labeled{twin, moved}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{0, 1, 15, 16, 17, 64, 65, 200} {
+		keys := []string{"old"}
+		urls := []string{moved.Item.URL, "https://example.org/s/new"}
+		for i := range n {
+			keys = append(keys, fmt.Sprintf("n%d", i))
+			if i%2 == 0 {
+				urls = append(urls, fmt.Sprintf("https://example.org/s/n%d", i))
+			}
+		}
+		keys = append(keys, "moved-b") // last: in the last chunk
+		stored, byURL, err := s.Known(ctx, "s", keys, urls)
+		if err != nil {
+			t.Fatalf("%d more keys: %v", n, err)
+		}
+		if len(stored) != 2 || !stored["old"] || !stored["moved-b"] {
+			t.Errorf("%d more keys: stored = %v, want old and moved-b", n, stored)
+		}
+		if len(byURL) != 1 || byURL[moved.Item.URL] != "moved-a" {
+			t.Errorf("%d more keys: by URL = %v, want the smallest key of the moved URL", n, byURL)
+		}
+	}
+	if stored, byURL, err := s.Known(ctx, "other", []string{"old"}, []string{moved.Item.URL}); err != nil || len(stored) != 0 || len(byURL) != 0 {
+		t.Errorf("keys and URLs are per source: %v %v %v", stored, byURL, err)
+	}
 }
 
 func testOutbox(t *testing.T, newDSN NewDSN) {
