@@ -115,7 +115,7 @@ func (s *Store) itemWhere(q dashboard.ItemQuery) (string, []any) {
 		add("f.stance = ?", q.Stance)
 	}
 	if q.Actor != "" {
-		add("f.actor = ?", q.Actor)
+		add("f.actor = ? AND f.actor <> ''", q.Actor) // the index of actors has only those
 	}
 	if q.Lang != "" {
 		add("f.lang = ?", q.Lang)
@@ -366,10 +366,11 @@ func (s *Store) Facets(ctx context.Context) (dashboard.Facets, error) {
 	// distinct walks an index from value to value (a loose index scan),
 	// so its cost grows with the number of values, not of items.
 	distinct := func(table, col string) ([]string, error) {
+		// (Every step says col <> '': the index of actors has only those.)
 		rows, err := s.db.QueryContext(ctx, `WITH RECURSIVE v(x) AS (
 			SELECT (SELECT MIN(`+col+`) FROM `+table+` WHERE `+col+` <> '')
 			UNION ALL
-			SELECT (SELECT MIN(`+col+`) FROM `+table+` WHERE `+col+` > x) FROM v WHERE x IS NOT NULL
+			SELECT (SELECT MIN(`+col+`) FROM `+table+` WHERE `+col+` > x AND `+col+` <> '') FROM v WHERE x IS NOT NULL
 		) SELECT x FROM v WHERE x IS NOT NULL`)
 		if err != nil {
 			return nil, fmt.Errorf("store: facets: %w", err)

@@ -80,6 +80,7 @@ var pgMigrations = []string{
 	// the text).
 	`DROP INDEX items_relevant;
 	CREATE INDEX items_relevant ON items (seen_at) WHERE relevant = 1;`,
+	partialFactIndexes,
 }
 
 // migrationLock is the advisory lock key under which instances starting

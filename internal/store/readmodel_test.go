@@ -99,3 +99,25 @@ func TestCommitReadModelMatchesTriggers(t *testing.T) {
 		t.Errorf("an item no longer relevant keeps its topic: %+v", got)
 	}
 }
+
+// TestJSONStringsRoundTrip: a string written by appendJSONString comes
+// back from SQLite's JSON functions byte for byte, whatever it holds
+// (the search rows of a commit are handed over that way).
+func TestJSONStringsRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	for _, in := range []string{
+		"", "plain title", `quotes " and \ backslashes \\"`, "new\nline, tab\t, return\r, bell\a, nul\x00 end",
+		"Ünïcödé, 中文, emoji 🌐, line separator \u2028", "not UTF-8: \xff\xfe, cut \xe2\x82", "\x1f\x7f",
+	} {
+		b := appendJSONString([]byte("["), in)
+		b = append(b, ']')
+		var out string
+		if err := s.db.QueryRowContext(ctx, `SELECT value FROM json_each(?)`, string(b)).Scan(&out); err != nil {
+			t.Fatalf("%q as %s: %v", in, b, err)
+		}
+		if out != in {
+			t.Errorf("%q came back as %q (written %s)", in, out, b)
+		}
+	}
+}

@@ -118,6 +118,8 @@ var migrations = []string{
 	CREATE VIRTUAL TABLE items_fts USING fts5 (title, body, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2');
 	` + expand(`INSERT INTO items_fts (rowid, title, body)
 		SELECT f.id, R.title, `+sqlBody+` FROM items R JOIN item_facts f ON f.source_id = R.source_id AND f.key = R.key;`),
+	// 7: cheaper commits (dashboard_schema.go).
+	partialFactIndexes,
 }
 
 // Open opens the store named by name, creating and migrating it when
