@@ -74,7 +74,7 @@ type Engine struct {
 	byteClass   [256]uint8        // of the prefilter, by byte
 	// pairs: a bit per first two ASCII bytes (folded) of the pieces
 	pairs [128 * 128 / 64]uint64
-	pool  sync.Pool
+	pool  scratchPool
 	// fs names the features of the fitted model; model is nil for a pack
 	// that was never fitted (rule weights as written). For a fitted
 	// pack both are read only after wholeModel.
@@ -256,7 +256,7 @@ func build(p *rules.Pack, heads func() error) (*Engine, error) {
 			}
 		}
 	}
-	e.pool.New = func() any { return &scratch{sc: text.NewScanner(f)} }
+	e.pool.f = f
 	e.lang = newLangDetector()
 	if p.Model == nil {
 		e.fs = newFeatSpace(e, false)
@@ -321,6 +321,47 @@ func (e *Engine) Taxonomy() rules.Taxonomy { return e.pack.Taxonomy }
 func (e *Engine) Pack() *rules.Pack {
 	e.wholeModel()
 	return e.pack
+}
+
+// scratchPool keeps the scratch space of the items being classified
+// for the next ones. Unlike a sync.Pool it is not emptied by each
+// garbage collection (a busy pass collects dozens of times), so the
+// token buffers are not grown again and again from nothing.
+type scratchPool struct {
+	f    *text.Folder
+	mu   sync.Mutex
+	free []*scratch
+}
+
+// maxFreeScratch is how many idle scratches a pool keeps; maxKeptToks
+// the most tokens a kept scratch may hold room for (one huge item does
+// not keep its buffers alive).
+const (
+	maxFreeScratch = 8
+	maxKeptToks    = 1 << 14
+)
+
+func (p *scratchPool) get() *scratch {
+	p.mu.Lock()
+	if n := len(p.free); n > 0 {
+		z := p.free[n-1]
+		p.free = p.free[:n-1]
+		p.mu.Unlock()
+		return z
+	}
+	p.mu.Unlock()
+	return &scratch{sc: text.NewScanner(p.f)}
+}
+
+func (p *scratchPool) put(z *scratch) {
+	if cap(z.toks) > maxKeptToks {
+		return
+	}
+	p.mu.Lock()
+	if len(p.free) < maxFreeScratch {
+		p.free = append(p.free, z)
+	}
+	p.mu.Unlock()
 }
 
 type scratch struct {
@@ -539,8 +580,8 @@ type field struct {
 // MaybeRelevant is a cheap pre-check on title and summary: true when an
 // alias or a cybercrime word appears, so the full text is worth fetching.
 func (e *Engine) MaybeRelevant(it fetch.Item) bool {
-	z := e.pool.Get().(*scratch)
-	defer e.pool.Put(z)
+	z := e.pool.get()
+	defer e.pool.put(z)
 	for _, s := range []string{it.Title, it.Summary} {
 		if s == "" {
 			continue
@@ -679,8 +720,8 @@ func (e *Engine) hide(a, b *hit, ga int) {
 
 // Classify labels one item. It is pure and safe for concurrent use.
 func (e *Engine) Classify(it fetch.Item) Result {
-	z := e.pool.Get().(*scratch)
-	defer e.pool.Put(z)
+	z := e.pool.get()
+	defer e.pool.put(z)
 	if !e.candidate(it) {
 		return Result{Rules: e.pack.Version, Topics: []rules.Topic{}, Evidence: []Match{}}
 	}
@@ -915,7 +956,7 @@ func (e *Engine) ownActorNamed(it fetch.Item) int32 {
 		if i, ok := e.actorByName[strings.ToLower(strings.TrimSpace(s))]; ok {
 			return i
 		}
-		z := e.pool.Get().(*scratch)
+		z := e.pool.get()
 		z.toks, z.sents = e.m.scanField(z.sc, s, z.toks[:0], z.sents[:0])
 		z.raw = e.m.find(z.toks, z.raw[:0])
 		best, bestLen := int32(-1), int32(-1)
@@ -935,7 +976,7 @@ func (e *Engine) ownActorNamed(it fetch.Item) int32 {
 				best, bestLen = ri, r.j-r.i
 			}
 		}
-		e.pool.Put(z)
+		e.pool.put(z)
 		if best >= 0 {
 			return best
 		}

@@ -666,8 +666,8 @@ func (e *Engine) pressRule(name string) int32 {
 	if name == "" {
 		return -1
 	}
-	z := e.pool.Get().(*scratch)
-	defer e.pool.Put(z)
+	z := e.pool.get()
+	defer e.pool.put(z)
 	z.toks, z.sents = e.m.scanField(z.sc, name, z.toks[:0], z.sents[:0])
 	z.raw = e.m.find(z.toks, z.raw[:0])
 	for _, r := range z.raw {

@@ -112,7 +112,7 @@ func unfitted(p *rules.Pack) (*Engine, error) {
 func (e *Engine) featurizeWords(items []Labelled, opt FitOptions) [][]float64 {
 	opt = opt.withDefaults()
 	if opt.WordL2 >= 0 {
-		z := e.pool.Get().(*scratch)
+		z := e.pool.get()
 		df := map[string]int{}
 		for _, l := range items {
 			if !l.Relevant {
@@ -122,7 +122,7 @@ func (e *Engine) featurizeWords(items []Labelled, opt FitOptions) [][]float64 {
 				df[st]++
 			}
 		}
-		e.pool.Put(z)
+		e.pool.put(z)
 		var stems []string
 		for st, n := range df {
 			if n >= opt.WordMinItems {
@@ -139,8 +139,8 @@ func (e *Engine) featurizeWords(items []Labelled, opt FitOptions) [][]float64 {
 // sees every item whole).
 func (e *Engine) featurize(items []Labelled) [][]float64 {
 	out := make([][]float64, len(items))
-	z := e.pool.Get().(*scratch)
-	defer e.pool.Put(z)
+	z := e.pool.get()
+	defer e.pool.put(z)
 	for i, l := range items {
 		fs := e.scan(z, l.Item)
 		e.extract(fs, l.Item, &z.v)

@@ -22,8 +22,8 @@ func day(s string) time.Time {
 // for the item's speaker.
 func positionNote(t *testing.T, e *Engine, it fetch.Item) string {
 	t.Helper()
-	z := e.pool.Get().(*scratch)
-	defer e.pool.Put(z)
+	z := e.pool.get()
+	defer e.pool.put(z)
 	fs := e.scan(z, it)
 	e.extract(fs, it, &z.v)
 	return e.featNote("position.supportive", &z.v)

@@ -9,8 +9,8 @@ import (
 // features returns the non-zero features of an item by name.
 func features(t *testing.T, e *Engine, it fetch.Item) map[string]float64 {
 	t.Helper()
-	z := e.pool.Get().(*scratch)
-	defer e.pool.Put(z)
+	z := e.pool.get()
+	defer e.pool.put(z)
 	fs := e.scan(z, it)
 	e.extract(fs, it, &z.v)
 	out := map[string]float64{}
