@@ -94,11 +94,13 @@ func normalise(f *gofeed.Feed, base *url.URL, src fetch.Source, fetched time.Tim
 			URL:         normalize.Link(link, base),
 			Title:       plainTextIn(&w, it.Title),
 			Summary:     plainTextIn(&w, it.Description),
-			Content:     plainTextIn(&w, it.Content),
 			Lang:        lang,
 			Author:      person(it.Authors),
 			Fetched:     fetched,
 			Provenance:  prov,
+		}
+		if it.Content != it.Description { // the same text would be dropped below
+			out.Content = plainTextIn(&w, it.Content)
 		}
 		if out.Author == "" {
 			out.Author = feedAuthor
