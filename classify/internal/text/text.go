@@ -132,15 +132,7 @@ func (z *Scanner) Scan(s string, fn func(word []byte, t Token)) {
 			}
 			nonASCII = false
 		}
-		var fl uint8
-		if inQuote {
-			fl |= InQuote
-		}
-		if clauseNext {
-			fl |= ClauseStart
-			clauseNext = false
-		}
-		fn(buf, Token{Start: int32(start), End: int32(end), Sent: sent, Clause: clause, Flags: fl})
+		fn(buf, Token{Start: int32(start), End: int32(end), Sent: sent, Clause: clause, Flags: tokenFlags(inQuote, &clauseNext)})
 		prevLen = len(buf)
 		buf = buf[:0]
 		start = -1
@@ -170,15 +162,7 @@ func (z *Scanner) Scan(s string, fn func(word []byte, t Token)) {
 				if !nonASCII && (i == len(s) || s[i] < 0x80) {
 					// an ASCII word that ends here: what flush does,
 					// without its call
-					var fl uint8
-					if inQuote {
-						fl |= InQuote
-					}
-					if clauseNext {
-						fl |= ClauseStart
-						clauseNext = false
-					}
-					fn(buf, Token{Start: int32(start), End: int32(i), Sent: sent, Clause: clause, Flags: fl})
+					fn(buf, Token{Start: int32(start), End: int32(i), Sent: sent, Clause: clause, Flags: tokenFlags(inQuote, &clauseNext)})
 					prevLen = len(buf)
 					buf = buf[:0]
 					start = -1
@@ -264,6 +248,20 @@ func (z *Scanner) Scan(s string, fn func(word []byte, t Token)) {
 	}
 	flush(len(s))
 	z.buf = buf
+}
+
+// tokenFlags are the flags of a word that ends now; the first word of a
+// clause takes its ClauseStart.
+func tokenFlags(inQuote bool, clauseNext *bool) uint8 {
+	var fl uint8
+	if inQuote {
+		fl |= InQuote
+	}
+	if *clauseNext {
+		fl |= ClauseStart
+		*clauseNext = false
+	}
+	return fl
 }
 
 // Words returns the words of s as the scanner gives them (NFKC, folded,
