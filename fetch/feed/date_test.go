@@ -30,6 +30,26 @@ func firstLayout(raw string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
+// FuzzItemDate checks itemDate's choice of layouts against trying them
+// all in order.
+func FuzzItemDate(f *testing.F) {
+	ref := time.Date(2026, 3, 4, 5, 6, 7, 0, time.FixedZone("", -7*3600))
+	for _, l := range allDateLayouts {
+		f.Add(ref.Format(l))
+	}
+	f.Add("Wed, 4 Mar 2026 05:06:07 GMT")
+	f.Fuzz(func(t *testing.T, raw string) {
+		want, ok := firstLayout(strings.TrimSpace(raw))
+		got := itemDate(raw, nil)
+		if !ok {
+			want = time.Time{}
+		}
+		if !got.Equal(want) || got.Format(time.RFC3339Nano) != want.Format(time.RFC3339Nano) {
+			t.Fatalf("itemDate(%q) = %v, want %v", raw, got, want)
+		}
+	})
+}
+
 func TestItemDateLayouts(t *testing.T) {
 	ref := time.Date(2026, 3, 4, 5, 6, 7, 0, time.FixedZone("", 2*3600+1800))
 	tests := []string{

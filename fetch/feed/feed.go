@@ -145,6 +145,7 @@ func person(ps []*gofeed.Person) string {
 
 // dateLayouts are the common feed date forms that carry a numeric zone,
 // by how a date in them begins: a year ("2006-"), a weekday, a day.
+// Within a group, the first that parses a date wins.
 var dateLayouts = [...][]string{
 	yearFirst: {
 		time.RFC3339Nano,
@@ -153,7 +154,8 @@ var dateLayouts = [...][]string{
 		"2006-01-02 15:04:05-07:00",
 	},
 	weekdayFirst: {
-		time.RFC1123Z,
+		// Also RFC 1123 with a numeric zone: "2" reads a day of one or
+		// two digits.
 		"Mon, 2 Jan 2006 15:04:05 -0700",
 		"Mon, 2 Jan 2006 15:04 -0700",
 	},
