@@ -720,11 +720,11 @@ func (e *Engine) hide(a, b *hit, ga int) {
 
 // Classify labels one item. It is pure and safe for concurrent use.
 func (e *Engine) Classify(it fetch.Item) Result {
-	z := e.pool.get()
-	defer e.pool.put(z)
 	if !e.candidate(it) {
 		return Result{Rules: e.pack.Version, Topics: []rules.Topic{}, Evidence: []Match{}}
 	}
+	z := e.pool.get()
+	defer e.pool.put(z)
 	fs := e.scan(z, it)
 	if e.fitted {
 		return e.classifyFitted(z, fs, it)
