@@ -60,7 +60,11 @@ var sqliteReadModel = expand(`INSERT INTO item_facts (source_id, key, day, relev
 	INSERT INTO items_fts (rowid, title, body)
 		SELECT f.id, R.title, ` + sqlBody + ` FROM items R JOIN item_facts f ON f.source_id = R.source_id AND f.key = R.key;`)
 
-var dashboardSchema = `CREATE TABLE corrections (
+var dashboardSchema = dashboardTables + sqliteReadModel + dashboardInsertTrigger + dashboardTriggers
+
+// dashboardTables are the tables and indexes of the read model as
+// migration 4 created them.
+const dashboardTables = `CREATE TABLE corrections (
 		id           INTEGER PRIMARY KEY AUTOINCREMENT,
 		source_id    TEXT NOT NULL,
 		item_key     TEXT NOT NULL,
@@ -105,15 +109,23 @@ var dashboardSchema = `CREATE TABLE corrections (
 	CREATE INDEX item_topics_day ON item_topics (relevant, day, topic, stance, actor);
 	CREATE INDEX item_topics_topic ON item_topics (topic);
 	CREATE VIRTUAL TABLE items_fts USING fts5 (title, body, tokenize = 'unicode61 remove_diacritics 2');
-	` + sqliteReadModel + expand(`
+	`
+
+// dashboardInsertTrigger wrote the read model of a new item until
+// migration 5 (writeItemFacts writes it now).
+var dashboardInsertTrigger = expand(`
 	CREATE TRIGGER items_dashboard_insert AFTER INSERT ON items BEGIN
 		INSERT INTO item_facts (source_id, key, day, relevant, stance, actor, lang, corrected, seen)
-			SELECT R.source_id, R.key, `+sqlFacts+`, R.seen_at FROM items R WHERE R.source_id = NEW.source_id AND R.key = NEW.key;
-		`+sqlTopics+` AND R.source_id = NEW.source_id AND R.key = NEW.key;
+			SELECT R.source_id, R.key, ` + sqlFacts + `, R.seen_at FROM items R WHERE R.source_id = NEW.source_id AND R.key = NEW.key;
+		` + sqlTopics + ` AND R.source_id = NEW.source_id AND R.key = NEW.key;
 		INSERT INTO items_fts (rowid, title, body)
-			SELECT f.id, R.title, `+sqlBody+` FROM items R JOIN item_facts f ON f.source_id = R.source_id AND f.key = R.key
+			SELECT f.id, R.title, ` + sqlBody + ` FROM items R JOIN item_facts f ON f.source_id = R.source_id AND f.key = R.key
 			WHERE R.source_id = NEW.source_id AND R.key = NEW.key;
-	END;`) + `
+	END;`)
+
+// dashboardTriggers keep the read model of stored items in step with
+// their updates, deletions and corrections.
+var dashboardTriggers = `
 	CREATE TRIGGER items_dashboard_update AFTER UPDATE ON items BEGIN
 		` + refresh("NEW.source_id", "NEW.key") + `
 	END;

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -313,26 +314,50 @@ func fmtAny(v any) string {
 }
 
 // TestFailedMigrationRollsBack: a migration that fails leaves the
-// database at its old version with none of the failed step's changes, and
-// a later open with a working driver migrates it.
+// database at its old version with none of the failed step's changes (a
+// new database: no table at all), and a later open with a working driver
+// migrates it.
 func TestFailedMigrationRollsBack(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "state.db")
-	_, _, err := openFaulty(t, path, func(fd *faultDriver) { fd.set("CREATE INDEX items_url", false) })
-	if !errors.Is(err, errInjected) || !strings.Contains(err.Error(), "migration 2") {
-		t.Fatalf("open with a failing migration: %v, want migration 2 to fail", err)
+	for _, tt := range []struct {
+		name    string
+		from    int    // schema version before (0: a new database)
+		tables  int    // tables at that version
+		wantErr string // the step that fails
+	}{
+		{"new database", 0, 0, fmt.Sprintf("create schema %d", len(migrations))},
+		{"upgrade", 1, 5, "migration 2"}, // sqlite_sequence beside the four
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "state.db")
+			if tt.from > 0 {
+				oldDatabase(t, path, tt.from, 3)
+			}
+			_, _, err := openFaulty(t, path, func(fd *faultDriver) { fd.set("CREATE INDEX items_url", false) })
+			if !errors.Is(err, errInjected) || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("open with a failing migration: %v, want %s to fail", err, tt.wantErr)
+			}
+			raw, err := sql.Open("sqlite", dsn(path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var v, tables int
+			raw.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v)
+			raw.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'`).Scan(&tables)
+			raw.Close()
+			if v != tt.from || tables != tt.tables {
+				t.Errorf("after the failed migration: version %d, %d tables; want %d and %d (all in one transaction)", v, tables, tt.from, tt.tables)
+			}
+			testMigrationFaults(t, path)
+		})
 	}
-	raw, err := sql.Open("sqlite", dsn(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v, tables int
-	raw.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v)
-	raw.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'`).Scan(&tables)
-	raw.Close()
-	if v != 0 || tables != 0 {
-		t.Errorf("after the failed migration: version %d, %d tables; want 0 and 0 (all in one transaction)", v, tables)
-	}
+}
+
+// testMigrationFaults: the database at path fails to open while reading
+// or writing its schema version or committing the migration fails, and
+// then opens and migrates.
+func testMigrationFaults(t *testing.T, path string) {
+	ctx := context.Background()
 	for _, stmt := range []string{"PRAGMA user_version", "PRAGMA user_version = "} {
 		if _, _, err := openFaulty(t, path, func(fd *faultDriver) { fd.set(stmt, false) }); !errors.Is(err, errInjected) {
 			t.Errorf("open with %q failing: %v", stmt, err)
@@ -377,8 +402,8 @@ func TestReadOnlyDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	db, _ := sql.Open("sqlite", ro(fresh))
-	if _, err := openDB(ctx, db, nil, fresh); err == nil || !strings.Contains(err.Error(), "migration 1") || !strings.Contains(err.Error(), fresh) {
-		t.Errorf("open of an empty read-only database: %v, want a failed migration 1 naming the file", err)
+	if _, err := openDB(ctx, db, nil, fresh); err == nil || !strings.Contains(err.Error(), "create schema") || !strings.Contains(err.Error(), fresh) {
+		t.Errorf("open of an empty read-only database: %v, want a failed schema creation naming the file", err)
 	}
 
 	db, _ = sql.Open("sqlite", ro(path))

@@ -122,6 +122,47 @@ var migrations = []string{
 	partialFactIndexes,
 }
 
+// freshSchema creates the schema of the last migration in a new SQLite
+// database at once: what the migrations leave, without their steps that
+// a later one undoes (a search table, a trigger and three indexes made
+// again) and without their backfills of empty tables. The upgrade path
+// is the migrations; TestFreshSchemaIsMigrated holds the two the same.
+var freshSchema = strings.Join([]string{
+	replaceAll(migrations[0],
+		"CREATE INDEX items_relevant ON items (relevant, seen_at);",
+		"CREATE INDEX items_relevant ON items (seen_at) WHERE relevant = 1;",
+		"\t\tempty_runs           INTEGER NOT NULL DEFAULT 0\n",
+		"\t\tempty_runs           INTEGER NOT NULL DEFAULT 0,\n\t\tlease_owner TEXT NOT NULL DEFAULT '',\n\t\tlease_until INTEGER NOT NULL DEFAULT 0,\n\t\tdue INTEGER NOT NULL DEFAULT 0\n",
+		"\t\tdelivered    TEXT NOT NULL DEFAULT '',\n",
+		"\t\tdelivered    TEXT NOT NULL DEFAULT '',\n\t\tlease_owner TEXT NOT NULL DEFAULT '',\n\t\tlease_until INTEGER NOT NULL DEFAULT 0,\n"),
+	migrations[1],
+	`CREATE TABLE leases (
+		name  TEXT PRIMARY KEY,
+		owner TEXT NOT NULL,
+		until INTEGER NOT NULL
+	);`,
+	replaceAll(dashboardTables,
+		"CREATE INDEX item_facts_day ON item_facts (relevant, day, stance, actor);",
+		"CREATE INDEX item_facts_day ON item_facts (day, stance, actor) WHERE relevant = 1;",
+		"CREATE INDEX item_facts_actor ON item_facts (actor, relevant, day);",
+		"CREATE INDEX item_facts_actor ON item_facts (actor, relevant, day) WHERE actor <> '';",
+		"CREATE VIRTUAL TABLE items_fts USING fts5 (title, body, tokenize = 'unicode61 remove_diacritics 2');",
+		"CREATE VIRTUAL TABLE items_fts USING fts5 (title, body, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2');"),
+	dashboardTriggers,
+}, "\n")
+
+// replaceAll replaces each old of the pairs in s by its new; every old
+// must occur in s.
+func replaceAll(s string, pairs ...string) string {
+	for i := 0; i < len(pairs); i += 2 {
+		if !strings.Contains(s, pairs[i]) {
+			panic("store: the schema lacks " + pairs[i])
+		}
+		s = strings.ReplaceAll(s, pairs[i], pairs[i+1])
+	}
+	return s
+}
+
 // Open opens the store named by name, creating and migrating it when
 // needed: a postgres:// or postgresql:// URL is a PostgreSQL database
 // (several instances may share it); anything else is the path of an
@@ -293,7 +334,17 @@ func (s *Store) migrate(ctx context.Context) error {
 	if v == len(migrations) {
 		return nil // current: nothing to write
 	}
-	for i := v; i < len(migrations); i++ {
+	if v == 0 {
+		// A new database: its keys follow the current rule (Rekey has
+		// nothing to move).
+		if _, err := tx.ExecContext(ctx, freshSchema); err != nil {
+			return fmt.Errorf("create schema %d: %w", len(migrations), err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO kv (key, value) VALUES (?, ?)`, keyRuleKV, []byte(keyRule)); err != nil {
+			return fmt.Errorf("create schema %d: %w", len(migrations), err)
+		}
+	}
+	for i := v; i < len(migrations) && v > 0; i++ {
 		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
 			return fmt.Errorf("migration %d: %w", i+1, err)
 		}

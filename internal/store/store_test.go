@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -408,4 +409,59 @@ func TestCloseLeavesNoConnection(t *testing.T) {
 			t.Fatalf("round %d: the write-ahead log is still there after Close (%v): a connection stayed open", round, err)
 		}
 	}
+}
+
+// TestFreshSchemaIsMigrated: a new database gets in one step the schema
+// that the migrations give an old one step by step: the same tables with
+// the same columns, the same indexes, triggers and search table.
+func TestFreshSchemaIsMigrated(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	fresh, err := Open(ctx, filepath.Join(dir, "fresh.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	oldDatabase(t, filepath.Join(dir, "old.db"), 1, 0)
+	migrated, err := Open(ctx, filepath.Join(dir, "old.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer migrated.Close()
+	if v, err := fresh.SchemaVersion(ctx); err != nil || v != len(migrations) {
+		t.Fatalf("a new database at version %d (%v), want %d", v, err, len(migrations))
+	}
+	if a, b := schemaOf(t, fresh), schemaOf(t, migrated); a != b {
+		t.Errorf("a new database's schema\n%s\nthe migrated one\n%s", a, b)
+	}
+}
+
+// schemaOf renders the schema of s: each table's columns, and the SQL of
+// everything else with its spacing evened out.
+func schemaOf(t *testing.T, s *Store) string {
+	t.Helper()
+	space := regexp.MustCompile(`\s+`)
+	var out []string
+	rows, err := s.db.QueryContext(context.Background(), `SELECT type, name, coalesce(sql, '') FROM sqlite_schema ORDER BY type, name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type entry struct{ typ, name, sql string }
+	var entries []entry
+	for rows.Next() {
+		var e entry
+		if err := rows.Scan(&e.typ, &e.name, &e.sql); err != nil {
+			t.Fatal(err)
+		}
+		entries = append(entries, e)
+	}
+	rows.Close()
+	for _, e := range entries {
+		def := strings.TrimSpace(space.ReplaceAllString(e.sql, " "))
+		if e.typ == "table" && !strings.HasPrefix(def, "CREATE VIRTUAL") {
+			def = dumpRows(t, s, `SELECT name, type, "notnull", coalesce(dflt_value, ''), pk FROM pragma_table_info('`+e.name+`') ORDER BY cid`)
+		}
+		out = append(out, e.typ+" "+e.name+": "+def)
+	}
+	return strings.Join(out, "\n")
 }
