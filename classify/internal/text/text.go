@@ -5,6 +5,8 @@
 package text
 
 import (
+	"encoding/binary"
+	"math/bits"
 	"unicode"
 	"unicode/utf8"
 
@@ -155,8 +157,22 @@ func (z *Scanner) Scan(s string, fn func(word []byte, t Token)) {
 				}
 				// the whole run of ASCII letters and digits at once; the
 				// lower case of an ASCII letter or digit is c | 0x20
-				buf = append(buf, c|0x20)
-				for i++; i < len(s) && asciiWord[s[i]]; i++ {
+				if i+8 <= len(s) {
+					// most words fit in 8 bytes: find where the run
+					// ends and copy it without a branch per byte
+					x := load8(s[i : i+8])
+					n := asciiRun8(x)
+					if cap(buf)-len(buf) < 8 {
+						buf = append(buf, make([]byte, 8)...)[:len(buf)]
+					}
+					binary.LittleEndian.PutUint64(buf[len(buf):len(buf)+8], x|0x2020202020202020)
+					buf = buf[:len(buf)+n]
+					i += n
+				} else {
+					buf = append(buf, c|0x20)
+					i++
+				}
+				for ; i < len(s) && asciiWord[s[i]]; i++ {
 					buf = append(buf, s[i]|0x20)
 				}
 				if !nonASCII && (i == len(s) || s[i] < 0x80) {
@@ -248,6 +264,27 @@ func (z *Scanner) Scan(s string, fn func(word []byte, t Token)) {
 	}
 	flush(len(s))
 	z.buf = buf
+}
+
+// load8 reads the 8 bytes of s little endian (one load).
+func load8(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// asciiRun8 is how many of the 8 bytes of x (little endian: the first
+// byte lowest) from the first on are ASCII letters or digits (0 to 8).
+func asciiRun8(x uint64) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	// on 7-bit bytes, v+(0x80-lo) has its top bit set when v >= lo and
+	// v+(0x7f-hi) when v > hi; no sum carries into the next byte
+	low := x &^ highs
+	l := low | 0x2020202020202020 // letters in lower case, digits as they are
+	alpha := (l + (0x80-'a')*ones) &^ (l + (0x7f-'z')*ones)
+	digit := (low + (0x80-'0')*ones) &^ (low + (0x7f-'9')*ones)
+	word := (alpha | digit) &^ x & highs // and not a byte >= 0x80
+	return bits.TrailingZeros64(^word&highs) / 8
 }
 
 // tokenFlags are the flags of a word that ends now; the first word of a

@@ -33,3 +33,54 @@ func TestScan(t *testing.T) {
 		}
 	}
 }
+
+// TestASCIIRun8: the 8-bytes-at-once run length is the byte-at-a-time
+// one, for every byte value at every position and for random words.
+func TestASCIIRun8(t *testing.T) {
+	run := func(b [8]byte) int {
+		n := 0
+		for n < 8 && asciiWord[b[n]] {
+			n++
+		}
+		return n
+	}
+	check := func(b [8]byte) {
+		s := string(b[:])
+		x := load8(s)
+		for k := 0; k < 8; k++ {
+			if byte(x>>(8*k)) != b[k] {
+				t.Fatalf("load8(%q) = %x", s, x)
+			}
+		}
+		if got, want := asciiRun8(x), run(b); got != want {
+			t.Fatalf("asciiRun8(%q) = %d, byte at a time %d", s, got, want)
+		}
+	}
+	for _, fill := range []byte{'a', 'Z', '0', '9', ' ', 0x80, 0xff, 0} {
+		for p := 0; p < 8; p++ {
+			for c := 0; c < 256; c++ {
+				b := [8]byte{fill, fill, fill, fill, fill, fill, fill, fill}
+				b[p] = byte(c)
+				check(b)
+				for q := 0; q < p; q++ {
+					b[q] = 'x'
+				}
+				check(b)
+			}
+		}
+	}
+	x := uint64(0x9E3779B97F4A7C15)
+	for range 200000 {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		var b [8]byte
+		for k := range b {
+			b[k] = byte(x >> (8 * k))
+			if x>>(8*k)&3 != 0 {
+				b[k] &= 0x7f // mostly ASCII
+			}
+		}
+		check(b)
+	}
+}
