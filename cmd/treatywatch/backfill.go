@@ -38,7 +38,7 @@ func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintln(stderr, "treatywatch backfill: --max-pages must not be negative")
 		return 2
 	}
-	a, err := wire(ctx, &c, stderr, wireOptions{noSinks: *dryRun, sinkNames: *dryRun, exclusive: !*dryRun})
+	a, err := wire(ctx, &c, stderr, wireOptions{noSinks: *dryRun, sinkNames: *dryRun, exclusive: !*dryRun, batch: true})
 	if err != nil {
 		return exitErr(stderr, "backfill", err)
 	}

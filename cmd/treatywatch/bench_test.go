@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -37,11 +38,22 @@ const corpusUnreadable = "reuters-mostread_invalid.rss"
 // oncePass runs `treatywatch once` with cfg and returns its summary. A
 // pass that exits non-zero or reports a failed source fails the
 // benchmark: it must not time work that did not happen.
+//
+// The pass runs under the memory settings the command has outside tests
+// (TestMain turns the soft limit off for the test process): the default
+// soft limit and the batch commands' collector target. The process's own
+// settings are restored afterwards, so a baseline measured in the same
+// process runs under Go's defaults.
 func oncePass(b *testing.B, cfg string) passSummary {
 	b.Helper()
+	b.Setenv("GOMEMLIMIT", "")
+	limit, percent := debug.SetMemoryLimit(-1), debug.SetGCPercent(100)
+	debug.SetGCPercent(percent)
 	var out, errOut bytes.Buffer
 	code := run(context.Background(), []string{"once", "--config", cfg, "--deliver-existing", "--log-level", "error", "--workers", "4"},
 		nil, &out, &errOut)
+	debug.SetMemoryLimit(limit)
+	debug.SetGCPercent(percent)
 	s, err := checkPass(code, out.String())
 	if err != nil {
 		b.Fatalf("%v\nstdout:\n%s\nstderr:\n%s", err, out.String(), errOut.String())

@@ -112,7 +112,7 @@ func cmdOnce(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if code := parseFlags(fs, args, stderr); code >= 0 {
 		return code
 	}
-	a, err := wire(ctx, &c, stderr, wireOptions{retryBackoff: *retry, exclusive: true})
+	a, err := wire(ctx, &c, stderr, wireOptions{retryBackoff: *retry, exclusive: true, batch: true})
 	if err != nil {
 		return exitErr(stderr, "once", err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"runtime/debug"
 	"strings"
@@ -36,4 +37,25 @@ func setMemoryLimit(flagValue string) (int64, error) {
 	}
 	debug.SetMemoryLimit(defaultMemoryLimit)
 	return defaultMemoryLimit, nil
+}
+
+// batchGCPercent is the collector's target (GOGC) for the commands that
+// run a bounded batch of sources, once and backfill: the heap may grow to
+// three times what is live before a collection, where Go's default lets
+// it double, which makes a pass run about half as many collections. The
+// soft memory limit still bounds the heap: past it the collector runs as
+// often as it must. The daemon keeps Go's default, for a small footprint
+// between its passes.
+const batchGCPercent = 200
+
+// setBatchGC applies batchGCPercent when a soft memory limit is in force
+// (limit, as setMemoryLimit returned it) and GOGC is not set in the
+// environment (then the runtime read it, and it wins). It reports whether
+// it changed the target.
+func setBatchGC(limit int64) bool {
+	if limit <= 0 || limit == math.MaxInt64 || os.Getenv("GOGC") != "" {
+		return false
+	}
+	debug.SetGCPercent(batchGCPercent)
+	return true
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"os"
 	"runtime/debug"
 	"testing"
@@ -47,6 +48,39 @@ func TestSetMemoryLimit(t *testing.T) {
 			}
 			if got := debug.SetMemoryLimit(-1); got != tt.want {
 				t.Errorf("limit %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSetBatchGC(t *testing.T) {
+	before := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(before)
+	tests := []struct {
+		name  string
+		limit int64
+		gogc  string
+		want  bool
+	}{
+		{name: "default limit", limit: defaultMemoryLimit, want: true},
+		{name: "a limit from the flag", limit: 96 << 20, want: true},
+		{name: "limit off", limit: 0, want: false},
+		{name: "limit off in the environment", limit: math.MaxInt64, want: false},
+		{name: "GOGC set", limit: defaultMemoryLimit, gogc: "150", want: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			debug.SetGCPercent(100)
+			t.Setenv("GOGC", tt.gogc)
+			if got := setBatchGC(tt.limit); got != tt.want {
+				t.Fatalf("setBatchGC(%d) with GOGC=%q = %v, want %v", tt.limit, tt.gogc, got, tt.want)
+			}
+			want := 100
+			if tt.want {
+				want = batchGCPercent
+			}
+			if got := debug.SetGCPercent(100); got != want {
+				t.Errorf("GOGC %d, want %d", got, want)
 			}
 		})
 	}

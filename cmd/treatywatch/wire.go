@@ -90,6 +90,10 @@ type wireOptions struct {
 	// exclusive: the command fetches or delivers, so on an SQLite
 	// database it waits until no other process does.
 	exclusive bool
+	// batch: the command runs a bounded batch of sources and exits
+	// (once, backfill), so its collector may trade memory under the
+	// soft limit for CPU (setBatchGC).
+	batch bool
 }
 
 // wire loads the config and builds the store, fetchers, classifier, sinks
@@ -99,8 +103,12 @@ func wire(ctx context.Context, c *common, stderr io.Writer, o wireOptions) (*app
 	if err != nil {
 		return nil, err
 	}
-	if _, err := setMemoryLimit(c.memoryLimit); err != nil {
+	limit, err := setMemoryLimit(c.memoryLimit)
+	if err != nil {
 		return nil, err
+	}
+	if o.batch {
+		setBatchGC(limit)
 	}
 	cfg, name, err := loadConfig(c.config, stderr)
 	if err != nil {
