@@ -253,32 +253,18 @@ func upsertItems(ctx context.Context, tx *tx, at time.Time, ls []Labeled) error 
 
 // insertNewItems inserts the items the store does not have yet (SQLite)
 // and returns them, and apart the ones it has, which it leaves alone.
-// It asks which keys are stored first (the transaction holds the write
-// lock, so the answer holds until it ends) and inserts the others with
-// plain multi-row statements: reading the rows back (RETURNING) cost
-// more than the lookup. The statement ignores conflicts instead of
-// aborting on them, so SQLite needs no statement journal for it: with
-// one, each multi-row write first copied every page it changed to a
-// temporary file.
+// The statement ignores conflicts instead of aborting on them, so SQLite
+// needs no statement journal for it: with one, each multi-row write
+// first copied every page it changed to a temporary file. Nothing is
+// read back when every row went in, the common case: the transaction is
+// the only writer, so the rows a statement inserted are the ones with
+// the last ids, and only when some were stored already does it read
+// which.
 func insertNewItems(ctx context.Context, tx *tx, at time.Time, ls []Labeled) (added, known []Labeled, err error) {
-	stored, err := storedKeys(ctx, tx, ls)
-	if err != nil {
-		return nil, nil, err
-	}
-	if len(stored) == 0 {
-		added = ls
-	} else {
-		for _, l := range ls {
-			if stored[[2]string{l.Item.SourceID, l.Item.Key}] {
-				known = append(known, l)
-			} else {
-				added = append(added, l)
-			}
-		}
-	}
-	err = inChunks(len(added), func(lo, hi int) error {
+	var stored []bool // by index into ls, once one is
+	err = inChunks(len(ls), func(lo, hi int) error {
 		args := make([]any, 0, 10*(hi-lo))
-		for _, l := range added[lo:hi] {
+		for _, l := range ls[lo:hi] {
 			var err error
 			if args, err = itemArgs(args, at, l); err != nil {
 				return err
@@ -286,49 +272,66 @@ func insertNewItems(ctx context.Context, tx *tx, at time.Time, ls []Labeled) (ad
 		}
 		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE `+intoItems+valuesRows(hi-lo, 10), args...)
 		if err != nil {
-			return writtenWith(added[lo:hi], err)
+			return writtenWith(ls[lo:hi], err)
 		}
-		if n, err := res.RowsAffected(); err != nil || n != int64(hi-lo) {
-			return writtenWith(added[lo:hi], fmt.Errorf("%d of %d new items inserted (%v)", n, hi-lo, err))
+		n, err := res.RowsAffected()
+		if err != nil {
+			return writtenWith(ls[lo:hi], err)
+		}
+		if n == int64(hi-lo) {
+			return nil
+		}
+		if stored == nil {
+			stored = make([]bool, len(ls))
+		}
+		var in map[[2]string]bool
+		if n > 0 {
+			last, err := res.LastInsertId()
+			if err != nil {
+				return writtenWith(ls[lo:hi], err)
+			}
+			if in, err = insertedKeys(ctx, tx, last-n+1, last); err != nil {
+				return writtenWith(ls[lo:hi], err)
+			}
+			if int64(len(in)) != n {
+				return writtenWith(ls[lo:hi], fmt.Errorf("%d items inserted, %d found under their ids", n, len(in)))
+			}
+		}
+		for i := lo; i < hi; i++ {
+			stored[i] = !in[[2]string{ls[i].Item.SourceID, ls[i].Item.Key}]
 		}
 		return nil
 	})
-	return added, known, err
-}
-
-// storedKeys returns which of the items' keys the store has, by source
-// and key.
-func storedKeys(ctx context.Context, tx *tx, ls []Labeled) (map[[2]string]bool, error) {
-	bySource := map[string][]any{}
-	for _, l := range ls {
-		bySource[l.Item.SourceID] = append(bySource[l.Item.SourceID], l.Item.Key)
+	if err != nil || stored == nil {
+		return ls, nil, err
 	}
-	var stored map[[2]string]bool
-	for src, keys := range bySource {
-		err := inChunks(len(keys), func(lo, hi int) error {
-			args := append([]any{src}, keys[lo:hi]...)
-			rows, err := tx.QueryContext(ctx, `SELECT key FROM items WHERE source_id = ? AND key IN (?`+strings.Repeat(",?", hi-lo-1)+`)`, args...)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var k string
-				if err := rows.Scan(&k); err != nil {
-					return err
-				}
-				if stored == nil {
-					stored = map[[2]string]bool{}
-				}
-				stored[[2]string{src, k}] = true
-			}
-			return rows.Err()
-		})
-		if err != nil {
-			return nil, fmt.Errorf("stored keys of %s: %w", src, err)
+	for i, l := range ls {
+		if stored[i] {
+			known = append(known, l)
+		} else {
+			added = append(added, l)
 		}
 	}
-	return stored, nil
+	return added, known, nil
+}
+
+// insertedKeys returns the source and key of the items rows with ids
+// from first to last.
+func insertedKeys(ctx context.Context, tx *tx, first, last int64) (map[[2]string]bool, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT source_id, key FROM items WHERE rowid BETWEEN ? AND ?`, first, last)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	in := map[[2]string]bool{}
+	for rows.Next() {
+		var k [2]string
+		if err := rows.Scan(&k[0], &k[1]); err != nil {
+			return nil, err
+		}
+		in[k] = true
+	}
+	return in, rows.Err()
 }
 
 func enqueue(ctx context.Context, tx *tx, sink string, it fetch.Item, at time.Time, redeliver bool) (int, error) {
