@@ -5,7 +5,9 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"runtime"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 )
@@ -13,17 +15,30 @@ import (
 // TestPoolTakesAFreeHost: with every worker free but one host at its
 // limit, the next work of another host starts before older works of the
 // busy host; when the host frees, its longest-waiting work goes next.
+// Work waits the same way whether its caller blocks (doFor) or hands
+// it over (submit).
 func TestPoolTakesAFreeHost(t *testing.T) {
+	for _, mode := range []string{"doFor", "submit"} {
+		t.Run(mode, func(t *testing.T) { testPoolTakesAFreeHost(t, mode) })
+	}
+}
+
+func testPoolTakesAFreeHost(t *testing.T, mode string) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	p := newPool(2, 1)
 	ctx := context.Background()
 	started := make(chan string, 10)
 	finish := map[string]chan struct{}{}
-	waiting := func() int { p.mu.Lock(); defer p.mu.Unlock(); return len(p.waiting) }
+	waiting := func() int { p.mu.Lock(); defer p.mu.Unlock(); return p.queued }
 	submit := func(name, host string) {
 		finish[name] = make(chan struct{})
 		done := finish[name]
-		go p.doFor(ctx, log, name, host, func() { started <- name; <-done })
+		work := func() { started <- name; <-done }
+		if mode == "submit" {
+			p.submit(ctx, log, name, host, work, func(error) {})
+			return
+		}
+		go p.doFor(ctx, log, name, host, work)
 	}
 	next := func() string {
 		select {
@@ -83,7 +98,7 @@ func TestPoolWaitEndsWithContext(t *testing.T) {
 	go func() { errc <- p.doFor(ctx, log, "waiter", "h", func() { ran = true }) }()
 	for {
 		p.mu.Lock()
-		n := len(p.waiting)
+		n := p.queued
 		p.mu.Unlock()
 		if n == 1 {
 			break
@@ -95,9 +110,75 @@ func TestPoolWaitEndsWithContext(t *testing.T) {
 		t.Errorf("cancelled wait returned %v, ran %v", err, ran)
 	}
 	p.mu.Lock()
-	if len(p.waiting) != 0 {
-		t.Errorf("%d works still waiting", len(p.waiting))
+	if p.queued != 0 {
+		t.Errorf("%d works still waiting", p.queued)
 	}
 	p.mu.Unlock()
 	close(hold)
+}
+
+// TestPoolSubmittedWorkHasNoGoroutine: thousands of submitted works wait
+// without a goroutine each, run in the order they came within a host,
+// and, once the context ends, the ones not started return its error
+// without running.
+func TestPoolSubmittedWorkHasNoGoroutine(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	p := newPool(2, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	hold := make(chan struct{})
+	var (
+		mu   sync.Mutex
+		ran  []int
+		errs = map[int]error{}
+		wg   sync.WaitGroup
+	)
+	before := runtime.NumGoroutine()
+	const n = 5000
+	wg.Add(n)
+	for i := range n {
+		host := []string{"a", "b", "c"}[i%3]
+		p.submit(ctx, log, "work", host, func() {
+			<-hold
+			mu.Lock()
+			ran = append(ran, i)
+			enough := len(ran) == 100
+			mu.Unlock()
+			if enough {
+				cancel()
+			}
+		}, func(err error) {
+			mu.Lock()
+			errs[i] = err
+			mu.Unlock()
+			wg.Done()
+		})
+	}
+	if g := runtime.NumGoroutine() - before; g > 10 {
+		t.Errorf("%d goroutines for %d submitted works on 2 workers", g, n)
+	}
+	close(hold)
+	wg.Wait()
+	if len(ran) < 100 || len(ran) > 102 { // the two running when the context ended may finish
+		t.Errorf("%d works ran, want 100 (the context ended then)", len(ran))
+	}
+	last := map[int]int{}
+	for _, i := range ran {
+		if prev, ok := last[i%3]; ok && prev > i {
+			t.Errorf("work %d ran after work %d of the same host", i, prev)
+		}
+		last[i%3] = i
+	}
+	cancelled := 0
+	for _, err := range errs {
+		if errors.Is(err, context.Canceled) {
+			cancelled++
+		}
+	}
+	if cancelled+len(ran) != n {
+		t.Errorf("%d ran, %d cancelled, of %d", len(ran), cancelled, n)
+	}
+	if p.queued != 0 || p.free != 2 {
+		t.Errorf("pool left with %d waiting, %d free workers", p.queued, p.free)
+	}
 }

@@ -168,12 +168,12 @@ func (sc *Scheduler) Each(ctx context.Context, srcs []Source, workers int, what 
 	if len(srcs) > 0 {
 		start = rand.IntN(len(srcs))
 	}
+	wg.Add(len(srcs))
 	for n := range srcs {
 		i := (start + n) % len(srcs)
 		src := srcs[i]
-		wg.Go(func() {
-			errs[i] = p.doFor(ctx, sc.log.With("source", src.ID), what, hostOf(src), func() { fn(i, src) })
-		})
+		p.submit(ctx, sc.log.With("source", src.ID), what, hostOf(src), func() { fn(i, src) },
+			func(err error) { errs[i] = err; wg.Done() })
 	}
 	wg.Wait()
 	return errs
