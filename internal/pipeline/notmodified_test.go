@@ -139,6 +139,7 @@ type failingRecords struct{ err error }
 func (failingRecords) Source(_ context.Context, id string) (store.SourceState, error) {
 	return store.SourceState{ID: id}, nil
 }
+func (failingRecords) Sources(context.Context) ([]store.SourceState, error) { return nil, nil }
 func (f failingRecords) RecordNotModifiedRuns(context.Context, ...store.NotModified) error {
 	return f.err
 }

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -63,7 +64,7 @@ func TestSchedulerRunsWhatItIsGiven(t *testing.T) {
 			t.Errorf("report %d = %+v, want %s %s", i, reps[i], srcs[i].ID, want)
 		}
 	}
-	if len(ran) != 2 || ran["a"] != ro || ran["c"] != ro {
+	if len(ran) != 2 || !reflect.DeepEqual(ran["a"], ro) || !reflect.DeepEqual(ran["c"], ro) {
 		t.Errorf("ran = %v", ran)
 	}
 

@@ -170,6 +170,22 @@ type RunOptions struct {
 	// notModified, when set, takes the run's 304 to be written later
 	// with others (RunAll) instead of at once.
 	notModified *notModifiedWriter
+	// states, when set, holds the state of every stored source as the
+	// pass (RunAll, not shared) began; a source missing from it was
+	// never run.
+	states map[string]store.SourceState
+}
+
+// state returns the source's state from the pass's snapshot, else from
+// the store.
+func (ro RunOptions) state(ctx context.Context, st SourceStore, id string) (store.SourceState, error) {
+	if ro.states != nil {
+		if s, ok := ro.states[id]; ok {
+			return s, nil
+		}
+		return store.SourceState{ID: id}, nil
+	}
+	return st.Source(ctx, id)
 }
 
 // RunSource runs one source once, top to bottom.
@@ -199,7 +215,7 @@ func (ing *Ingester) RunSource(ctx context.Context, src Source, ro RunOptions) R
 		}
 	}()
 
-	st, err := ing.o.Store.Source(ctx, src.ID)
+	st, err := ro.state(ctx, ing.o.Store, src.ID)
 	if err != nil {
 		rep.Outcome, rep.Err = OutcomeFailed, err
 		return rep

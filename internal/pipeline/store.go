@@ -26,6 +26,8 @@ type SourceStore interface {
 	// Source returns the state of one source; a source never run has a
 	// zero state with its ID set.
 	Source(ctx context.Context, id string) (store.SourceState, error)
+	// Sources returns the state of every source the store knows.
+	Sources(ctx context.Context) ([]store.SourceState, error)
 	// RecordFailure notes a failed run and when the source may run
 	// again; it returns the failures in a row, this one included.
 	RecordFailure(ctx context.Context, id string, kind fetch.ErrorKind, msg string, at, nextRun time.Time) (int, error)

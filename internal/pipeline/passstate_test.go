@@ -1,0 +1,87 @@
+package pipeline
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/treatywatch/treatywatch/fetch"
+	"github.com/treatywatch/treatywatch/internal/store"
+)
+
+// countingStore counts the reads of one source's state.
+type countingStore struct {
+	*store.Store
+	reads atomic.Int32
+}
+
+func (s *countingStore) Source(ctx context.Context, id string) (store.SourceState, error) {
+	s.reads.Add(1)
+	return s.Store.Source(ctx, id)
+}
+
+// validatorFetcher answers each source with one item and an ETag of its
+// own, and records the validators each fetch was given.
+type validatorFetcher struct {
+	mu   sync.Mutex
+	prev map[string]fetch.Validators
+}
+
+func (f *validatorFetcher) Fetch(_ context.Context, src fetch.Source, prev fetch.Validators) (fetch.Batch, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.prev[src.ID] = prev
+	it := fetch.Item{SourceID: src.ID, Key: src.ID + "-1", Title: "news", URL: src.URL + "/1"}
+	return fetch.Batch{Items: []fetch.Item{it}, Next: fetch.Validators{ETag: `"` + src.ID + `"`}}, nil
+}
+
+// A pass no other process shares reads the state of its sources in one
+// query, and each run takes its own from there: the second pass sends
+// the validators the first stored. A shared pass reads each under its
+// claim.
+func TestPassReadsSourceStatesOnce(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	cs := &countingStore{Store: st}
+	f := &validatorFetcher{prev: map[string]fetch.Validators{}}
+	clk := &clock{t: time.Date(2026, 12, 6, 8, 0, 0, 0, time.UTC)}
+	p := New(Options{Store: cs, Now: clk.Now, Ingest: IngestOptions{Fetchers: map[fetch.Kind]fetch.Fetcher{fetch.KindFeed: f}, Classifier: wordClassifier{}}})
+	var srcs []Source
+	for _, id := range []string{"a", "b", "c"} {
+		srcs = append(srcs, Source{Source: fetch.Source{ID: id, Kind: fetch.KindFeed, URL: "https://" + id + ".example/feed"}, Schedule: "@every 1h"})
+	}
+	tests := []struct {
+		name      string
+		ro        RunOptions
+		wantReads int32
+		wantPrev  []string // ETags sent, by source
+	}{
+		{name: "first pass", ro: RunOptions{Force: true}, wantReads: 0, wantPrev: []string{"", "", ""}},
+		{name: "second pass", ro: RunOptions{Force: true}, wantReads: 0, wantPrev: []string{`"a"`, `"b"`, `"c"`}},
+		{name: "shared pass", ro: RunOptions{Force: true, Shared: true, Since: clk.Now()}, wantReads: 3, wantPrev: []string{`"a"`, `"b"`, `"c"`}},
+	}
+	for _, tt := range tests {
+		cs.reads.Store(0)
+		clk.Add(time.Hour)
+		for _, rep := range p.RunAll(ctx, srcs, tt.ro, 2) {
+			if rep.Err != nil {
+				t.Fatalf("%s: %s: %v", tt.name, rep.Source, rep.Err)
+			}
+		}
+		var prev []string
+		for _, s := range srcs {
+			prev = append(prev, f.prev[s.ID].ETag)
+		}
+		if got := cs.reads.Load(); got != tt.wantReads || !slices.Equal(prev, tt.wantPrev) {
+			t.Errorf("%s: %d reads of one source's state, ETags sent %q; want %d and %q", tt.name, got, prev, tt.wantReads, tt.wantPrev)
+		}
+	}
+}
