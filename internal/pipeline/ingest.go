@@ -38,6 +38,9 @@ type intake struct {
 	links bool
 	// fill reads the text of thin items that may be relevant.
 	fill bool
+	// noneStored: the store holds no item of the source (it was never
+	// run), so the dedupe lookup is skipped.
+	noneStored bool
 	// take, when set, is asked for each item that goes on; false drops
 	// it (taken already by an earlier document of the same backfill).
 	// ownURL is false for a URL that several items of the document share.
@@ -121,9 +124,15 @@ func (ing *Ingester) sift(ctx context.Context, in intake, stored map[string]bool
 			urls = append(urls, it.URL)
 		}
 	}
-	have, byURL, err := ing.o.Store.Known(ctx, in.src.ID, keys, urls)
-	if err != nil {
-		return nil, err
+	var (
+		have  map[string]bool
+		byURL map[string]string
+	)
+	if !in.noneStored {
+		var err error
+		if have, byURL, err = ing.o.Store.Known(ctx, in.src.ID, keys, urls); err != nil {
+			return nil, err
+		}
 	}
 	kept := once[:0]
 	for _, it := range once {

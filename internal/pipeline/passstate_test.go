@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,10 +14,16 @@ import (
 	"github.com/treatywatch/treatywatch/internal/store"
 )
 
-// countingStore counts the reads of one source's state.
+// countingStore counts the reads of one source's state and the dedupe
+// lookups.
 type countingStore struct {
 	*store.Store
-	reads atomic.Int32
+	reads, lookups atomic.Int32
+}
+
+func (s *countingStore) Known(ctx context.Context, id string, keys, urls []string) (map[string]bool, map[string]string, error) {
+	s.lookups.Add(1)
+	return s.Store.Known(ctx, id, keys, urls)
 }
 
 func (s *countingStore) Source(ctx context.Context, id string) (store.SourceState, error) {
@@ -24,10 +31,11 @@ func (s *countingStore) Source(ctx context.Context, id string) (store.SourceStat
 	return s.Store.Source(ctx, id)
 }
 
-// validatorFetcher answers each source with one item and an ETag of its
-// own, and records the validators each fetch was given.
+// validatorFetcher answers each source with one new item a pass and an
+// ETag of its own, and records the validators each fetch was given.
 type validatorFetcher struct {
 	mu   sync.Mutex
+	pass int
 	prev map[string]fetch.Validators
 }
 
@@ -35,14 +43,16 @@ func (f *validatorFetcher) Fetch(_ context.Context, src fetch.Source, prev fetch
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.prev[src.ID] = prev
-	it := fetch.Item{SourceID: src.ID, Key: src.ID + "-1", Title: "news", URL: src.URL + "/1"}
+	n := strconv.Itoa(f.pass)
+	it := fetch.Item{SourceID: src.ID, Key: src.ID + "-" + n, Title: "news " + n, URL: src.URL + "/" + n}
 	return fetch.Batch{Items: []fetch.Item{it}, Next: fetch.Validators{ETag: `"` + src.ID + `"`}}, nil
 }
 
 // A pass no other process shares reads the state of its sources in one
 // query, and each run takes its own from there: the second pass sends
-// the validators the first stored. A shared pass reads each under its
-// claim.
+// the validators the first stored. A source the snapshot shows was never
+// run has no stored item, so its run skips the dedupe lookup. A shared
+// pass reads each under its claim.
 func TestPassReadsSourceStatesOnce(t *testing.T) {
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "db"))
@@ -61,19 +71,27 @@ func TestPassReadsSourceStatesOnce(t *testing.T) {
 	tests := []struct {
 		name      string
 		ro        RunOptions
-		wantReads int32
-		wantPrev  []string // ETags sent, by source
+		wantReads   int32
+		wantLookups int32
+		wantPrev    []string // ETags sent, by source
 	}{
-		{name: "first pass", ro: RunOptions{Force: true}, wantReads: 0, wantPrev: []string{"", "", ""}},
-		{name: "second pass", ro: RunOptions{Force: true}, wantReads: 0, wantPrev: []string{`"a"`, `"b"`, `"c"`}},
-		{name: "shared pass", ro: RunOptions{Force: true, Shared: true, Since: clk.Now()}, wantReads: 3, wantPrev: []string{`"a"`, `"b"`, `"c"`}},
+		{name: "first pass", ro: RunOptions{Force: true}, wantReads: 0, wantLookups: 0, wantPrev: []string{"", "", ""}},
+		{name: "second pass", ro: RunOptions{Force: true}, wantReads: 0, wantLookups: 3, wantPrev: []string{`"a"`, `"b"`, `"c"`}},
+		{name: "shared pass", ro: RunOptions{Force: true, Shared: true}, wantReads: 3, wantLookups: 3, wantPrev: []string{`"a"`, `"b"`, `"c"`}},
 	}
 	for _, tt := range tests {
 		cs.reads.Store(0)
+		cs.lookups.Store(0)
+		f.mu.Lock()
+		f.pass++
+		f.mu.Unlock()
 		clk.Add(time.Hour)
+		if tt.ro.Shared {
+			tt.ro.Since = clk.Now()
+		}
 		for _, rep := range p.RunAll(ctx, srcs, tt.ro, 2) {
-			if rep.Err != nil {
-				t.Fatalf("%s: %s: %v", tt.name, rep.Source, rep.Err)
+			if rep.Err != nil || rep.Outcome != OutcomeOK {
+				t.Fatalf("%s: %s: %s %v", tt.name, rep.Source, rep.Outcome, rep.Err)
 			}
 		}
 		var prev []string
@@ -82,6 +100,9 @@ func TestPassReadsSourceStatesOnce(t *testing.T) {
 		}
 		if got := cs.reads.Load(); got != tt.wantReads || !slices.Equal(prev, tt.wantPrev) {
 			t.Errorf("%s: %d reads of one source's state, ETags sent %q; want %d and %q", tt.name, got, prev, tt.wantReads, tt.wantPrev)
+		}
+		if got := cs.lookups.Load(); got != tt.wantLookups {
+			t.Errorf("%s: %d dedupe lookups, want %d", tt.name, got, tt.wantLookups)
 		}
 	}
 }

@@ -188,6 +188,17 @@ func (ro RunOptions) state(ctx context.Context, st SourceStore, id string) (stor
 	return st.Source(ctx, id)
 }
 
+// neverStored tells whether the pass's snapshot shows the source was
+// never stored: the store then holds no item of it either (items are
+// written with their source's row, in one commit).
+func (ro RunOptions) neverStored(id string) bool {
+	if ro.states == nil {
+		return false
+	}
+	_, ok := ro.states[id]
+	return !ok
+}
+
 // RunSource runs one source once, top to bottom.
 func (ing *Ingester) RunSource(ctx context.Context, src Source, ro RunOptions) Report {
 	rep := Report{Source: src.ID}
@@ -280,7 +291,7 @@ func (ing *Ingester) RunSource(ctx context.Context, src Source, ro RunOptions) R
 	if deliver {
 		queueFor = ing.o.Sinks
 	}
-	got, err := ing.ingest(ctx, intake{src: src, log: log, items: batch.Items, fill: deliver,
+	got, err := ing.ingest(ctx, intake{src: src, log: log, items: batch.Items, fill: deliver, noneStored: ro.neverStored(src.ID),
 		commit: func(ctx context.Context, labeled []store.Labeled) (int, error) {
 			return ing.o.Store.CommitRun(ctx, store.RunCommit{
 				SourceID: src.ID, Validators: batch.Next, At: now, NextRun: next,
