@@ -69,8 +69,8 @@ func TestPassReadsSourceStatesOnce(t *testing.T) {
 		srcs = append(srcs, Source{Source: fetch.Source{ID: id, Kind: fetch.KindFeed, URL: "https://" + id + ".example/feed"}, Schedule: "@every 1h"})
 	}
 	tests := []struct {
-		name      string
-		ro        RunOptions
+		name        string
+		ro          RunOptions
 		wantReads   int32
 		wantLookups int32
 		wantPrev    []string // ETags sent, by source
