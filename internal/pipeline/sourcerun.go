@@ -177,26 +177,18 @@ type RunOptions struct {
 }
 
 // state returns the source's state from the pass's snapshot, else from
-// the store.
-func (ro RunOptions) state(ctx context.Context, st SourceStore, id string) (store.SourceState, error) {
-	if ro.states != nil {
-		if s, ok := ro.states[id]; ok {
-			return s, nil
-		}
-		return store.SourceState{ID: id}, nil
-	}
-	return st.Source(ctx, id)
-}
-
-// neverStored tells whether the pass's snapshot shows the source was
+// the store. neverStored is true when the snapshot shows the source was
 // never stored: the store then holds no item of it either (items are
 // written with their source's row, in one commit).
-func (ro RunOptions) neverStored(id string) bool {
+func (ro RunOptions) state(ctx context.Context, st SourceStore, id string) (s store.SourceState, neverStored bool, err error) {
 	if ro.states == nil {
-		return false
+		s, err = st.Source(ctx, id)
+		return s, false, err
 	}
-	_, ok := ro.states[id]
-	return !ok
+	if s, ok := ro.states[id]; ok {
+		return s, false, nil
+	}
+	return store.SourceState{ID: id}, true, nil
 }
 
 // RunSource runs one source once, top to bottom.
@@ -226,7 +218,7 @@ func (ing *Ingester) RunSource(ctx context.Context, src Source, ro RunOptions) R
 		}
 	}()
 
-	st, err := ro.state(ctx, ing.o.Store, src.ID)
+	st, neverStored, err := ro.state(ctx, ing.o.Store, src.ID)
 	if err != nil {
 		rep.Outcome, rep.Err = OutcomeFailed, err
 		return rep
@@ -291,7 +283,7 @@ func (ing *Ingester) RunSource(ctx context.Context, src Source, ro RunOptions) R
 	if deliver {
 		queueFor = ing.o.Sinks
 	}
-	got, err := ing.ingest(ctx, intake{src: src, log: log, items: batch.Items, fill: deliver, noneStored: ro.neverStored(src.ID),
+	got, err := ing.ingest(ctx, intake{src: src, log: log, items: batch.Items, fill: deliver, noneStored: neverStored,
 		commit: func(ctx context.Context, labeled []store.Labeled) (int, error) {
 			return ing.o.Store.CommitRun(ctx, store.RunCommit{
 				SourceID: src.ID, Validators: batch.Next, At: now, NextRun: next,
