@@ -31,10 +31,32 @@ type RunCommit struct {
 // items, labels and outbox rows in one transaction. It returns how many
 // outbox rows it queued.
 func (s *Store) CommitRun(ctx context.Context, c RunCommit) (int, error) {
-	return s.Commit(ctx, Commit{
+	return s.Commit(ctx, c.commit())
+}
+
+// CommitRuns writes several successful scheduled runs in one
+// transaction, all or none, and returns how many outbox rows each
+// queued. Each run's rows are what CommitRun would write. Written
+// together they cost less than one by one: the items of all the runs go
+// in the same multi-row statements, and the search index and the pages
+// every commit touches are written once.
+func (s *Store) CommitRuns(ctx context.Context, cs []RunCommit) ([]int, error) {
+	if len(cs) == 0 {
+		return nil, nil
+	}
+	commits := make([]Commit, len(cs))
+	for i, c := range cs {
+		commits[i] = c.commit()
+	}
+	return s.commitAll(ctx, commits)
+}
+
+// commit is the Commit of the run c.
+func (c RunCommit) commit() Commit {
+	return Commit{
 		SourceID: c.SourceID, Validators: c.Validators, At: c.At, NextRun: c.NextRun,
 		Items: c.Items, Deliver: len(c.Sinks) > 0, Sinks: c.Sinks, Empty: c.Listed == 0,
-	})
+	}
 }
 
 // BackfillCommit is one batch of items a backfill read.

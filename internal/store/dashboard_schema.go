@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // The dashboard's read model (migration 3). Items stay the record;
@@ -246,12 +245,11 @@ var pgDashboardSchema = `CREATE TABLE corrections (
 // them back: the next ones after the largest. An item that has facts already (which a new
 // item cannot have) is touched instead, so that the update triggers
 // recompute its read model.
-func writeItemFacts(ctx context.Context, t *tx, at time.Time, ls []Labeled) error {
+func writeItemFacts(ctx context.Context, t *tx, ls []stamped) error {
 	if len(ls) == 0 {
 		return nil
 	}
 	const human = `(SELECT label_json FROM corrections WHERE source_id = v.column1 AND item_key = v.column2 ORDER BY id DESC LIMIT 1)`
-	seen := fmtTime(at)
 	hasCorrections := map[string]bool{}
 	for _, l := range ls {
 		src := l.Item.SourceID
@@ -273,10 +271,10 @@ func writeItemFacts(ctx context.Context, t *tx, at time.Time, ls []Labeled) erro
 			plain = append(plain, i)
 		}
 	}
-	dayOf := func(l Labeled) string {
+	dayOf := func(l stamped) string {
 		day := fmtTime(l.Item.Published)
 		if day == "" {
-			day = seen
+			day = fmtTime(l.at)
 		}
 		return day[:min(10, len(day))]
 	}
@@ -301,7 +299,7 @@ func writeItemFacts(ctx context.Context, t *tx, at time.Time, ls []Labeled) erro
 				f.stance = string(r.Stance)
 			}
 			facts[i] = f
-			args = append(args, it.SourceID, it.Key, f.day, boolInt(r.Relevant), f.stance, f.actor, strings.ToLower(it.Lang), 0, seen)
+			args = append(args, it.SourceID, it.Key, f.day, boolInt(r.Relevant), f.stance, f.actor, strings.ToLower(it.Lang), 0, fmtTime(l.at))
 		}
 		res, err := t.ExecContext(ctx, `INSERT OR IGNORE INTO item_facts (source_id, key, day, relevant, stance, actor, lang, corrected, seen) `+
 			valuesRows(hi-lo, 9), args...)
@@ -335,7 +333,7 @@ func writeItemFacts(ctx context.Context, t *tx, at time.Time, ls []Labeled) erro
 			for _, i := range read[lo:hi] {
 				l := ls[i]
 				it, r := l.Item, l.Result
-				args = append(args, it.SourceID, it.Key, dayOf(l), boolInt(r.Relevant), string(r.Stance), r.Actor, strings.ToLower(it.Lang), seen)
+				args = append(args, it.SourceID, it.Key, dayOf(l), boolInt(r.Relevant), string(r.Stance), r.Actor, strings.ToLower(it.Lang), fmtTime(l.at))
 				at[[2]string{it.SourceID, it.Key}] = i
 			}
 			rows, err := t.QueryContext(ctx, `INSERT OR IGNORE INTO item_facts (source_id, key, day, relevant, stance, actor, lang, corrected, seen)
@@ -384,7 +382,7 @@ func writeItemFacts(ctx context.Context, t *tx, at time.Time, ls []Labeled) erro
 		switch {
 		case f.id == 0 || !f.relevant:
 		case f.corrected:
-			corrected, correctedIDs = append(corrected, l), append(correctedIDs, f.id)
+			corrected, correctedIDs = append(corrected, l.Labeled), append(correctedIDs, f.id)
 		default:
 			for _, tp := range l.Result.Topics {
 				topics = append(topics, f.id, string(tp), 1, f.day, f.stance, f.actor)
@@ -491,7 +489,7 @@ type fact struct {
 // readWritten sets the ids of the items at idx from the facts rows from
 // id first on (those the last statement wrote), and clears the facts of
 // the items it did not write.
-func readWritten(ctx context.Context, t *tx, ls []Labeled, facts []fact, idx []int, first int64) error {
+func readWritten(ctx context.Context, t *tx, ls []stamped, facts []fact, idx []int, first int64) error {
 	rows, err := t.QueryContext(ctx, `SELECT id, source_id, key FROM item_facts WHERE id >= ?`, first)
 	if err != nil {
 		return err

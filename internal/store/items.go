@@ -126,74 +126,119 @@ func (s *Store) KnownURLs(ctx context.Context, id string, urls []string) (map[st
 // Commit writes a successful run. It returns how many outbox rows it
 // queued.
 func (s *Store) Commit(ctx context.Context, c Commit) (queued int, err error) {
+	q, err := s.commitAll(ctx, []Commit{c})
+	if err != nil {
+		return 0, err
+	}
+	return q[0], nil
+}
+
+// commitAll writes the runs cs in one transaction, all or none, and
+// returns how many outbox rows each queued. The items of all of them go
+// in together: each multi-row statement, and each flush of the search
+// index, serves every run instead of one. When one of cs is a dry run,
+// nothing is kept.
+func (s *Store) commitAll(ctx context.Context, cs []Commit) (queued []int, err error) {
+	what := "commit " + cs[0].SourceID
+	if len(cs) > 1 {
+		what = fmt.Sprintf("commit %d runs (%s and others)", len(cs), cs[0].SourceID)
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, fmt.Errorf("store: commit %s: %w", c.SourceID, err)
+		return nil, fmt.Errorf("store: %s: %w", what, err)
 	}
 	defer tx.Rollback()
-	if err := ensureSource(ctx, tx, c.SourceID); err != nil {
-		return 0, fmt.Errorf("store: commit %s: %w", c.SourceID, err)
-	}
-	if !c.KeepHealth {
-		empty := `0`
-		if c.Empty {
-			empty = `empty_runs + 1`
+	var rows []stamped
+	dryRun := false
+	for i, c := range cs {
+		if err := writeRunSource(ctx, tx, c); err != nil {
+			return nil, fmt.Errorf("store: commit %s: %w", c.SourceID, err)
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE sources SET etag = ?, last_modified = ?, initialised = 1,
-			failures = 0, error_kind = '', last_error = '', last_fetch = ?, last_success = ?, next_run = ?,
-			empty_runs = `+empty+` WHERE id = ?`,
-			c.Validators.ETag, c.Validators.LastModified, fmtTime(c.At), fmtTime(c.At), fmtTime(c.NextRun), c.SourceID)
-		if err != nil {
-			return 0, fmt.Errorf("store: commit %s: update source: %w", c.SourceID, err)
+		for _, l := range c.Items {
+			rows = append(rows, stamped{Labeled: l, at: c.At, run: i})
 		}
+		dryRun = dryRun || c.DryRun
 	}
-	items := lastOfEachKey(c.Items)
-	var added []Labeled
+	rows = lastOfEachKey(rows)
+	var added []stamped
 	if tx.dialect == dialectSQLite {
 		// New items are inserted on their own and get their read model
 		// from writeItemFacts below; items stored before are updated, and
 		// the update triggers keep theirs. PostgreSQL keeps the read model
 		// by a trigger on every write.
-		var known []Labeled
-		if added, known, err = insertNewItems(ctx, tx, c.At, items); err != nil {
-			return 0, fmt.Errorf("store: commit %s: %w", c.SourceID, err)
+		var known []stamped
+		if added, known, err = insertNewItems(ctx, tx, rows); err != nil {
+			return nil, fmt.Errorf("store: %s: %w", what, err)
 		}
-		if err := upsertItems(ctx, tx, c.At, known); err != nil {
-			return 0, fmt.Errorf("store: commit %s: %w", c.SourceID, err)
+		if err := upsertItems(ctx, tx, known); err != nil {
+			return nil, fmt.Errorf("store: %s: %w", what, err)
 		}
-	} else if err := upsertItems(ctx, tx, c.At, items); err != nil {
-		return 0, fmt.Errorf("store: commit %s: %w", c.SourceID, err)
+	} else if err := upsertItems(ctx, tx, rows); err != nil {
+		return nil, fmt.Errorf("store: %s: %w", what, err)
 	}
-	for _, l := range items {
-		if !c.Deliver || !l.Result.Relevant {
+	queued = make([]int, len(cs))
+	for _, r := range rows {
+		c := cs[r.run]
+		if !c.Deliver || !r.Result.Relevant {
 			continue
 		}
 		for _, sink := range c.Sinks {
-			n, err := enqueue(ctx, tx, sink, l.Item, c.At, c.Redeliver)
+			n, err := enqueue(ctx, tx, sink, r.Item, c.At, c.Redeliver)
 			if err != nil {
-				return 0, fmt.Errorf("store: commit %s: queue %s for %s: %w", c.SourceID, l.Item.Key, sink, err)
+				return nil, fmt.Errorf("store: commit %s: queue %s for %s: %w", c.SourceID, r.Item.Key, sink, err)
 			}
-			queued += n
+			queued[r.run] += n
 			if c.BySink != nil {
 				c.BySink[sink] += n
 			}
 		}
 	}
-	if c.DryRun {
+	if dryRun {
 		return queued, nil // rolled back by the deferred Rollback
 	}
-	if err := writeItemFacts(ctx, tx, c.At, added); err != nil {
-		return 0, fmt.Errorf("store: commit %s: %w", c.SourceID, err)
+	if err := writeItemFacts(ctx, tx, added); err != nil {
+		return nil, fmt.Errorf("store: %s: %w", what, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("store: commit %s: %w", c.SourceID, err)
+		return nil, fmt.Errorf("store: %s: %w", what, err)
 	}
 	return queued, nil
 }
 
+// writeRunSource records the run c in its source's row: validators,
+// health and schedule, unless c keeps them.
+func writeRunSource(ctx context.Context, tx *tx, c Commit) error {
+	if err := ensureSource(ctx, tx, c.SourceID); err != nil {
+		return err
+	}
+	if c.KeepHealth {
+		return nil
+	}
+	empty := `0`
+	if c.Empty {
+		empty = `empty_runs + 1`
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE sources SET etag = ?, last_modified = ?, initialised = 1,
+		failures = 0, error_kind = '', last_error = '', last_fetch = ?, last_success = ?, next_run = ?,
+		empty_runs = `+empty+` WHERE id = ?`,
+		c.Validators.ETag, c.Validators.LastModified, fmtTime(c.At), fmtTime(c.At), fmtTime(c.NextRun), c.SourceID)
+	if err != nil {
+		return fmt.Errorf("update source: %w", err)
+	}
+	return nil
+}
+
+// stamped is an item to write with the time its run saw it, and which
+// of the commit's runs it came with.
+type stamped struct {
+	Labeled
+	at  time.Time
+	run int
+}
+
 // lastOfEachKey drops the earlier of items that share a key (the last
 // one is what a row per item would keep), keeping their order.
-func lastOfEachKey(ls []Labeled) []Labeled {
+func lastOfEachKey(ls []stamped) []stamped {
 	last := make(map[[2]string]int, len(ls))
 	for i, l := range ls {
 		last[[2]string{l.Item.SourceID, l.Item.Key}] = i
@@ -201,7 +246,7 @@ func lastOfEachKey(ls []Labeled) []Labeled {
 	if len(last) == len(ls) {
 		return ls
 	}
-	out := make([]Labeled, 0, len(last))
+	out := make([]stamped, 0, len(last))
 	for i, l := range ls {
 		if last[[2]string{l.Item.SourceID, l.Item.Key}] == i {
 			out = append(out, l)
@@ -211,19 +256,19 @@ func lastOfEachKey(ls []Labeled) []Labeled {
 }
 
 // itemArgs appends the values of the items columns of l.
-func itemArgs(args []any, at time.Time, l Labeled) ([]any, error) {
-	itemJSON, resJSON, err := encodeLabeled(l)
+func itemArgs(args []any, l stamped) ([]any, error) {
+	itemJSON, resJSON, err := encodeLabeled(l.Labeled)
 	if err != nil {
 		return nil, fmt.Errorf("item %s: %w", l.Item.Key, err)
 	}
-	return append(args, l.Item.SourceID, l.Item.Key, l.Item.URL, l.Item.Title, fmtTime(l.Item.Published), fmtTime(at),
+	return append(args, l.Item.SourceID, l.Item.Key, l.Item.URL, l.Item.Title, fmtTime(l.Item.Published), fmtTime(l.at),
 		boolInt(l.Result.Relevant), l.Result.Rules, string(itemJSON), string(resJSON)), nil
 }
 
 const intoItems = `INTO items (source_id, key, url, title, published, seen_at, relevant, rules, item_json, result_json) `
 
 // writtenWith names the items of a failed multi-row statement.
-func writtenWith(ls []Labeled, err error) error {
+func writtenWith(ls []stamped, err error) error {
 	if len(ls) == 1 {
 		return fmt.Errorf("item %s: %w", ls[0].Item.Key, err)
 	}
@@ -231,12 +276,12 @@ func writtenWith(ls []Labeled, err error) error {
 }
 
 // upsertItems writes items and their labels with multi-row statements.
-func upsertItems(ctx context.Context, tx *tx, at time.Time, ls []Labeled) error {
+func upsertItems(ctx context.Context, tx *tx, ls []stamped) error {
 	return inChunks(len(ls), func(lo, hi int) error {
 		args := make([]any, 0, 10*(hi-lo))
 		for _, l := range ls[lo:hi] {
 			var err error
-			if args, err = itemArgs(args, at, l); err != nil {
+			if args, err = itemArgs(args, l); err != nil {
 				return err
 			}
 		}
@@ -260,13 +305,13 @@ func upsertItems(ctx context.Context, tx *tx, at time.Time, ls []Labeled) error 
 // the only writer, so the rows a statement inserted are the ones with
 // the last ids, and only when some were stored already does it read
 // which.
-func insertNewItems(ctx context.Context, tx *tx, at time.Time, ls []Labeled) (added, known []Labeled, err error) {
+func insertNewItems(ctx context.Context, tx *tx, ls []stamped) (added, known []stamped, err error) {
 	var stored []bool // by index into ls, once one is
 	err = inChunks(len(ls), func(lo, hi int) error {
 		args := make([]any, 0, 10*(hi-lo))
 		for _, l := range ls[lo:hi] {
 			var err error
-			if args, err = itemArgs(args, at, l); err != nil {
+			if args, err = itemArgs(args, l); err != nil {
 				return err
 			}
 		}

@@ -39,6 +39,7 @@ func Run(t *testing.T, newDSN NewDSN) {
 		{"NamedLeases", testNamedLeases},
 		{"FailuresAndHealth", testHealth},
 		{"NotModifiedRunsInOneCall", testNotModifiedRuns},
+		{"CommitRunsAsOne", testCommitRuns},
 		{"StateItemsAndForget", testStateItems},
 		{"ManyItemsInOneCommit", testManyItems},
 		{"IrrelevantItemsStoredLean", testLean},
