@@ -40,7 +40,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	rows := make([]row, len(a.sources))
 	if !*offline {
-		errs := a.pipe.Each(ctx, a.sources, 8, "live check", func(i int, src pipeline.Source) {
+		errs := a.pipe.Each(ctx, a.sources, 8, "live check", func(ctx context.Context, i int, src pipeline.Source) {
 			b, err := a.fetchers[src.Kind].Fetch(ctx, src.Source, fetch.Validators{})
 			if err != nil {
 				rows[i] = row{live: string(fetch.KindOf(err)), detail: err.Error()}

@@ -70,7 +70,7 @@ func TestSchedulerRunsWhatItIsGiven(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	errs := sc.Each(ctx, srcs, 2, "check", func(int, Source) { t.Error("ran after ctx ended") })
+	errs := sc.Each(ctx, srcs, 2, "check", func(context.Context, int, Source) { t.Error("ran after ctx ended") })
 	for i, err := range errs {
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("Each after cancel, source %d: %v", i, err)

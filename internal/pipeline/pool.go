@@ -83,11 +83,15 @@ func (p *pool) doFor(ctx context.Context, log *slog.Logger, what, host string, f
 
 // submit queues fn for a worker and returns at once; done gets what
 // doFor would have returned, on the goroutine that ran fn (ctx's error
-// without running fn when ctx is done first).
-func (p *pool) submit(ctx context.Context, log *slog.Logger, what, host string, fn func(), done func(error)) {
+// without running fn when ctx is done first). fn may call free to give
+// its worker back before it returns (it then only waits, and the next
+// work may start); a second call does nothing.
+func (p *pool) submit(ctx context.Context, log *slog.Logger, what, host string, fn func(free func()), done func(error)) {
 	run := func() {
-		err := guard(ctx, log, what, fn)
-		p.release(host)
+		var once sync.Once
+		free := func() { once.Do(func() { p.release(host) }) }
+		err := guard(ctx, log, what, func() { fn(free) })
+		free()
 		done(err)
 	}
 	p.mu.Lock()

@@ -35,7 +35,7 @@ func testPoolTakesAFreeHost(t *testing.T, mode string) {
 		done := finish[name]
 		work := func() { started <- name; <-done }
 		if mode == "submit" {
-			p.submit(ctx, log, name, host, work, func(error) {})
+			p.submit(ctx, log, name, host, func(func()) { work() }, func(error) {})
 			return
 		}
 		go p.doFor(ctx, log, name, host, work)
@@ -138,7 +138,7 @@ func TestPoolSubmittedWorkHasNoGoroutine(t *testing.T) {
 	wg.Add(n)
 	for i := range n {
 		host := []string{"a", "b", "c"}[i%3]
-		p.submit(ctx, log, "work", host, func() {
+		p.submit(ctx, log, "work", host, func(func()) {
 			<-hold
 			mu.Lock()
 			ran = append(ran, i)
@@ -180,5 +180,54 @@ func TestPoolSubmittedWorkHasNoGoroutine(t *testing.T) {
 	}
 	if p.queued != 0 || p.free != 2 {
 		t.Errorf("pool left with %d waiting, %d free workers", p.queued, p.free)
+	}
+}
+
+// TestPoolWorkFreesItsWorker: work that gives its worker back lets the
+// next work start while it still waits, and the worker is counted back
+// once however often the work frees it.
+func TestPoolWorkFreesItsWorker(t *testing.T) {
+	tests := []struct {
+		name  string
+		frees int // calls of free by the first work
+	}{
+		{name: "freed once", frees: 1},
+		{name: "freed twice", frees: 2},
+		{name: "not freed", frees: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			log := slog.New(slog.NewTextHandler(io.Discard, nil))
+			p := newPool(1, 0)
+			ctx := context.Background()
+			release := make(chan struct{})
+			secondRan := make(chan struct{})
+			var wg sync.WaitGroup
+			wg.Add(2)
+			p.submit(ctx, log, "first", "h", func(free func()) {
+				for range tt.frees {
+					free()
+				}
+				if tt.frees > 0 {
+					<-secondRan // the only worker is free: the second work runs meanwhile
+				}
+				<-release
+			}, func(error) { wg.Done() })
+			p.submit(ctx, log, "second", "h", func(func()) { close(secondRan) }, func(error) { wg.Done() })
+			if tt.frees == 0 {
+				select {
+				case <-secondRan:
+					t.Fatal("the second work ran while the first held the only worker")
+				default:
+				}
+			}
+			close(release)
+			wg.Wait()
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			if p.free != 1 || len(p.running) != 0 {
+				t.Errorf("after both: %d free workers, running %v; want 1 and none", p.free, p.running)
+			}
+		})
 	}
 }

@@ -131,16 +131,27 @@ func NextRunOf(src Source, lastFetch, notBefore time.Time, failed bool, now time
 //
 // The 304s of the pass are written in groups (notModifiedWriter), all
 // of them before RunAll returns, also when ctx ends; a 304 that could
-// not be written is its source's failure. A shared pass (ro.Shared)
-// writes each at once instead: another instance, free to take the source
-// once this run released it, must find the run recorded.
+// not be written is its source's failure. Runs that end at about the
+// same time share a transaction (commitGroup): each gives its worker to
+// the next source and waits for the commit before it reports. A shared
+// pass (ro.Shared) writes each at once instead: another instance, free
+// to take the source once this run released it, must find the run
+// recorded.
 func (sc *Scheduler) RunAll(ctx context.Context, srcs []Source, ro RunOptions, workers int) []Report {
 	if !ro.Shared && sc.o.Store != nil {
 		ro.notModified = newNotModifiedWriter(ctx, sc.o.Store.RecordNotModifiedRuns, sc.log)
 		ro.states = sc.passStates(ctx)
 	}
+	if !ro.Shared && sc.o.Store != nil {
+		ro.commits = newCommitGroup(len(srcs))
+	}
 	reps := make([]Report, len(srcs))
-	errs := sc.Each(ctx, srcs, workers, "source run", func(i int, src Source) { reps[i] = sc.o.Run(ctx, src, ro) })
+	errs := sc.Each(ctx, srcs, workers, "source run", func(wctx context.Context, i int, src Source) {
+		if ro.commits != nil {
+			defer ro.commits.ended()
+		}
+		reps[i] = sc.o.Run(wctx, src, ro)
+	})
 	for i, err := range errs {
 		if err != nil && reps[i].Outcome == "" {
 			reps[i] = Report{Source: srcs[i].ID, Outcome: OutcomeFailed, Err: err}
@@ -176,10 +187,12 @@ func (sc *Scheduler) passStates(ctx context.Context) map[string]store.SourceStat
 }
 
 // Each calls fn for every source on the worker pool: at most workers at
-// a time, at most PerHost of one host at once. It returns, by source,
-// the error of a call that did not run (ctx ended first) or panicked (a
-// panic is logged as what crashed and ends only that call).
-func (sc *Scheduler) Each(ctx context.Context, srcs []Source, workers int, what string, fn func(i int, src Source)) []error {
+// a time, at most PerHost of one host at once. fn gets ctx carrying the
+// means to give its worker back before it returns (freeWorker), for a
+// call that ends by waiting on others. It returns, by source, the error
+// of a call that did not run (ctx ended first) or panicked (a panic is
+// logged as what crashed and ends only that call).
+func (sc *Scheduler) Each(ctx context.Context, srcs []Source, workers int, what string, fn func(ctx context.Context, i int, src Source)) []error {
 	errs := make([]error, len(srcs))
 	p := newPool(workers, sc.o.PerHost)
 	var wg sync.WaitGroup
@@ -193,7 +206,7 @@ func (sc *Scheduler) Each(ctx context.Context, srcs []Source, workers int, what 
 	for n := range srcs {
 		i := (start + n) % len(srcs)
 		src := srcs[i]
-		p.submit(ctx, sc.log.With("source", src.ID), what, hostOf(src), func() { fn(i, src) },
+		p.submit(ctx, sc.log.With("source", src.ID), what, hostOf(src), func(free func()) { fn(withFreeWorker(ctx, free), i, src) },
 			func(err error) { errs[i] = err; wg.Done() })
 	}
 	wg.Wait()

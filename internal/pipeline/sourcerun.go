@@ -174,6 +174,9 @@ type RunOptions struct {
 	// pass (RunAll, not shared) began; a source missing from it was
 	// never run.
 	states map[string]store.SourceState
+	// commits, when set, commits the run in one transaction with the
+	// runs of the pass that end at about the same time (RunAll).
+	commits *commitGroup
 }
 
 // state returns the source's state from the pass's snapshot, else from
@@ -285,10 +288,14 @@ func (ing *Ingester) RunSource(ctx context.Context, src Source, ro RunOptions) R
 	}
 	got, err := ing.ingest(ctx, intake{src: src, log: log, items: batch.Items, fill: deliver, noneStored: neverStored,
 		commit: func(ctx context.Context, labeled []store.Labeled) (int, error) {
-			return ing.o.Store.CommitRun(ctx, store.RunCommit{
+			c := store.RunCommit{
 				SourceID: src.ID, Validators: batch.Next, At: now, NextRun: next,
 				Listed: len(batch.Items), Items: labeled, Sinks: queueFor,
-			})
+			}
+			if ro.commits != nil {
+				return ro.commits.commit(ctx, ing.o.Store, c)
+			}
+			return ing.o.Store.CommitRun(ctx, c)
 		}})
 	rep.New, rep.Queued = len(got.labeled), got.queued
 	for _, l := range got.labeled {

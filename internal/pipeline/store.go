@@ -57,6 +57,9 @@ type ItemStore interface {
 	// and an outbox row per relevant item and sink. It returns the rows
 	// queued.
 	CommitRun(ctx context.Context, c store.RunCommit) (int, error)
+	// CommitRuns writes several runs as CommitRun would, in one
+	// transaction: all or none. It returns the rows each queued.
+	CommitRuns(ctx context.Context, cs []store.RunCommit) ([]int, error)
 	// CommitBackfill writes items a backfill read and queues the
 	// relevant ones, leaving the source's health and schedule alone. It
 	// returns the rows queued.
