@@ -70,8 +70,8 @@ func TestCopySQLiteToPostgres(t *testing.T) {
 	if b, _ := dst.Source(ctx, "broken"); b.Failures != 1 || !b.NextRun.Equal(at.Add(time.Hour)) {
 		t.Errorf("failing source after copy = %+v", b)
 	}
-	if u, _ := dst.Unseen(ctx, "desk", []string{"a", "b", "c", "d"}); len(u) != 1 || !u["d"] {
-		t.Errorf("unseen after copy = %v", u)
+	if stored, _, _ := dst.Known(ctx, "desk", []string{"a", "b", "c", "d"}, nil); len(stored) != 3 || stored["d"] {
+		t.Errorf("stored after copy = %v, want a, b and c", stored)
 	}
 	pending, _ := dst.ClaimDue(ctx, "hook", at, time.Minute, 10)
 	if len(pending) != 1 || pending[0].Record.EventID != due[1].Record.EventID || pending[0].Record.Item.Title != "t b" {

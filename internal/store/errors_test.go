@@ -46,7 +46,6 @@ func testClosedDatabaseEveryCall(t *testing.T, s *Store) {
 		}},
 		{"Corrected", "corrected items", func() error { return s.Corrected(ctx, func(dashboard.ItemDetail) error { return nil }) }},
 		{"DailyCounts", "daily counts", func() error { _, err := s.DailyCounts(ctx, at.AddDate(0, 0, -3), at, time.UTC); return err }},
-		{"KeysByURL", "keys by url of s", func() error { _, err := s.KeysByURL(ctx, "s", []string{"https://example.org/x"}); return err }},
 		{"StoredItems", "items of s", func() error { _, err := s.StoredItems(ctx, "s", []string{"k"}); return err }},
 		{"SinkWindow", `get state "scheduled/digest/last"`, func() error { _, err := s.SinkWindow(ctx, "digest"); return err }},
 		{"PutSinkWindow", "window of digest", func() error { return s.PutSinkWindow(ctx, "digest", SinkWindow{Last: at}) }},

@@ -455,8 +455,7 @@ func TestClosedDatabase(t *testing.T) {
 		name, want string
 		call       func() error
 	}{
-		{"Unseen", "unseen keys of s", func() error { _, err := s.Unseen(ctx, "s", []string{"k"}); return err }},
-		{"KnownURLs", "known urls of s", func() error { _, err := s.KnownURLs(ctx, "s", []string{"u"}); return err }},
+		{"Known", "known items of s", func() error { _, _, err := s.Known(ctx, "s", []string{"k"}, []string{"u"}); return err }},
 		{"Commit", "commit s", func() error { _, err := s.Commit(ctx, Commit{SourceID: "s"}); return err }},
 		{"Items", "items", func() error { return s.Items(ctx, ItemFilter{}, func(Labeled) error { return nil }) }},
 		{"UpdateResult", "update labels of s/k", func() error { return s.UpdateResult(ctx, "s", "k", classify.Result{}) }},
@@ -541,11 +540,11 @@ func TestForgetAndKnownURLs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	known, err := s.KnownURLs(ctx, "a", []string{"https://example.org/1", "https://example.org/9"})
+	known, err := knownURLs(ctx, s, "a", []string{"https://example.org/1", "https://example.org/9"})
 	if err != nil || len(known) != 1 || !known["https://example.org/1"] {
 		t.Errorf("known urls = %v, %v; want only https://example.org/1", known, err)
 	}
-	if k, _ := s.KnownURLs(ctx, "c", []string{"https://example.org/1"}); len(k) != 0 {
+	if k, _ := knownURLs(ctx, s, "c", []string{"https://example.org/1"}); len(k) != 0 {
 		t.Errorf("known urls of an unknown source = %v", k)
 	}
 	tests := []struct {
@@ -563,7 +562,7 @@ func TestForgetAndKnownURLs(t *testing.T) {
 		if err != nil || n != tt.want {
 			t.Errorf("Forget(%s, %q) = %d, %v; want %d", tt.source, tt.key, n, err, tt.want)
 		}
-		u, _ := s.Unseen(ctx, "a", []string{"1", "2", "3"})
+		u, _ := unseen(ctx, s, "a", []string{"1", "2", "3"})
 		var got []string
 		for _, k := range []string{"1", "2", "3"} {
 			if u[k] {
@@ -574,7 +573,7 @@ func TestForgetAndKnownURLs(t *testing.T) {
 			t.Errorf("after Forget(%s, %q): unseen %v, want %v", tt.source, tt.key, got, tt.unseen)
 		}
 	}
-	if u, _ := s.Unseen(ctx, "b", []string{"1", "2", "3"}); len(u) != 0 {
+	if u, _ := unseen(ctx, s, "b", []string{"1", "2", "3"}); len(u) != 0 {
 		t.Errorf("forgetting a touched b: unseen %v", u)
 	}
 	if d, _ := s.OutboxDepth(ctx); d["hook"] != 4 {

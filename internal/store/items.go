@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/treatywatch/treatywatch/classify"
@@ -52,75 +51,6 @@ type Commit struct {
 	// KeepHealth leaves the source's health and schedule as they were
 	// (backfills write items without touching the daemon's view).
 	KeepHealth bool
-}
-
-// Unseen returns the subset of keys the store has not seen for source id.
-func (s *Store) Unseen(ctx context.Context, id string, keys []string) (map[string]bool, error) {
-	unseen := make(map[string]bool, len(keys))
-	for _, k := range keys {
-		unseen[k] = true
-	}
-	const chunk = 500
-	for start := 0; start < len(keys); start += chunk {
-		end := min(start+chunk, len(keys))
-		part := keys[start:end]
-		args := make([]any, 0, len(part)+1)
-		args = append(args, id)
-		for _, k := range part {
-			args = append(args, k)
-		}
-		q := `SELECT key FROM items WHERE source_id = ? AND key IN (?` + strings.Repeat(",?", len(part)-1) + `)`
-		rows, err := s.db.QueryContext(ctx, q, args...)
-		if err != nil {
-			return nil, fmt.Errorf("store: unseen keys of %s: %w", id, err)
-		}
-		for rows.Next() {
-			var k string
-			if err := rows.Scan(&k); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("store: unseen keys of %s: %w", id, err)
-			}
-			delete(unseen, k)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("store: unseen keys of %s: %w", id, err)
-		}
-	}
-	return unseen, nil
-}
-
-// KnownURLs returns the subset of urls that stored items of source id
-// have, whatever their keys.
-func (s *Store) KnownURLs(ctx context.Context, id string, urls []string) (map[string]bool, error) {
-	known := map[string]bool{}
-	const chunk = 500
-	for start := 0; start < len(urls); start += chunk {
-		part := urls[start:min(start+chunk, len(urls))]
-		args := make([]any, 0, len(part)+1)
-		args = append(args, id)
-		for _, u := range part {
-			args = append(args, u)
-		}
-		q := `SELECT DISTINCT url FROM items WHERE source_id = ? AND url IN (?` + strings.Repeat(",?", len(part)-1) + `)`
-		rows, err := s.db.QueryContext(ctx, q, args...)
-		if err != nil {
-			return nil, fmt.Errorf("store: known urls of %s: %w", id, err)
-		}
-		for rows.Next() {
-			var u string
-			if err := rows.Scan(&u); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("store: known urls of %s: %w", id, err)
-			}
-			known[u] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("store: known urls of %s: %w", id, err)
-		}
-	}
-	return known, nil
 }
 
 // Commit writes a successful run. It returns how many outbox rows it

@@ -38,28 +38,6 @@ func (s *Store) inChunks(ctx context.Context, q, id string, vals []string, scan 
 	return nil
 }
 
-// KeysByURL returns the key stored under each of urls that stored items
-// of source id have. When several stored items share a URL, the
-// smallest of their keys.
-func (s *Store) KeysByURL(ctx context.Context, id string, urls []string) (map[string]string, error) {
-	keys := map[string]string{}
-	err := s.inChunks(ctx, `SELECT url, key FROM items WHERE source_id = ? AND url IN (`, id, urls,
-		func(row interface{ Scan(...any) error }) error {
-			var u, k string
-			if err := row.Scan(&u, &k); err != nil {
-				return err
-			}
-			if old, ok := keys[u]; !ok || k < old {
-				keys[u] = k
-			}
-			return nil
-		})
-	if err != nil {
-		return nil, fmt.Errorf("store: keys by url of %s: %w", id, err)
-	}
-	return keys, nil
-}
-
 // StoredItems returns the stored items of source id among keys, by key;
 // items stored without their text (irrelevant ones) are left out, so a
 // caller reads them afresh.
@@ -88,8 +66,8 @@ func (s *Store) StoredItems(ctx context.Context, id string, keys []string) (map[
 
 // Known tells which of keys the store has for source id, and the key
 // stored under each of urls that stored items of the source have (the
-// smallest when several share a URL): Unseen and KeysByURL in one
-// query, which runs in one of two shapes whatever the number of keys
+// smallest when several share a URL), in one query, which runs in one
+// of two shapes whatever the number of keys
 // (the lists are padded with NULL, which matches nothing), so that it
 // stays prepared.
 func (s *Store) Known(ctx context.Context, id string, keys, urls []string) (stored map[string]bool, byURL map[string]string, err error) {

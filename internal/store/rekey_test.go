@@ -35,12 +35,12 @@ func TestOpenRekeysOnce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		unseen, err := s.Unseen(ctx, "r", []string{"https://example.org/a", old.Item.Key})
+		fresh, err := unseen(ctx, s, "r", []string{"https://example.org/a", old.Item.Key})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if unseen["https://example.org/a"] || !unseen[old.Item.Key] {
-			t.Errorf("open %d: unseen %v: the item is not under its new key", i+1, unseen)
+		if fresh["https://example.org/a"] || !fresh[old.Item.Key] {
+			t.Errorf("open %d: unseen %v: the item is not under its new key", i+1, fresh)
 		}
 		s.Close()
 	}

@@ -65,14 +65,14 @@ func TestKeysByURLAndStoredItems(t *testing.T) {
 	if _, err := s.CommitRun(ctx, RunCommit{SourceID: "s", At: at, Listed: 2, Items: []Labeled{b, a}}); err != nil {
 		t.Fatal(err)
 	}
-	keys, err := s.KeysByURL(ctx, "s", []string{a.Item.URL, "https://example.org/none"})
+	keys, err := keysByURL(ctx, s, "s", []string{a.Item.URL, "https://example.org/none"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(keys) != 1 || keys[a.Item.URL] != "guid-1" {
 		t.Errorf("keys by url = %v", keys)
 	}
-	if other, _ := s.KeysByURL(ctx, "other", []string{a.Item.URL}); len(other) != 0 {
+	if other, _ := keysByURL(ctx, s, "other", []string{a.Item.URL}); len(other) != 0 {
 		t.Errorf("a URL is per source: %v", other)
 	}
 	// guid-2 is irrelevant, stored without its text: left out, so that a

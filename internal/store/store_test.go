@@ -124,14 +124,14 @@ func TestUnseen(t *testing.T) {
 	for i := range 1200 { // more than one IN chunk
 		keys = append(keys, "bulk"+string(rune('a'+i%26))+time.Duration(i).String())
 	}
-	unseen, err := s.Unseen(ctx, "s", keys)
+	fresh, err := unseen(ctx, s, "s", keys)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if unseen["old"] || !unseen["new"] || len(unseen) != len(keys)-1 {
-		t.Errorf("unseen = %d keys, old=%v new=%v", len(unseen), unseen["old"], unseen["new"])
+	if fresh["old"] || !fresh["new"] || len(fresh) != len(keys)-1 {
+		t.Errorf("unseen = %d keys, old=%v new=%v", len(fresh), fresh["old"], fresh["new"])
 	}
-	other, err := s.Unseen(ctx, "other", []string{"old"})
+	other, err := unseen(ctx, s, "other", []string{"old"})
 	if err != nil || !other["old"] {
 		t.Errorf("a key is per source: %v %v", other, err)
 	}

@@ -47,17 +47,17 @@ func testRekey(t *testing.T, newDSN NewDSN) {
 		t.Fatalf("a second Rekey moved %d (%v)", n, err)
 	}
 	want := []string{"https://example.org/r/a", "https://example.org/r/b", normalize.ContentKey("A note", "No link."), "tag:example.org,2025:d"}
-	unseen, err := s.Unseen(ctx, "r", append(slices.Clone(want), items[0].Item.Key, items[2].Item.Key, hashKey))
+	fresh, err := unseen(ctx, s, "r", append(slices.Clone(want), items[0].Item.Key, items[2].Item.Key, hashKey))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range want {
-		if unseen[k] {
+		if fresh[k] {
 			t.Errorf("%s not stored after the rekey", k)
 		}
 	}
-	if len(unseen) != 3 {
-		t.Errorf("unseen %v, want the three old keys", unseen)
+	if len(fresh) != 3 {
+		t.Errorf("unseen %v, want the three old keys", fresh)
 	}
 	var keys []string
 	if err := s.Items(ctx, store.ItemFilter{SourceID: "r"}, func(l store.Labeled) error {

@@ -179,18 +179,18 @@ func testUnseen(t *testing.T, newDSN NewDSN) {
 	for i := range 1200 { // more than one chunk of placeholders
 		keys = append(keys, fmt.Sprintf("n%d", i))
 	}
-	unseen, err := s.Unseen(ctx, "s", keys)
+	fresh, err := unseen(ctx, s, "s", keys)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if unseen["old"] || !unseen["new"] || len(unseen) != len(keys)-1 {
-		t.Errorf("unseen = %d keys, old=%v new=%v", len(unseen), unseen["old"], unseen["new"])
+	if fresh["old"] || !fresh["new"] || len(fresh) != len(keys)-1 {
+		t.Errorf("unseen = %d keys, old=%v new=%v", len(fresh), fresh["old"], fresh["new"])
 	}
-	other, err := s.Unseen(ctx, "other", []string{"old"})
+	other, err := unseen(ctx, s, "other", []string{"old"})
 	if err != nil || !other["old"] {
 		t.Errorf("a key is per source: %v %v", other, err)
 	}
-	known, err := s.KnownURLs(ctx, "s", []string{"https://example.org/s/old", "https://example.org/s/new"})
+	known, err := knownURLs(ctx, s, "s", []string{"https://example.org/s/old", "https://example.org/s/new"})
 	if err != nil || !known["https://example.org/s/old"] || len(known) != 1 {
 		t.Errorf("known urls = %v, %v", known, err)
 	}
@@ -659,7 +659,7 @@ func testStateItems(t *testing.T, newDSN NewDSN) {
 	if n, err := s.Forget(ctx, "s", "1"); err != nil || n != 1 {
 		t.Errorf("forget = %d, %v", n, err)
 	}
-	if u, _ := s.Unseen(ctx, "s", []string{"1", "2"}); !u["1"] || u["2"] {
+	if u, _ := unseen(ctx, s, "s", []string{"1", "2"}); !u["1"] || u["2"] {
 		t.Errorf("unseen after forget = %v", u)
 	}
 }
@@ -777,7 +777,7 @@ func testPrune(t *testing.T, newDSN NewDSN) {
 	if err != nil || n != 1 {
 		t.Fatalf("pruned %d (%v), want 1", n, err)
 	}
-	u, _ := s.Unseen(ctx, "s", []string{"old", "old-relevant", "old-corrected", "old-queued", "new"})
+	u, _ := unseen(ctx, s, "s", []string{"old", "old-relevant", "old-corrected", "old-queued", "new"})
 	if !u["old"] || len(u) != 1 {
 		t.Errorf("unseen after pruning = %v, want only the old irrelevant item", u)
 	}
