@@ -23,7 +23,7 @@ const defaultMemoryLimit = 64 << 20
 func setMemoryLimit(flagValue string) (int64, error) {
 	switch v := strings.TrimSpace(flagValue); {
 	case strings.EqualFold(v, "off"):
-		debug.SetMemoryLimit(1<<63 - 1)
+		debug.SetMemoryLimit(math.MaxInt64)
 		return 0, nil
 	case v != "":
 		n, err := config.ParseSize(v)
@@ -33,7 +33,11 @@ func setMemoryLimit(flagValue string) (int64, error) {
 		debug.SetMemoryLimit(int64(n))
 		return int64(n), nil
 	case os.Getenv("GOMEMLIMIT") != "":
-		return debug.SetMemoryLimit(-1), nil // the runtime read it at start
+		// The runtime read it at start; "off" reads as the largest limit.
+		if limit := debug.SetMemoryLimit(-1); limit != math.MaxInt64 {
+			return limit, nil
+		}
+		return 0, nil
 	}
 	debug.SetMemoryLimit(defaultMemoryLimit)
 	return defaultMemoryLimit, nil
@@ -58,7 +62,7 @@ const batchGCPercent = 800
 // environment (then the runtime read it, and it wins). It reports whether
 // it changed the target.
 func setBatchGC(limit int64) bool {
-	if limit <= 0 || limit == math.MaxInt64 || os.Getenv("GOGC") != "" {
+	if limit <= 0 || os.Getenv("GOGC") != "" {
 		return false
 	}
 	debug.SetGCPercent(batchGCPercent)

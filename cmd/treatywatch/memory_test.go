@@ -24,27 +24,33 @@ func TestSetMemoryLimit(t *testing.T) {
 	defer debug.SetMemoryLimit(before)
 	tests := []struct {
 		flag, env string
+		inForce   int64 // the runtime's limit at start (from GOMEMLIMIT)
 		want      int64 // the limit in force afterwards
+		wantRet   int64 // what setMemoryLimit returns: 0 for none
 		wantErr   bool
 	}{
-		{flag: "", env: "", want: defaultMemoryLimit},
-		{flag: "96MiB", env: "", want: 96 << 20},
-		{flag: "96MiB", env: "200MiB", want: 96 << 20}, // the flag wins
-		{flag: "", env: "off", want: before},           // the environment's, as the runtime read it
-		{flag: "off", env: "", want: 1<<63 - 1},
+		{flag: "", env: "", inForce: math.MaxInt64, want: defaultMemoryLimit, wantRet: defaultMemoryLimit},
+		{flag: "96MiB", env: "", inForce: math.MaxInt64, want: 96 << 20, wantRet: 96 << 20},
+		{flag: "96MiB", env: "200MiB", inForce: 200 << 20, want: 96 << 20, wantRet: 96 << 20}, // the flag wins
+		{flag: "", env: "200MiB", inForce: 200 << 20, want: 200 << 20, wantRet: 200 << 20},    // the environment's, as the runtime read it
+		{flag: "", env: "off", inForce: math.MaxInt64, want: math.MaxInt64, wantRet: 0},
+		{flag: "off", env: "", inForce: defaultMemoryLimit, want: math.MaxInt64, wantRet: 0},
 		{flag: "lots", wantErr: true},
 		{flag: "-5MiB", wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.flag+"/"+tt.env, func(t *testing.T) {
-			debug.SetMemoryLimit(before)
+			debug.SetMemoryLimit(tt.inForce)
 			t.Setenv("GOMEMLIMIT", tt.env)
-			_, err := setMemoryLimit(tt.flag)
+			got, err := setMemoryLimit(tt.flag)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("setMemoryLimit(%q) error = %v", tt.flag, err)
 			}
 			if tt.wantErr {
 				return
+			}
+			if got != tt.wantRet {
+				t.Errorf("setMemoryLimit(%q) with GOMEMLIMIT=%q = %d, want %d", tt.flag, tt.env, got, tt.wantRet)
 			}
 			if got := debug.SetMemoryLimit(-1); got != tt.want {
 				t.Errorf("limit %d, want %d", got, tt.want)
@@ -65,7 +71,6 @@ func TestSetBatchGC(t *testing.T) {
 		{name: "default limit", limit: defaultMemoryLimit, want: true},
 		{name: "a limit from the flag", limit: 96 << 20, want: true},
 		{name: "limit off", limit: 0, want: false},
-		{name: "limit off in the environment", limit: math.MaxInt64, want: false},
 		{name: "GOGC set", limit: defaultMemoryLimit, gogc: "150", want: false},
 	}
 	for _, tt := range tests {
