@@ -61,20 +61,27 @@ type storedMatch struct {
 
 // textHash is the TextSHA256 of it.
 func textHash(it fetch.Item) string {
-	h := sha256.New()
-	h.Write([]byte(it.Title))
-	h.Write([]byte{0})
-	h.Write([]byte(it.Summary))
-	h.Write([]byte{0})
-	h.Write([]byte(it.Content))
-	return hex.EncodeToString(h.Sum(nil)[:16])
+	text := make([]byte, 0, len(it.Title)+len(it.Summary)+len(it.Content)+2)
+	text = append(append(text, it.Title...), 0)
+	text = append(append(text, it.Summary...), 0)
+	text = append(text, it.Content...)
+	sum := sha256.Sum256(text)
+	return hex.EncodeToString(sum[:16])
 }
 
-// encodeLabeled is the item_json and result_json of l.
+// encodeLabeled is the item_json and result_json of l. Those of a lean
+// item are written directly when they can be (leanjson.go), else, like
+// every other, by encoding/json.
 func encodeLabeled(l Labeled) (itemJSON, resultJSON []byte, err error) {
 	si := storedItem{Item: l.Item}
 	if !l.Result.Relevant {
 		si.Lean, si.TextSHA256 = true, textHash(l.Item)
+		buf := make([]byte, 0, 384)
+		if ij, ok := appendLeanItem(buf, l.Item, si.TextSHA256); ok {
+			if rj, ok := appendLeanResult(ij[len(ij):], l.Result); ok {
+				return ij, rj, nil
+			}
+		}
 		si.Summary, si.Content = "", ""
 		// How the document holding it was fetched is the same for
 		// every item of a run; the text hash is what tells this item.
