@@ -251,9 +251,15 @@ func writeItemFacts(ctx context.Context, t *tx, ls []stamped) error {
 	}
 	const human = `(SELECT label_json FROM corrections WHERE source_id = v.column1 AND item_key = v.column2 ORDER BY id DESC LIMIT 1)`
 	hasCorrections := map[string]bool{}
+	// Most stores have no correction at all: one question then answers
+	// for every source of the commit.
+	var someCorrected bool
+	if err := t.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM corrections)`).Scan(&someCorrected); err != nil {
+		return fmt.Errorf("dashboard facts: corrections: %w", err)
+	}
 	for _, l := range ls {
 		src := l.Item.SourceID
-		if _, ok := hasCorrections[src]; ok {
+		if _, ok := hasCorrections[src]; ok || !someCorrected {
 			continue
 		}
 		var some bool

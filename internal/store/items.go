@@ -78,7 +78,11 @@ func (s *Store) commitAll(ctx context.Context, cs []Commit) (queued []int, err e
 		return nil, fmt.Errorf("store: %s: %w", what, err)
 	}
 	defer tx.Rollback()
-	var rows []stamped
+	n := 0
+	for _, c := range cs {
+		n += len(c.Items)
+	}
+	rows := make([]stamped, 0, n)
 	dryRun := false
 	for i, c := range cs {
 		if err := writeRunSource(ctx, tx, c); err != nil {
