@@ -3,6 +3,7 @@ package pipeline
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -40,6 +41,9 @@ type ScheduleStore interface {
 	Sources(ctx context.Context) ([]store.SourceState, error)
 	// RecordNotModifiedRuns is SourceStore.RecordNotModifiedRuns.
 	RecordNotModifiedRuns(ctx context.Context, runs ...store.NotModified) error
+	// RecordFailures notes several failed runs in one transaction: all
+	// of them or none.
+	RecordFailures(ctx context.Context, fs ...store.Failure) error
 	// RenewLeases is Store.RenewLeases.
 	RenewLeases(ctx context.Context, until time.Time) error
 }
@@ -129,9 +133,10 @@ func NextRunOf(src Source, lastFetch, notBefore time.Time, failed bool, now time
 // one report per source in the order given. A panic in one source is
 // reported as its failure; the others go on.
 //
-// The 304s of the pass are written in groups (notModifiedWriter), all
-// of them before RunAll returns, also when ctx ends; a 304 that could
-// not be written is its source's failure. Runs that end at about the
+// The 304s and the failures of the pass are written in groups
+// (runRecords), all of them before RunAll returns, also when ctx ends; a
+// 304 that could not be written is its source's failure, a failure that
+// could not be written says so in its report. Runs that end at about the
 // same time share a transaction (commitGroup): each gives its worker to
 // the next source and waits for the commit before it reports. A shared
 // pass (ro.Shared) writes each at once instead: another instance, free
@@ -140,6 +145,7 @@ func NextRunOf(src Source, lastFetch, notBefore time.Time, failed bool, now time
 func (sc *Scheduler) RunAll(ctx context.Context, srcs []Source, ro RunOptions, workers int) []Report {
 	if !ro.Shared && sc.o.Store != nil {
 		ro.notModified = newNotModifiedWriter(ctx, sc.o.Store.RecordNotModifiedRuns, sc.log)
+		ro.failures = newFailureWriter(ctx, sc.o.Store.RecordFailures, sc.log)
 		ro.states = sc.passStates(ctx)
 	}
 	if !ro.Shared && sc.o.Store != nil {
@@ -162,6 +168,14 @@ func (sc *Scheduler) RunAll(ctx context.Context, srcs []Source, ro RunOptions, w
 		for i := range reps {
 			if err, ok := failed[reps[i].Source]; ok && reps[i].Outcome == OutcomeNotModified {
 				reps[i].Outcome, reps[i].Err = OutcomeFailed, err
+			}
+		}
+	}
+	if ro.failures != nil {
+		failed := ro.failures.close()
+		for i := range reps {
+			if err, ok := failed[reps[i].Source]; ok && reps[i].Outcome == OutcomeFailed {
+				reps[i].Err = errors.Join(reps[i].Err, err)
 			}
 		}
 	}

@@ -167,9 +167,11 @@ type RunOptions struct {
 	Shared bool
 	Since  time.Time
 
-	// notModified, when set, takes the run's 304 to be written later
-	// with others (RunAll) instead of at once.
-	notModified *notModifiedWriter
+	// notModified and failures, when set, take the run's 304 or its
+	// failure to be written later with others (RunAll) instead of at
+	// once.
+	notModified *runRecords[store.NotModified]
+	failures    *runRecords[store.Failure]
 	// states, when set, holds the state of every stored source as the
 	// pass (RunAll, not shared) began; a source missing from it was
 	// never run.
@@ -248,12 +250,12 @@ func (ing *Ingester) RunSource(ctx context.Context, src Source, ro RunOptions) R
 	// 1. Fetch, conditionally.
 	fetcher, ok := ing.o.Fetchers[src.Kind]
 	if !ok {
-		return ing.fail(ctx, log, rep, src, &fetch.Error{Kind: fetch.ErrConfig, URL: src.URL,
+		return ing.fail(ctx, log, rep, src, st, ro, &fetch.Error{Kind: fetch.ErrConfig, URL: src.URL,
 			Err: fmt.Errorf("no fetcher for source kind %q", src.Kind)})
 	}
 	batch, err := fetcher.Fetch(ctx, src.Source, st.Validators)
 	if err != nil {
-		return ing.fail(ctx, log, rep, src, err)
+		return ing.fail(ctx, log, rep, src, st, ro, err)
 	}
 	next := time.Time{}
 	if batch.RetryAfter > 0 {
@@ -329,18 +331,29 @@ func (ing *Ingester) RunSource(ctx context.Context, src Source, ro RunOptions) R
 
 // fail records a failed run and when to try again: after the Retry-After
 // the server asked for, and at least after a capped exponential backoff.
-func (ing *Ingester) fail(ctx context.Context, log *slog.Logger, rep Report, src Source, ferr error) Report {
+// st is the source's state as the run read it: in a pass that writes
+// failures in groups (ro.failures) nothing else wrote it since; elsewhere
+// it is read again, as another process may have.
+func (ing *Ingester) fail(ctx context.Context, log *slog.Logger, rep Report, src Source, st store.SourceState, ro RunOptions, ferr error) Report {
 	now := ing.o.Now()
-	st, _ := ing.o.Store.Source(ctx, src.ID)
+	if ro.failures == nil {
+		st, _ = ing.o.Store.Source(ctx, src.ID)
+	}
 	wait := ing.o.Backoff.Wait(st.Failures)
 	if ra := fetch.RetryAfterOf(ferr); ra > wait {
 		wait = ra
 	}
 	rep.Outcome, rep.Err, rep.NextRun = OutcomeFailed, ferr, ing.nextRun(src, now, now.Add(wait), true)
 	kind := fetch.KindOf(ferr)
-	n, err := ing.o.Store.RecordFailure(context.WithoutCancel(ctx), src.ID, kind, ing.o.Redact(ferr.Error()), now, now.Add(wait))
-	if err != nil {
+	msg := ing.o.Redact(ferr.Error())
+	n := st.Failures + 1
+	if ro.failures != nil {
+		// Written with other failures of the pass, before it ends.
+		ro.failures.add(store.Failure{ID: src.ID, Kind: kind, Msg: msg, At: now, NextRun: now.Add(wait)})
+	} else if recorded, err := ing.o.Store.RecordFailure(context.WithoutCancel(ctx), src.ID, kind, msg, now, now.Add(wait)); err != nil {
 		rep.Err = errors.Join(ferr, err)
+	} else {
+		n = recorded
 	}
 	ing.o.Metrics.fetched(src.ID, string(kind), time.Time{})
 	// One short line: the URL once, why, and when it is tried again.

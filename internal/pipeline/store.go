@@ -36,6 +36,9 @@ type SourceStore interface {
 	// RecordNotModifiedRuns notes several 304s in one transaction: all
 	// of them or none.
 	RecordNotModifiedRuns(ctx context.Context, runs ...store.NotModified) error
+	// RecordFailures notes several failed runs in one transaction: all
+	// of them or none.
+	RecordFailures(ctx context.Context, fs ...store.Failure) error
 	// ClaimSource takes a source for one run (see store.SourceClaim): it
 	// fails (false) while another process runs it. A run whose process
 	// died is taken over once its lease ran out.

@@ -165,32 +165,75 @@ func (s *Store) RecordNotModifiedRuns(ctx context.Context, runs ...NotModified) 
 	if len(runs) > 1 {
 		what = fmt.Sprintf("record the 304s of %d sources (%s, ...)", len(runs), runs[0].ID)
 	}
+	return s.execEach(ctx, what, notModifiedUpsert, len(runs), func(i int) (string, []any) {
+		r := runs[i]
+		return r.ID, []any{r.ID, fmtTime(r.At), fmtTime(r.At), fmtTime(r.NextRun)}
+	})
+}
+
+// Failure is one failed run of a source: why, when it ran, and the
+// earliest time it may run again.
+type Failure struct {
+	ID          string
+	Kind        fetch.ErrorKind
+	Msg         string
+	At, NextRun time.Time
+}
+
+// failureUpsert counts a failure into the row of a source seen first or
+// again, in one statement.
+const failureUpsert = `INSERT INTO sources (id, failures, error_kind, last_error, last_fetch, next_run) VALUES (?, 1, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET failures = sources.failures + 1, error_kind = excluded.error_kind,
+		last_error = excluded.last_error, last_fetch = excluded.last_fetch, next_run = excluded.next_run`
+
+// RecordFailures notes several failed runs in one transaction, each as
+// RecordFailure would: all of them or, on error, none. A pass over many
+// sources that fail (a network down) writes them in groups.
+func (s *Store) RecordFailures(ctx context.Context, fs ...Failure) error {
+	if len(fs) == 0 {
+		return nil
+	}
+	what := "record failure of " + fs[0].ID
+	if len(fs) > 1 {
+		what = fmt.Sprintf("record the failures of %d sources (%s, ...)", len(fs), fs[0].ID)
+	}
+	return s.execEach(ctx, what, failureUpsert, len(fs), func(i int) (string, []any) {
+		f := fs[i]
+		return f.ID, []any{f.ID, string(f.Kind), f.Msg, fmtTime(f.At), fmtTime(f.NextRun)}
+	})
+}
+
+// execEach runs q once for each of n sources, with the arguments args
+// gives for it, in one transaction: all or none. what names the work in
+// errors.
+func (s *Store) execEach(ctx context.Context, what, q string, n int, args func(i int) (id string, args []any)) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: %s: %w", what, err)
 	}
 	defer tx.Rollback()
-	exec := func(r NotModified) error {
-		_, err := tx.ExecContext(ctx, notModifiedUpsert, r.ID, fmtTime(r.At), fmtTime(r.At), fmtTime(r.NextRun))
+	exec := func(a []any) error {
+		_, err := tx.ExecContext(ctx, q, a...)
 		return err
 	}
-	if len(runs) > 1 {
+	if n > 1 {
 		// Prepared on the transaction's connection, once for the group:
 		// the store's statement cache may not have it ready yet, and
 		// unprepared each run of it would be parsed again.
-		st, err := tx.PrepareContext(ctx, notModifiedUpsert)
+		st, err := tx.PrepareContext(ctx, q)
 		if err != nil {
 			return fmt.Errorf("store: %s: %w", what, err)
 		}
 		defer st.Close()
-		exec = func(r NotModified) error {
-			_, err := st.ExecContext(ctx, r.ID, fmtTime(r.At), fmtTime(r.At), fmtTime(r.NextRun))
+		exec = func(a []any) error {
+			_, err := st.ExecContext(ctx, a...)
 			return err
 		}
 	}
-	for _, r := range runs {
-		if err := exec(r); err != nil {
-			return fmt.Errorf("store: %s: source %s: %w", what, r.ID, err)
+	for i := range n {
+		id, a := args(i)
+		if err := exec(a); err != nil {
+			return fmt.Errorf("store: %s: source %s: %w", what, id, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {

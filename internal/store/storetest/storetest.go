@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -39,6 +40,7 @@ func Run(t *testing.T, newDSN NewDSN) {
 		{"NamedLeases", testNamedLeases},
 		{"FailuresAndHealth", testHealth},
 		{"NotModifiedRunsInOneCall", testNotModifiedRuns},
+		{"FailuresInOneCall", testFailures},
 		{"CommitRunsAsOne", testCommitRuns},
 		{"StateItemsAndForget", testStateItems},
 		{"ManyItemsInOneCommit", testManyItems},
@@ -622,6 +624,63 @@ func testNotModifiedRuns(t *testing.T, newDSN NewDSN) {
 	all, err := s.Sources(ctx)
 	if err != nil || len(all) != 3 {
 		t.Errorf("sources = %d, %v; want 3", len(all), err)
+	}
+}
+
+// testFailures: RecordFailures writes each failure as RecordFailure
+// does, run by run, for a source seen before and one never seen.
+func testFailures(t *testing.T, newDSN NewDSN) {
+	ctx := context.Background()
+	at := t0.Add(2 * time.Hour)
+	fs := []store.Failure{
+		{ID: "failing", Kind: fetch.ErrHTTP, Msg: "status 503", At: at, NextRun: at.Add(time.Hour)},
+		{ID: "new", Kind: fetch.ErrTimeout, Msg: "timed out after 30s", At: at.Add(time.Minute), NextRun: at.Add(2 * time.Hour)},
+		{ID: "healthy", Kind: fetch.ErrParse, Msg: "not a feed", At: at.Add(2 * time.Minute), NextRun: at.Add(3 * time.Hour)},
+	}
+	prepare := func(s *store.Store) {
+		t.Helper()
+		for range 2 {
+			if _, err := s.RecordFailure(ctx, "failing", fetch.ErrHTTP, "status 500", t0, t0.Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.RecordNotModified(ctx, "healthy", t0, t0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	one, grouped := open(t, newDSN(t)), open(t, newDSN(t))
+	prepare(one)
+	prepare(grouped)
+	for _, f := range fs {
+		if _, err := one.RecordFailure(ctx, f.ID, f.Kind, f.Msg, f.At, f.NextRun); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := grouped.RecordFailures(ctx); err != nil {
+		t.Fatalf("no failures: %v", err)
+	}
+	if err := grouped.RecordFailures(ctx, fs...); err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range fs {
+		want, err := one.Source(ctx, f.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := grouped.Source(ctx, f.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s after RecordFailures:\n%+v\nafter RecordFailure:\n%+v", f.ID, got, want)
+		}
+		if wantN := []int{3, 1, 1}[i]; got.Failures != wantN || got.ErrorKind != string(f.Kind) || got.LastError != f.Msg ||
+			!got.LastFetch.Equal(f.At) || !got.NextRun.Equal(f.NextRun) {
+			t.Errorf("%s after RecordFailures: %+v, want %d failures and %+v", f.ID, got, wantN, f)
+		}
+	}
+	if got, _ := grouped.Source(ctx, "healthy"); !got.LastSuccess.Equal(t0) {
+		t.Errorf("a failure changed the last success: %+v", got)
 	}
 }
 

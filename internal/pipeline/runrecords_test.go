@@ -20,7 +20,7 @@ func TestRunAllRecordsEvery304BeforeReturning(t *testing.T) {
 	f := &scriptFetcher{steps: []any{fetch.Batch{NotModified: true}}}
 	r, st := newPipeline(t, f, clk)
 	var srcs []Source
-	for i := range notModifiedGroup*2 + 7 { // two full groups and a rest
+	for i := range recordGroup*2 + 7 { // two full groups and a rest
 		srcs = append(srcs, Source{Source: fetch.Source{ID: fmt.Sprintf("s%03d", i), Kind: fetch.KindFeed,
 			URL: fmt.Sprintf("https://h%d.example/feed", i%5)}, Schedule: "@every 30m"})
 	}
@@ -143,7 +143,8 @@ func (failingRecords) Sources(context.Context) ([]store.SourceState, error) { re
 func (f failingRecords) RecordNotModifiedRuns(context.Context, ...store.NotModified) error {
 	return f.err
 }
-func (failingRecords) RenewLeases(context.Context, time.Time) error { return nil }
+func (f failingRecords) RecordFailures(context.Context, ...store.Failure) error { return f.err }
+func (failingRecords) RenewLeases(context.Context, time.Time) error             { return nil }
 
 // A 304 that could not be recorded is its source's failure in the
 // pass's reports; a shared pass does not group its 304s.
@@ -182,5 +183,81 @@ func TestRunAllReportsUnrecorded304s(t *testing.T) {
 	}
 	if reps[0].Outcome != OutcomeNotModified {
 		t.Errorf("shared report = %+v", reps[0])
+	}
+}
+
+// A pass whose sources fail writes the failures in groups, each as a run
+// on its own writes it (the failures in a row counted on, the backoff
+// from the count before), all before RunAll returns.
+func TestRunAllRecordsEveryFailureBeforeReturning(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
+	var srcs []Source
+	for i := range recordGroup + 5 { // a full group and a rest
+		srcs = append(srcs, Source{Source: fetch.Source{ID: fmt.Sprintf("s%03d", i), Kind: fetch.KindFeed,
+			URL: fmt.Sprintf("https://h%d.example/feed", i%5)}, Schedule: "@every 30m"})
+	}
+	down := &fetch.Error{Kind: fetch.ErrHTTP, Err: errors.New("status 503")}
+	prepare := func(st *store.Store) {
+		t.Helper()
+		for range 2 { // failing before: the pass counts on
+			if _, err := st.RecordFailure(ctx, "s000", fetch.ErrHTTP, "status 500", now.Add(-time.Hour), now); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	grouped, gst := newPipeline(t, &scriptFetcher{steps: []any{down}}, &clock{t: now})
+	prepare(gst)
+	reps := grouped.RunAll(ctx, srcs, RunOptions{Force: true}, 4)
+	alone, ast := newPipeline(t, &scriptFetcher{steps: []any{down}}, &clock{t: now})
+	prepare(ast)
+	for i, src := range srcs {
+		want := alone.RunSource(ctx, src, RunOptions{Force: true})
+		if reps[i].Outcome != OutcomeFailed || !errors.Is(reps[i].Err, down) || !reps[i].NextRun.Equal(want.NextRun) {
+			t.Errorf("report %d = %+v, want %+v", i, reps[i], want)
+		}
+		got, err := gst.Source(ctx, src.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantSt, err := ast.Source(ctx, src.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Failures != wantSt.Failures || got.ErrorKind != wantSt.ErrorKind || got.LastError != wantSt.LastError ||
+			!got.LastFetch.Equal(wantSt.LastFetch) || !got.NextRun.Equal(wantSt.NextRun) {
+			t.Errorf("%s after the pass:\n%+v\nafter a run on its own:\n%+v", src.ID, got, wantSt)
+		}
+	}
+	if got, _ := gst.Source(ctx, "s000"); got.Failures != 3 {
+		t.Errorf("s000 has %d failures in a row, want 3", got.Failures)
+	}
+}
+
+// A failure that could not be recorded says so in its report; a shared
+// pass does not group its failures.
+func TestRunAllReportsUnrecordedFailures(t *testing.T) {
+	broken := errors.New("disk full")
+	down := errors.New("status 500")
+	var grouped sync.Map
+	sc := NewScheduler(SchedulerOptions{Store: failingRecords{err: broken},
+		Run: func(_ context.Context, src Source, ro RunOptions) Report {
+			grouped.Store(src.ID, ro.failures != nil)
+			if ro.failures != nil {
+				ro.failures.add(store.Failure{ID: src.ID})
+			}
+			return Report{Source: src.ID, Outcome: OutcomeFailed, Err: down}
+		}})
+	srcs := []Source{{Source: fetch.Source{ID: "a", URL: "https://a.example/feed"}}}
+	reps := sc.RunAll(context.Background(), srcs, RunOptions{}, 2)
+	if reps[0].Outcome != OutcomeFailed || !errors.Is(reps[0].Err, down) || !errors.Is(reps[0].Err, broken) {
+		t.Errorf("report of the unrecorded failure = %+v, want both errors", reps[0])
+	}
+	if g, _ := grouped.Load("a"); g != true {
+		t.Error("a one-off pass did not group its failures")
+	}
+	sc.RunAll(context.Background(), srcs, RunOptions{Shared: true, Since: time.Now()}, 2)
+	if g, _ := grouped.Load("a"); g != false {
+		t.Error("a shared pass grouped its failures")
 	}
 }
