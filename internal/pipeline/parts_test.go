@@ -3,7 +3,9 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -43,7 +45,8 @@ func TestCommitThatQueuedKicksTheOutbox(t *testing.T) {
 func TestSchedulerRunsWhatItIsGiven(t *testing.T) {
 	var mu sync.Mutex
 	ran := map[string]RunOptions{}
-	sc := NewScheduler(SchedulerOptions{Run: func(_ context.Context, src Source, ro RunOptions) Report {
+	var logged syncBuffer
+	sc := NewScheduler(SchedulerOptions{Logger: slog.New(slog.NewTextHandler(&logged, nil)), Run: func(_ context.Context, src Source, ro RunOptions) Report {
 		if src.ID == "bad" {
 			panic("boom")
 		}
@@ -66,6 +69,9 @@ func TestSchedulerRunsWhatItIsGiven(t *testing.T) {
 	}
 	if len(ran) != 2 || !reflect.DeepEqual(ran["a"], ro) || !reflect.DeepEqual(ran["c"], ro) {
 		t.Errorf("ran = %v", ran)
+	}
+	if out := logged.String(); !strings.Contains(out, `msg="source run crashed" source=bad err="crashed: boom"`) {
+		t.Errorf("the crash was logged as\n%s\nwant it with its source", out)
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())

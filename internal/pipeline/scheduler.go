@@ -220,8 +220,8 @@ func (sc *Scheduler) Each(ctx context.Context, srcs []Source, workers int, what 
 	for n := range srcs {
 		i := (start + n) % len(srcs)
 		src := srcs[i]
-		p.submit(ctx, sc.log.With("source", src.ID), what, hostOf(src), func(free func()) { fn(withFreeWorker(ctx, free), i, src) },
-			func(err error) { errs[i] = err; wg.Done() })
+		p.submit(ctx, sc.log, what, hostOf(src), func(free func()) { fn(withFreeWorker(ctx, free), i, src) },
+			func(err error) { errs[i] = err; wg.Done() }, "source", src.ID)
 	}
 	wg.Wait()
 	return errs

@@ -117,6 +117,12 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	return s.b.Write(p)
 }
 
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 // loggedNextRuns returns the next_run of every "fetch failed" record.
 func (s *syncBuffer) loggedNextRuns(t *testing.T) []time.Time {
 	s.mu.Lock()
