@@ -200,7 +200,7 @@ func TestFailedStatementRollsBack(t *testing.T) {
 			func(s *Store) error { _, err := s.Commit(ctx, second); return err }, "commit s"},
 		{"commit: COMMIT fails", "", true,
 			func(s *Store) error { _, err := s.Commit(ctx, second); return err }, "commit s"},
-		{"record failure: update fails", "SET failures = failures + 1", false,
+		{"record failure: update fails", "SET failures = sources.failures + 1", false,
 			func(s *Store) error {
 				_, err := s.RecordFailure(ctx, "s", fetch.ErrHTTP, "status 500", at.Add(time.Hour), at.Add(2*time.Hour))
 				return err

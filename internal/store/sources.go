@@ -120,13 +120,9 @@ func (s *Store) RecordFailure(ctx context.Context, id string, kind fetch.ErrorKi
 		return 0, fmt.Errorf("store: record failure of %s: %w", id, err)
 	}
 	defer tx.Rollback()
-	if err := ensureSource(ctx, tx, id); err != nil {
-		return 0, fmt.Errorf("store: record failure of %s: %w", id, err)
-	}
 	var n int
-	err = tx.QueryRowContext(ctx, `UPDATE sources SET failures = failures + 1, error_kind = ?, last_error = ?,
-		last_fetch = ?, next_run = ? WHERE id = ? RETURNING failures`,
-		string(kind), msg, fmtTime(at), fmtTime(nextRun), id).Scan(&n)
+	err = tx.QueryRowContext(ctx, failureUpsert+` RETURNING failures`,
+		id, string(kind), msg, fmtTime(at), fmtTime(nextRun)).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("store: record failure of %s: %w", id, err)
 	}
@@ -181,7 +177,7 @@ type Failure struct {
 }
 
 // failureUpsert counts a failure into the row of a source seen first or
-// again, in one statement.
+// again, in one statement (RecordFailure and RecordFailures).
 const failureUpsert = `INSERT INTO sources (id, failures, error_kind, last_error, last_fetch, next_run) VALUES (?, 1, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET failures = sources.failures + 1, error_kind = excluded.error_kind,
 		last_error = excluded.last_error, last_fetch = excluded.last_fetch, next_run = excluded.next_run`
