@@ -41,8 +41,7 @@ type ScheduleStore interface {
 	Sources(ctx context.Context) ([]store.SourceState, error)
 	// RecordNotModifiedRuns is SourceStore.RecordNotModifiedRuns.
 	RecordNotModifiedRuns(ctx context.Context, runs ...store.NotModified) error
-	// RecordFailures notes several failed runs in one transaction: all
-	// of them or none.
+	// RecordFailures is SourceStore.RecordFailures.
 	RecordFailures(ctx context.Context, fs ...store.Failure) error
 	// RenewLeases is Store.RenewLeases.
 	RenewLeases(ctx context.Context, until time.Time) error
@@ -147,8 +146,6 @@ func (sc *Scheduler) RunAll(ctx context.Context, srcs []Source, ro RunOptions, w
 		ro.notModified = newNotModifiedWriter(ctx, sc.o.Store.RecordNotModifiedRuns, sc.log)
 		ro.failures = newFailureWriter(ctx, sc.o.Store.RecordFailures, sc.log)
 		ro.states = sc.passStates(ctx)
-	}
-	if !ro.Shared && sc.o.Store != nil {
 		ro.commits = newCommitGroup(len(srcs))
 	}
 	reps := make([]Report, len(srcs))
