@@ -39,7 +39,7 @@ func collapsed(s string) bool {
 			i += n
 			continue
 		}
-		if (c == ' ' && prev == ' ') || (c != ' ' && asciiSpace[c]) {
+		if (c == ' ' && prev == ' ') || (c != ' ' && IsSpace(c)) {
 			return false
 		}
 		prev = c
@@ -168,6 +168,4 @@ func (w *Spacer) Collapse(s string) string {
 }
 
 // IsSpace reports whether the ASCII byte c is white space.
-func IsSpace(c byte) bool { return c < utf8.RuneSelf && asciiSpace[c] }
-
-var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
+func IsSpace(c byte) bool { return spaceClass[c] == asciiSpaceByte }
