@@ -242,9 +242,9 @@ var pgDashboardSchema = `CREATE TABLE corrections (
 // call no JSON function (which may fail), so SQLite keeps no statement
 // journal for them: with one, every page such an insert changed was
 // first copied to a temporary file. Their ids are known without reading
-// them back: the next ones after the largest. An item that has facts already (which a new
-// item cannot have) is touched instead, so that the update triggers
-// recompute its read model.
+// them back: the next ones after the largest. An item that has facts
+// already (which a new item cannot have) is touched instead, so that the
+// update triggers recompute its read model.
 func writeItemFacts(ctx context.Context, t *tx, ls []stamped) error {
 	if len(ls) == 0 {
 		return nil
@@ -260,7 +260,7 @@ func writeItemFacts(ctx context.Context, t *tx, ls []stamped) error {
 	for _, l := range ls {
 		src := l.Item.SourceID
 		if _, ok := hasCorrections[src]; ok || !someCorrected {
-			continue
+			continue // asked already, or no source has any
 		}
 		var some bool
 		if err := t.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM corrections WHERE source_id = ?)`, src).Scan(&some); err != nil {

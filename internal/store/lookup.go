@@ -67,9 +67,8 @@ func (s *Store) StoredItems(ctx context.Context, id string, keys []string) (map[
 // Known tells which of keys the store has for source id, and the key
 // stored under each of urls that stored items of the source have (the
 // smallest when several share a URL), in one query, which runs in one
-// of two shapes whatever the number of keys
-// (the lists are padded with NULL, which matches nothing), so that it
-// stays prepared.
+// of two shapes whatever the number of keys (the lists are padded with
+// NULL, which matches nothing), so that it stays prepared.
 func (s *Store) Known(ctx context.Context, id string, keys, urls []string) (stored map[string]bool, byURL map[string]string, err error) {
 	stored, byURL = map[string]bool{}, map[string]string{}
 	for lo := 0; lo < max(len(keys), len(urls)); lo += lookupChunk {
