@@ -137,14 +137,20 @@ func BenchmarkOncePass(b *testing.B) {
 		want = got
 		b.StopTimer()
 		cpu.Pause()
-		for _, f := range []string{"treatywatch.db", "treatywatch.db-wal", "treatywatch.db-shm", "items.jsonl"} {
-			os.Remove(filepath.Join(dir, f))
-		}
+		forgetPass(dir)
 		runtime.GC() // the next pass starts on a collected heap, as a process of its own does
 		cpu.Resume()
 		b.StartTimer()
 	}
 	cpu.Stop()
+}
+
+// forgetPass removes what a pass in dir wrote (its store and its
+// sink's file), so that the next pass is a first one again.
+func forgetPass(dir string) {
+	for _, f := range []string{"treatywatch.db", "treatywatch.db-wal", "treatywatch.db-shm", "items.jsonl"} {
+		os.Remove(filepath.Join(dir, f))
+	}
 }
 
 // BenchmarkOncePass304 measures a second `once` pass over the same feeds
@@ -268,9 +274,7 @@ func BenchmarkOnceVsGofeed(b *testing.B) {
 		cpuRatios = append(cpuRatios, float64(c3-c2)/float64(c1-c0))
 		wallRatios = append(wallRatios, float64(w3.Sub(w2))/float64(w1.Sub(w0)))
 		b.StopTimer()
-		for _, f := range []string{"treatywatch.db", "treatywatch.db-wal", "treatywatch.db-shm", "items.jsonl"} {
-			os.Remove(filepath.Join(dir, f))
-		}
+		forgetPass(dir)
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(onceCPU.Nanoseconds())/float64(b.N), "once-cpu-ns/op")
